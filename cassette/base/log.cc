@@ -1,0 +1,99 @@
+// The stderr logger behind TD_LOG and TD_CHECK.
+#include "cassette/base/log.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+namespace td {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<LogFormat> g_format{LogFormat::kText};
+std::mutex g_mu;
+LogSink g_sink = nullptr;
+void* g_sink_arg = nullptr;
+
+std::string_view LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace: return "trace";
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+    case LogLevel::kOff: return "off";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void SetLogLevel(LogLevel level) { g_level = level; }
+LogLevel GetLogLevel() { return g_level; }
+void SetLogFormat(LogFormat format) { g_format = format; }
+bool LogEnabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
+
+Result<LogLevel> ParseLogLevel(std::string_view name) {
+  for (LogLevel l : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
+                     LogLevel::kError, LogLevel::kOff}) {
+    if (name == LevelName(l)) return l;
+  }
+  return InvalidArgumentError("unknown log level \"" + std::string(name) +
+                              "\" (expected trace, debug, info, warn, error or off)");
+}
+
+Result<LogFormat> ParseLogFormat(std::string_view name) {
+  if (name == "text") return LogFormat::kText;
+  if (name == "json") return LogFormat::kJson;
+  return InvalidArgumentError("unknown log format \"" + std::string(name) +
+                              "\" (expected text or json)");
+}
+
+void SetLogSink(LogSink sink, void* arg) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_sink = sink;
+  g_sink_arg = arg;
+}
+
+void WriteLogLine(LogLevel level, std::string_view message) {
+  std::string line;
+  if (g_format.load() == LogFormat::kJson) {
+    char ts[32];
+    std::time_t now = std::time(nullptr);
+    std::tm tm_utc{};
+    gmtime_r(&now, &tm_utc);
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+    nlohmann::json j = {{"time", ts}, {"level", LevelName(level)}, {"msg", message}};
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = "tapedeck: ";
+    line += LevelName(level);
+    line += ": ";
+    line += message;
+  }
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_sink != nullptr) {
+    g_sink(level, line, g_sink_arg);
+    return;
+  }
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+namespace internal {
+
+CheckFailure::CheckFailure(const char* file, int line, const char* cond) {
+  stream_ << "check failed at " << file << ":" << line << ": " << cond << " ";
+}
+
+CheckFailure::~CheckFailure() {
+  WriteLogLine(LogLevel::kError, stream_.str());
+  std::abort();
+}
+
+}  // namespace internal
+}  // namespace td

@@ -1,0 +1,23 @@
+// File: cassette/json_mapping.h
+//
+// The model <-> JSON mapping of one cassette line (schema: docs/cassette-format.md). Bodies that
+// are JSON and can be re-spelt exactly are stored as JSON values; other text as a string; other
+// bytes as base64. Decoding never throws: errors name the JSON path ("response.stream.events[3]:
+// missing \"data\"").
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "cassette/base/status.h"
+#include "cassette/model.h"
+
+namespace td::cassette {
+
+// Key order is kept as written (ordered_json), so cassette lines diff well and JSON bodies keep
+// the upstream's order.
+using Json = nlohmann::ordered_json;
+
+Json InteractionToJson(const Interaction& interaction);
+Result<Interaction> InteractionFromJson(const Json& json);
+
+}  // namespace td::cassette

@@ -1,0 +1,49 @@
+// File: cassette/json_path.h
+//
+// Dotted paths into JSON documents, shared by redaction (replace a value) and matching (ignore a
+// value): "metadata.user_id", "messages.0.content", "tools.*.cache_control". A segment is an
+// object key or an array index; "*" stands for every key or index at that level. Keys that
+// contain a dot are written with a backslash: "a\.b".
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cassette/base/status.h"
+
+namespace td::cassette {
+
+class JsonPath {
+ public:
+  // Errors (kInvalidArgument) on an empty path or empty segment, naming the path.
+  static Result<JsonPath> Parse(std::string_view text);
+
+  const std::string& text() const { return text_; }
+  const std::vector<std::string>& segments() const { return segments_; }
+
+  // Calls `fn` on every value the path reaches in `doc` (none when it reaches nothing).
+  // Works on nlohmann::json and nlohmann::ordered_json.
+  template <class Json>
+  void ForEach(Json& doc, const std::function<void(Json&)>& fn) const {
+    Visit(doc, 0, fn);
+  }
+  // Removes every value the path reaches (object members are erased; array elements are
+  // erased too, highest index first). Returns how many were removed.
+  template <class Json>
+  size_t Erase(Json& doc) const;
+
+ private:
+  template <class Json>
+  void Visit(Json& node, size_t depth, const std::function<void(Json&)>& fn) const;
+
+  std::string text_;
+  std::vector<std::string> segments_;
+};
+
+}  // namespace td::cassette
+
+#include "cassette/internal/json_path_impl.h"

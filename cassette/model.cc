@@ -1,0 +1,103 @@
+// Small helpers over the cassette model.
+#include "cassette/model.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+namespace td::cassette {
+
+bool HeaderNameEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+const std::string* FindHeader(const Headers& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (HeaderNameEquals(k, name)) return &v;
+  }
+  return nullptr;
+}
+
+size_t RemoveHeader(Headers* headers, std::string_view name) {
+  size_t before = headers->size();
+  std::erase_if(*headers, [&](const Header& h) { return HeaderNameEquals(h.first, name); });
+  return before - headers->size();
+}
+
+void SetHeader(Headers* headers, std::string_view name, std::string value) {
+  auto it = std::find_if(headers->begin(), headers->end(),
+                         [&](const Header& h) { return HeaderNameEquals(h.first, name); });
+  if (it == headers->end()) {
+    headers->emplace_back(std::string(name), std::move(value));
+    return;
+  }
+  it->second = std::move(value);
+  auto rest = std::remove_if(std::next(it), headers->end(),
+                             [&](const Header& h) { return HeaderNameEquals(h.first, name); });
+  headers->erase(rest, headers->end());
+}
+
+std::string Request::Target() const {
+  std::string t = path;
+  for (size_t i = 0; i < query.size(); ++i) {
+    t += (i == 0) ? '?' : '&';
+    t += query[i].first;
+    if (!query[i].second.empty()) {
+      t += '=';
+      t += query[i].second;
+    }
+  }
+  return t;
+}
+
+void SplitTarget(std::string_view target, std::string* path,
+                 std::vector<std::pair<std::string, std::string>>* query) {
+  query->clear();
+  size_t q = target.find('?');
+  *path = std::string(target.substr(0, q));
+  if (q == std::string_view::npos) return;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      if (eq == std::string_view::npos) {
+        query->emplace_back(std::string(part), std::string());
+      } else {
+        query->emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
+      }
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+}
+
+size_t Stream::TotalBytes() const {
+  size_t n = 0;
+  for (const auto& e : events) n += e.bytes.size();
+  return n;
+}
+
+std::string Stream::Concatenated() const {
+  std::string out;
+  out.reserve(TotalBytes());
+  for (const auto& e : events) out += e.bytes;
+  return out;
+}
+
+std::string ModelOf(const Request& request) {
+  if (request.body.bytes.empty() || request.body.bytes.front() != '{') return {};
+  nlohmann::json j = nlohmann::json::parse(request.body.bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {};
+  auto it = j.find("model");
+  if (it == j.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+}  // namespace td::cassette

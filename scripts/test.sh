@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds tapedeck with warnings as errors and runs every test (unit and integration), then the
+# layering checks from STYLE.md. Installs what is missing first. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+td_install_deps
+
+build=${TAPEDECK_BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DTAPEDECK_WERROR=ON ${TAPEDECK_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build"
+
+# Layering: libevent and OpenSSL live in proxy/ only; nothing below replay/ includes it.
+bad=$(grep -rlE '#include <(event2|openssl)/' cassette replay tools || true)
+bad+=$(grep -rl '"replay/' proxy cassette || true)
+bad+=$(grep -rlE '"(proxy|tools)/' cassette || true)
+if [ -n "$bad" ]; then
+  echo "layering violation in: $bad" >&2
+  exit 1
+fi
+
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 300

@@ -1,0 +1,54 @@
+#include "cassette/model.h"
+
+#include <gtest/gtest.h>
+
+namespace td::cassette {
+namespace {
+
+TEST(ModelTest, HeadersCompareCaseInsensitively) {
+  Headers h = {{"Content-Type", "application/json"}, {"Set-Cookie", "a"}, {"set-cookie", "b"}};
+  ASSERT_NE(FindHeader(h, "content-type"), nullptr);
+  EXPECT_EQ(*FindHeader(h, "CONTENT-TYPE"), "application/json");
+  EXPECT_EQ(FindHeader(h, "x-api-key"), nullptr);
+  SetHeader(&h, "SET-COOKIE", "c");
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_EQ(*FindHeader(h, "set-cookie"), "c");
+  EXPECT_EQ(RemoveHeader(&h, "content-type"), 1u);
+  EXPECT_EQ(h.size(), 1u);
+}
+
+TEST(ModelTest, SplitTargetKeepsRawQueryInOrder) {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;
+  SplitTarget("/v1/models?limit=20&after_id=m%201&beta", &path, &query);
+  EXPECT_EQ(path, "/v1/models");
+  ASSERT_EQ(query.size(), 3u);
+  EXPECT_EQ(query[1], (std::pair<std::string, std::string>{"after_id", "m%201"}));
+  EXPECT_EQ(query[2].first, "beta");
+  Request r;
+  r.path = path;
+  r.query = query;
+  EXPECT_EQ(r.Target(), "/v1/models?limit=20&after_id=m%201&beta");
+  SplitTarget("/plain", &path, &query);
+  EXPECT_EQ(path, "/plain");
+  EXPECT_TRUE(query.empty());
+}
+
+TEST(ModelTest, ModelOfReadsTheModelField) {
+  Request r;
+  r.body.bytes = R"({"max_tokens":5,"model":"claude-x"})";
+  EXPECT_EQ(ModelOf(r), "claude-x");
+  r.body.bytes = "not json";
+  EXPECT_EQ(ModelOf(r), "");
+}
+
+TEST(ModelTest, StreamConcatenatesEventBytes) {
+  Stream s;
+  s.events.push_back({"event: a\n\n", 10, {}});
+  s.events.push_back({"data: b\n\n", 20, {}});
+  EXPECT_EQ(s.TotalBytes(), 19u);
+  EXPECT_EQ(s.Concatenated(), "event: a\n\ndata: b\n\n");
+}
+
+}  // namespace
+}  // namespace td::cassette
