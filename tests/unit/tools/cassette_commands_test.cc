@@ -1,0 +1,1 @@
+// Tests for `tapedeck cassette ...` land once the codec is in.

@@ -1,0 +1,321 @@
+// The cassette subcommands: ls, show, cat, verify, redact.
+#include "tools/cassette_commands.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "cassette/codec.h"
+#include "cassette/json_mapping.h"
+#include "cassette/redact.h"
+#include "cassette/secret_scan.h"
+#include "cassette/sse.h"
+#include "tools/exit_codes.h"
+
+namespace td::cli {
+namespace {
+
+using cassette::Cassette;
+using cassette::Interaction;
+
+std::string Seconds(Micros us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f s", static_cast<double>(us) / 1e6);
+  return buf;
+}
+
+std::string Offset(Micros us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "+%.6fs", static_cast<double>(us) / 1e6);
+  return buf;
+}
+
+std::string Bytes(size_t n) {
+  char buf[32];
+  if (n < 1024) {
+    std::snprintf(buf, sizeof buf, "%zu B", n);
+  } else if (n < 1024 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.1f KB", static_cast<double>(n) / 1024);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(n) / (1024 * 1024));
+  }
+  return buf;
+}
+
+// Makes text printable on one line: control bytes escaped, long text shortened.
+std::string OneLine(std::string_view s, size_t max) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= max) {
+      out += "…";
+      break;
+    }
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool IsZstdFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[4] = {};
+  in.read(reinterpret_cast<char*>(magic), 4);
+  return in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+         magic[3] == 0xfd;
+}
+
+struct Loaded {
+  Cassette cassette;
+  cassette::ReadReport report;
+};
+
+// Reads one file; on failure prints the error and sets *exit_code to 3.
+bool Load(const std::string& path, Loaded* loaded, std::ostream& err, int* exit_code) {
+  Result<Cassette> c = cassette::ReadCassette(path, &loaded->report);
+  if (!c.ok()) {
+    err << "tapedeck: " << c.status().message() << "\n";
+    *exit_code = kExitCassette;
+    return false;
+  }
+  loaded->cassette = std::move(*c);
+  for (const std::string& w : loaded->report.warnings) err << "tapedeck: warning: " << w << "\n";
+  return true;
+}
+
+std::string BodySummary(const cassette::Response& r) {
+  if (r.stream) {
+    return std::string(r.stream->kind == cassette::StreamKind::kSse ? "sse " : "chunks ") +
+           std::to_string(r.stream->events.size()) + " events";
+  }
+  return "body " + Bytes(r.body.bytes.size());
+}
+
+void Ls(const std::string& path, const Loaded& l, bool many, std::ostream& out) {
+  if (many) out << path << ":\n";
+  for (size_t i = 0; i < l.cassette.interactions.size(); ++i) {
+    const Interaction& it = l.cassette.interactions[i];
+    std::string model = cassette::ModelOf(it.request);
+    std::ostringstream line;
+    line << "#" << std::left << std::setw(4) << i << " " << std::setw(6) << it.request.method
+         << " " << std::setw(32) << it.request.Target() << " " << std::setw(24)
+         << (model.empty() ? "-" : model) << " " << std::right << std::setw(3)
+         << it.response.status << "  " << std::left << std::setw(16)
+         << BodySummary(it.response) << " " << std::right << std::setw(9)
+         << Seconds(it.timing.done_us);
+    if (it.truncated) line << "  truncated: " << *it.truncated;
+    out << line.str() << "\n";
+  }
+}
+
+void ShowBody(const cassette::Body& body, std::string_view prefix, std::ostream& out) {
+  if (body.empty()) return;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(body.bytes, nullptr, false);
+  constexpr size_t kMaxLines = 60;
+  std::string text;
+  std::string kind;
+  if (!j.is_discarded()) {
+    text = j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    kind = "json";
+  } else {
+    text = body.bytes;
+    kind = "text";
+  }
+  out << prefix << "body (" << kind << ", " << Bytes(body.bytes.size()) << "):\n";
+  std::istringstream lines(text);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(lines, line)) {
+    if (++n > kMaxLines) {
+      out << "      … (use `tapedeck cassette cat` for the rest)\n";
+      break;
+    }
+    out << "      " << OneLine(line, 160) << "\n";
+  }
+}
+
+void ShowEvent(const cassette::StreamEvent& e, cassette::StreamKind kind, std::ostream& out) {
+  out << "    " << Offset(e.at_us) << "  ";
+  if (kind == cassette::StreamKind::kChunks) {
+    out << "chunk " << Bytes(e.bytes.size()) << "  " << OneLine(e.bytes, 120) << "\n";
+    return;
+  }
+  cassette::SseFields f = cassette::ParseSseEvent(e.bytes);
+  std::string name = f.event.empty() ? (f.has_data ? "message" : "") : f.event;
+  if (!f.has_data && f.event.empty()) {
+    out << "comment " << OneLine(e.bytes, 120);
+  } else {
+    out << std::left << std::setw(20) << name << " " << OneLine(f.data, 120);
+  }
+  if (!e.splits.empty()) out << "  (arrived in " << e.splits.size() + 1 << " pieces)";
+  out << "\n";
+}
+
+void Show(const std::string& path, const Loaded& l, long only, std::ostream& out) {
+  const Cassette& c = l.cassette;
+  out << "cassette " << path << ": version " << c.version << ", created "
+      << FormatRfc3339Micros(c.created_at_us) << ", " << c.interactions.size()
+      << " interactions\n";
+  for (size_t i = 0; i < c.interactions.size(); ++i) {
+    if (only >= 0 && static_cast<size_t>(only) != i) continue;
+    const Interaction& it = c.interactions[i];
+    out << "\n#" << i << "  seq " << it.seq << "  recorded " << FormatRfc3339Micros(it.recorded_at_us)
+        << "\n";
+    out << "  " << it.request.method << " " << it.request.Target() << "\n";
+    for (const auto& [k, v] : it.request.headers) out << "  > " << k << ": " << OneLine(v, 160) << "\n";
+    ShowBody(it.request.body, "  > ", out);
+    out << "  < " << it.response.status << "  after " << Seconds(it.timing.headers_us) << "\n";
+    for (const auto& [k, v] : it.response.headers) {
+      out << "  < " << k << ": " << OneLine(v, 160) << "\n";
+    }
+    if (it.response.stream) {
+      const cassette::Stream& s = *it.response.stream;
+      out << "  < stream (" << (s.kind == cassette::StreamKind::kSse ? "sse" : "chunks") << ", "
+          << s.events.size() << " events, " << Bytes(s.TotalBytes()) << ", done at "
+          << Seconds(it.timing.done_us) << "):\n";
+      for (const auto& e : s.events) ShowEvent(e, s.kind, out);
+    } else {
+      ShowBody(it.response.body, "  < ", out);
+    }
+    if (it.truncated) out << "  ! truncated: " << *it.truncated << "\n";
+  }
+}
+
+void Cat(const Loaded& l, bool jsonl, std::ostream& out) {
+  if (jsonl) {
+    out << cassette::SerializeCassette(l.cassette);
+    return;
+  }
+  // Pretty JSON, one document per line of the cassette: for reading and for `git diff`
+  // (textconv). Same content as the file; only the layout differs.
+  std::istringstream lines(cassette::SerializeCassette(l.cassette));
+  std::string line;
+  while (std::getline(lines, line)) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(line, nullptr, false);
+    out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  }
+}
+
+// Returns the number of problems found (secrets, cut tails).
+size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
+  size_t problems = 0;
+  for (const std::string& w : l.report.warnings) {
+    out << path << ": " << w << "\n";
+    ++problems;
+  }
+  for (size_t i = 0; i < l.cassette.interactions.size(); ++i) {
+    for (const auto& f : cassette::ScanInteraction(l.cassette.interactions[i], i)) {
+      out << path << ": interaction " << f.interaction << ": " << f.where << ": " << f.rule
+          << "\n";
+      ++problems;
+    }
+  }
+  return problems;
+}
+
+}  // namespace
+
+int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
+                       std::ostream& err) {
+  const auto& files = config.positional();
+  if (files.empty()) {
+    err << "tapedeck: cassette " << verb << ": no cassette file given\n";
+    return kExitUsage;
+  }
+  long only = -1;
+  if (!config.Get("interaction").empty()) {
+    char* end = nullptr;
+    only = std::strtol(config.Get("interaction").c_str(), &end, 10);
+    if (*end != '\0' || only < 0) {
+      err << "tapedeck: --interaction \"" << config.Get("interaction")
+          << "\": expected an index (0, 1, ...)\n";
+      return kExitUsage;
+    }
+  }
+  std::optional<cassette::Redactor> redactor;
+  if (verb == "redact") {
+    Result<cassette::RedactionRules> rules = config.Redaction();
+    if (!rules.ok()) {
+      err << "tapedeck: " << rules.status().message() << "\n";
+      return kExitUsage;
+    }
+    Result<cassette::Redactor> r = cassette::Redactor::Create(*rules);
+    if (!r.ok()) {
+      err << "tapedeck: " << r.status().message() << "\n";
+      return kExitUsage;
+    }
+    redactor = std::move(*r);
+  }
+
+  int code = kExitOk;
+  size_t problems = 0;
+  for (const std::string& path : files) {
+    Loaded l;
+    if (!Load(path, &l, err, &code)) continue;
+    if (verb == "ls") {
+      Ls(path, l, files.size() > 1, out);
+    } else if (verb == "show") {
+      if (only >= static_cast<long>(l.cassette.interactions.size())) {
+        err << "tapedeck: cassette " << path << ": no interaction " << only << " (it has "
+            << l.cassette.interactions.size() << ")\n";
+        code = kExitUsage;
+        continue;
+      }
+      Show(path, l, only, out);
+    } else if (verb == "cat") {
+      Cat(l, config.GetBool("jsonl"), out);
+    } else if (verb == "verify") {
+      size_t n = Verify(path, l, out);
+      problems += n;
+      if (n == 0) {
+        out << path << ": ok (" << l.cassette.interactions.size() << " interactions)\n";
+      }
+    } else if (verb == "redact") {
+      cassette::RedactionReport report;
+      for (auto& it : l.cassette.interactions) redactor->RedactInteraction(&it, &report);
+      bool cut = !l.report.warnings.empty();
+      if (report.empty() && !cut) {
+        out << path << ": nothing to redact\n";
+      } else {
+        cassette::WriteOptions w;
+        w.compress = IsZstdFile(path);
+        Status s = cassette::WriteCassetteAtomic(path, l.cassette, w);
+        if (!s.ok()) {
+          err << "tapedeck: " << s.message() << "\n";
+          code = kExitCassette;
+          continue;
+        }
+        l.report.warnings.clear();  // the cut tail is gone from the rewritten file
+        out << path << ": redacted " << report.applied.size() << " places";
+        if (cut) out << " (and dropped the cut tail)";
+        out << "\n";
+        for (const std::string& a : report.applied) out << "  " << a << "\n";
+      }
+      size_t left = Verify(path, l, out);
+      problems += left;
+    } else {
+      err << "tapedeck: cassette: unknown command \"" << verb
+          << "\" (expected ls, show, cat, verify or redact)\n";
+      return kExitUsage;
+    }
+  }
+  if (code != kExitOk) return code;
+  if (problems > 0) {
+    if (verb == "verify" || verb == "redact") {
+      err << "tapedeck: " << problems << " problem" << (problems == 1 ? "" : "s") << " found\n";
+    }
+    return kExitProblem;
+  }
+  return kExitOk;
+}
+
+}  // namespace td::cli

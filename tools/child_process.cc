@@ -1,0 +1,102 @@
+// Spawning and reaping exec's child.
+#include "tools/child_process.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace td::cli {
+namespace {
+
+void SetVar(std::vector<std::string>* env, const std::string& name, const std::string& value,
+            bool only_if_unset) {
+  std::string prefix = name + "=";
+  for (std::string& kv : *env) {
+    if (kv.compare(0, prefix.size(), prefix) != 0) continue;
+    if (only_if_unset && kv.size() > prefix.size()) return;
+    kv = prefix + value;
+    return;
+  }
+  env->push_back(prefix + value);
+}
+
+}  // namespace
+
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
+                                          const std::string& base_url, bool placeholder_keys) {
+  std::vector<std::string> out = env;
+  SetVar(&out, "ANTHROPIC_BASE_URL", base_url, false);
+  SetVar(&out, "OPENAI_BASE_URL", base_url + "/v1", false);
+  if (placeholder_keys) {
+    SetVar(&out, "ANTHROPIC_API_KEY", std::string(kPlaceholderKey), true);
+    SetVar(&out, "OPENAI_API_KEY", std::string(kPlaceholderKey), true);
+  }
+  return out;
+}
+
+Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
+                                         const std::vector<std::string>& env) {
+  if (argv.empty()) return InvalidArgumentError("exec: no command given after --");
+  std::vector<char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+
+  // The child starts with default signal dispositions and an empty mask, whatever the proxy's
+  // event loop did with SIGPIPE, SIGINT and SIGTERM.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP}) sigaddset(&defaults, s);
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, cargv[0], nullptr, &attr, cargv.data(), cenv.data());
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return InvalidArgumentError("exec: cannot start \"" + argv[0] + "\": " + std::strerror(rc));
+  }
+  return ChildProcess(pid);
+}
+
+bool ChildProcess::Poll(int* exit_code) {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return false;
+  if (r < 0) {
+    *exit_code = 1;
+    pid_ = -1;
+    return true;
+  }
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  pid_ = -1;
+  return true;
+}
+
+int ChildProcess::Wait() {
+  if (pid_ <= 0) return 1;
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(pid_, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  pid_ = -1;
+  if (r < 0) return 1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void ChildProcess::Signal(int signo) const {
+  if (pid_ > 0) kill(pid_, signo);
+}
+
+}  // namespace td::cli

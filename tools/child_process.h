@@ -1,0 +1,44 @@
+// File: tools/child_process.h
+//
+// `tapedeck exec`'s child: started with posix_spawnp and an environment that points the SDKs at
+// the proxy, waited for without blocking the event loop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "cassette/base/status.h"
+
+namespace td::cli {
+
+// The child's environment: `env` with ANTHROPIC_BASE_URL=`base_url` and
+// OPENAI_BASE_URL=`base_url`/v1 set (replacing any values there), and, when
+// `placeholder_keys`, ANTHROPIC_API_KEY and OPENAI_API_KEY set to a placeholder where unset
+// or empty (the SDKs refuse to start without a key, and a replay needs none).
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
+                                          const std::string& base_url, bool placeholder_keys);
+
+// The placeholder key exec sets: obviously fake, and not secret-shaped.
+inline constexpr std::string_view kPlaceholderKey = "tapedeck-placeholder-key";
+
+class ChildProcess {
+ public:
+  // Starts `argv[0]` (searched in PATH) with `argv` and `env`. Errors name the command.
+  static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
+                                    const std::vector<std::string>& env);
+  pid_t pid() const { return pid_; }
+  // Non-blocking: true once the child has exited; *exit_code is its status, or 128 + signal.
+  bool Poll(int* exit_code);
+  // Blocks until the child exits; returns its status, or 128 + signal.
+  int Wait();
+  // Sends `signo` to the child.
+  void Signal(int signo) const;
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_ = -1;
+};
+
+}  // namespace td::cli

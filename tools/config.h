@@ -1,0 +1,58 @@
+// File: tools/config.h
+//
+// cli::Config: the resolved settings of one tapedeck invocation (tools/flags.h layers them) and
+// typed, validated views of them. Modules never read flags, files or the environment; this
+// class builds each module's options struct from the settings. Everything is validated at
+// start-up so a typo fails with exit 2 before anything listens or writes.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cassette/base/status.h"
+#include "cassette/codec.h"
+#include "cassette/redact.h"
+#include "tools/flags.h"
+
+namespace td::cli {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+// Parses "HOST:PORT", "[::1]:PORT", ":PORT" (host 127.0.0.1) or "PORT".
+Result<HostPort> ParseHostPort(std::string_view text);
+// Parses a non-negative number of seconds ("10", "0.5") into microseconds.
+Result<std::int64_t> ParseSeconds(std::string_view name, std::string_view text);
+
+class Config {
+ public:
+  // Parses arguments after the subcommand name. `command` is one CommandBit.
+  static Result<Config> Parse(unsigned command, const std::vector<std::string>& args,
+                              const std::vector<std::string>& env);
+
+  unsigned command() const { return command_; }
+  const std::vector<std::string>& positional() const { return args_.positional; }
+
+  // The single value of a flag ("" when unset). The flag must apply to the command.
+  const std::string& Get(std::string_view flag) const;
+  bool GetBool(std::string_view flag) const;
+  const std::vector<std::string>& GetAll(std::string_view flag) const;
+  bool IsSet(std::string_view flag) const;
+
+  // Typed views; each error names the flag and the bad value.
+  Result<HostPort> Listen() const;
+  Result<cassette::RedactionRules> Redaction() const;
+  cassette::WriteOptions Write() const;
+
+  // `tapedeck config --print`: each setting, its value and where it came from.
+  std::string Describe() const;
+
+ private:
+  unsigned command_ = 0;
+  ParsedArgs args_;
+};
+
+}  // namespace td::cli
