@@ -1,0 +1,72 @@
+// File: cassette/internal/codec_internal.h
+//
+// The pieces of the cassette codec that tests and CassetteWriter need below the public API:
+// multi-frame zstd decompression that tolerates a cut tail, the detailed parse result (was the
+// file compressed, was it cut), and the migration hook that upgrades lines of older format
+// versions to kCassetteVersion. Defined in cassette/codec.cc.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cassette/base/status.h"
+#include "cassette/codec.h"
+#include "cassette/json_mapping.h"
+#include "cassette/model.h"
+
+namespace td::cassette::internal {
+
+// Nothing larger is read: neither a plain file nor a decompressed one.
+inline constexpr std::uint64_t kMaxCassetteBytes = std::uint64_t{4} << 30;  // 4 GiB
+
+// True when `bytes` starts with the zstd frame magic number 28 b5 2f fd.
+bool HasZstdMagic(std::string_view bytes);
+
+struct Decompressed {
+  std::string text;
+  bool complete = true;  // false: the input ended inside a frame (a cut recording)
+};
+// Decompresses every concatenated zstd frame in `bytes`. An input that ends inside a frame is
+// not an error (complete = false; everything decodable is in `text`). Corrupt data is kParse
+// "cassette NAME: corrupt zstd data near byte N: ..."; more than `max_output` bytes is kParse.
+Result<Decompressed> DecompressAll(std::string_view bytes, std::string_view name,
+                                   std::uint64_t max_output = kMaxCassetteBytes);
+
+// A parsed cassette file and what the writer needs to know to append to it.
+struct ParsedFile {
+  Cassette cassette;
+  bool compressed = false;
+  // The file ends in a cut: an incomplete zstd frame or a last line that is not whole JSON.
+  bool cut = false;
+  // The last line is whole but has no '\n' after it (a hand edit); appending must add one.
+  bool missing_final_newline = false;
+};
+Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view name,
+                                     ReadReport* report,
+                                     std::uint64_t max_bytes = kMaxCassetteBytes);
+
+// True when the first line of `bytes` (decompressing a zstd prefix if needed) is a tapedeck
+// header. Used to refuse to overwrite files that are not cassettes.
+bool StartsWithCassetteHeader(std::string_view bytes);
+
+// ---------------------------------------------------------------------------------------------
+// Migrations. Step i upgrades a line (the header line too, with `is_header`) from version i + 1
+// to version i + 2; a new format version appends one step and keeps every older golden file
+// loading. There is only version 1 so far, so the table is empty.
+using MigrationStep = Status (*)(Json* line, bool is_header);
+inline constexpr int kOldestCassetteVersion = 1;
+inline constexpr std::array<MigrationStep, kCassetteVersion - kOldestCassetteVersion>
+    kMigrationSteps{};
+
+// Upgrades one line written by `from_version` to kCassetteVersion, in place.
+inline Status MigrateLine(int from_version, Json* line, bool is_header) {
+  for (int v = from_version; v < kCassetteVersion; ++v) {
+    TD_RETURN_IF_ERROR(
+        kMigrationSteps[static_cast<size_t>(v - kOldestCassetteVersion)](line, is_header));
+  }
+  return Status::Ok();
+}
+
+}  // namespace td::cassette::internal
