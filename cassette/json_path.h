@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,16 +20,21 @@ namespace td::cassette {
 
 class JsonPath {
  public:
-  // Errors (kInvalidArgument) on an empty path or empty segment, naming the path.
+  // Errors (kInvalidArgument) on an empty path or empty segment, naming the path. "\." is a
+  // dot inside a key and "\\" a backslash; any other escape is an error.
   static Result<JsonPath> Parse(std::string_view text);
 
   const std::string& text() const { return text_; }
   const std::vector<std::string>& segments() const { return segments_; }
 
-  // Calls `fn` on every value the path reaches in `doc` (none when it reaches nothing).
-  // Works on nlohmann::json and nlohmann::ordered_json.
+  // Calls `fn` on every value the path reaches in `doc` (none when it reaches nothing); `fn`
+  // may change the value in place. Works on nlohmann::json and nlohmann::ordered_json; Json is
+  // deduced from `doc` alone, so `fn` may be a plain lambda.
+  // A "*" segment matches every object member and every array element; a decimal segment
+  // ("0", "12") matches that array index or an object member of that name; any other segment
+  // matches only an object member. Paths reach nothing through scalars.
   template <class Json>
-  void ForEach(Json& doc, const std::function<void(Json&)>& fn) const {
+  void ForEach(Json& doc, const std::type_identity_t<std::function<void(Json&)>>& fn) const {
     Visit(doc, 0, fn);
   }
   // Removes every value the path reaches (object members are erased; array elements are

@@ -22,7 +22,10 @@ struct SecretMatch {
   size_t end = 0;
 };
 
-// Every secret-shaped span in `text`, in order, non-overlapping.
+// Every secret-shaped span in `text`, in order, non-overlapping. A rule's prefix only counts
+// at the start of a word, and `sk-` keys and bearer tokens must contain a digit or an upper-case
+// letter, so prose ("task-antelope", "sk-learn", "Bearer x") does not match; a bearer match
+// covers the token only. One pass, linear in the text (safe on 10 MB bodies). Thread-safe.
 std::vector<SecretMatch> FindSecrets(std::string_view text);
 
 // The names of every built-in rule, for docs and `verify --help`.
@@ -41,8 +44,16 @@ struct SecretFinding {
   std::string rule;        // a rule name, or "credential-header" / "credential-query"
 };
 
-// Scans every place of one interaction that reaches disk: headers (credential headers whose
-// value is not a redaction placeholder count as findings), query, bodies, stream events.
+// Scans every place of one interaction that reaches disk, with the default lists:
+// - request path: where = "request.path";
+// - query: a credential parameter whose value is neither empty nor a placeholder is a
+//   "credential-query" finding, other values are scanned; where = "request.query.<name>";
+// - request and response headers: a credential header whose value is neither empty nor a
+//   placeholder is a "credential-header" finding, other values are scanned;
+//   where = "request.headers.<lower-case name>" / "response.headers.<lower-case name>";
+// - bodies: where = "request.body at byte N" / "response.body at byte N";
+// - stream events: where = "response.stream.events[K] at byte N".
+// N is the offset of the match in that body or event. Findings are in that order.
 std::vector<SecretFinding> ScanInteraction(const Interaction& interaction, size_t index);
 
 // True when `value` is one of the placeholders redaction writes.
