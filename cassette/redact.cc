@@ -3,13 +3,6 @@
 // place (never re-serialised, except a JSON body a user path changed), so what is replayed is
 // what was recorded except inside the secrets. The order and limits are in cassette/redact.h.
 
-// g++ 12 with -fsanitize=address reports -Wmaybe-uninitialized deep inside libstdc++'s regex
-// compiler (std::function's empty check in <regex>), a false positive in library code; without
-// this, a sanitizer build with -Werror cannot compile a std::regex. Sanitizer builds only.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__SANITIZE_ADDRESS__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "cassette/redact.h"
 
 #include <algorithm>
