@@ -1,0 +1,108 @@
+// File: replay/index.h
+//
+// The replay index: recorded requests grouped by match key, each group a FIFO of interaction
+// indices in recorded order (the order of the cassette file; see docs/matching.md for why not
+// `seq`). A hit costs one normalisation of the live request and one hash lookup; a live body
+// whose bytes equal a recorded body's skips JSON parsing altogether. Also counts how often each
+// interaction was served, for the unused report.
+//
+// Threading: not thread-safe; used on the event-loop thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cassette/base/status.h"
+#include "cassette/model.h"
+#include "replay/normalize.h"
+
+namespace td::replay {
+
+// What a request gets once every recorded copy of it has been served.
+enum class OnExhausted {
+  kRepeatLast,  // the last recorded copy again (default)
+  kError,       // a miss-like error ("exhausted")
+};
+// Parses "repeat-last" or "error".
+Result<OnExhausted> ParseOnExhausted(std::string_view text);
+std::string_view OnExhaustedName(OnExhausted policy);
+
+class Index {
+ public:
+  // Errors name the bad option (see RequestNormalizer::Create).
+  static Result<Index> Create(MatchOptions options, OnExhausted on_exhausted);
+  Index(RequestNormalizer normalizer, OnExhausted on_exhausted);
+
+  // Adds a recorded request (already redacted, as cassettes are). Returns its index: 0, 1, ...
+  // in the order added, which is the order repeats are served in.
+  size_t Add(const cassette::Request& request);
+
+  // The match key of a request: equal keys <=> equal normalised requests (as long as the body
+  // is one of the recorded bodies; any other body gets a key no recording has).
+  std::string Key(const cassette::Request& request) const;
+
+  // True when `raw_body` is byte for byte the body of a recorded request. Recorded requests
+  // are stored redacted, and redaction is idempotent, so such a live body needs no redaction.
+  bool IsRecordedBody(std::string_view raw_body) const {
+    return raw_bodies_.find(raw_body) != raw_bodies_.end();
+  }
+
+  struct Lookup {
+    enum class Kind { kHit, kExhausted, kMiss };
+    Kind kind = Kind::kMiss;
+    size_t index = 0;       // kHit: the interaction to serve
+    bool repeated = false;  // kHit: served again under kRepeatLast
+    // kHit/kExhausted: every recorded copy for the key, in serving order.
+    const std::vector<size_t>* copies = nullptr;
+  };
+  // Takes the next interaction for `key`: the recorded copies in order, then per the policy.
+  // `copies` points into the index; valid until the next Add().
+  Lookup Next(const std::string& key);
+
+  size_t size() const { return heads_.size(); }
+  OnExhausted on_exhausted() const { return on_exhausted_; }
+  const RequestNormalizer& normalizer() const { return normalizer_; }
+
+  // Times interaction `i` was served.
+  std::uint64_t uses(size_t i) const { return uses_[i]; }
+  // Interactions never served, ascending.
+  std::vector<size_t> Unused() const;
+
+  // For miss reports: recorded request `i`, normalised, without its body...
+  const NormalizedRequest& Head(size_t i) const { return heads_[i]; }
+  // ...its body's canonical spelling (NormalizedRequest::CanonicalBody)...
+  const std::string& CanonicalBody(size_t i) const { return *canonical_by_id_[body_id_[i]]; }
+  // ...and the whole normalised request (re-parses the body: not for the hot path).
+  NormalizedRequest Normalized(size_t i) const;
+
+ private:
+  struct Bucket {
+    std::vector<size_t> order;  // interaction indices in recorded order
+    size_t next = 0;            // the next one to serve
+  };
+  static constexpr std::uint32_t kUnknownBody = 0xffffffff;
+
+  std::string HeadKey(const cassette::Request& request) const;
+  std::uint32_t BodyId(std::string_view raw_body) const;
+
+  RequestNormalizer normalizer_;
+  OnExhausted on_exhausted_;
+  std::vector<NormalizedRequest> heads_;
+  std::vector<std::uint32_t> body_id_;
+  std::vector<std::uint64_t> uses_;
+  // Owns the strings the maps below view; a deque never moves its elements.
+  std::deque<std::string> storage_;
+  // Raw recorded body bytes -> body id: the fast path for live bodies sent byte for byte.
+  std::unordered_map<std::string_view, std::uint32_t> raw_bodies_;
+  // Canonical body -> body id, and back.
+  std::unordered_map<std::string_view, std::uint32_t> canonical_bodies_;
+  std::vector<const std::string*> canonical_by_id_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace td::replay

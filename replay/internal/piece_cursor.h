@@ -1,0 +1,53 @@
+// File: replay/internal/piece_cursor.h
+//
+// Cuts a prepared body into the writes of one chunking mode, lazily (byte chunking of a large
+// body allocates nothing), each piece stamped with the arrival time of its last byte. The
+// concatenation of every piece is the body's first `limit` bytes, whatever the mode.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <random>
+
+#include "replay/play_options.h"
+#include "replay/player.h"
+
+namespace td::replay::internal {
+
+struct Piece {
+  size_t begin = 0;
+  size_t end = 0;
+  Micros at_us = 0;  // when the piece's last byte had arrived, in the recording
+};
+
+class PieceCursor {
+ public:
+  // Plays bytes [0, limit) of `response.body` in at most `max_pieces` pieces. `salt` varies
+  // random cuts between interactions. `response` must outlive the cursor.
+  PieceCursor(const PreparedResponse& response, const Chunking& chunking, size_t limit,
+              size_t max_pieces, std::uint64_t salt);
+
+  // The next piece; false when the bytes or the piece budget ran out.
+  bool Next(Piece* piece);
+  size_t produced() const { return produced_; }
+
+ private:
+  Micros ArrivalOf(size_t byte);  // bytes are asked for in ascending order
+  size_t RandomLength();
+
+  const PreparedResponse& response_;
+  Chunking chunking_;
+  size_t limit_;
+  size_t max_pieces_;
+  size_t pos_ = 0;
+  size_t produced_ = 0;
+  size_t event_ = 0;                    // kEvent: the next event
+  size_t arrival_ = 0;                  // the arrival containing the byte last asked about
+  std::optional<std::mt19937_64> rng_;  // kRandom only: 2.5 KB of state, costly to seed
+};
+
+// The random generator's seed for `seed` and `salt` (splitmix64 of the salt, xor the seed).
+std::uint64_t MixSeed(std::uint64_t seed, std::uint64_t salt);
+
+}  // namespace td::replay::internal

@@ -1,0 +1,57 @@
+// File: replay/matchers.h
+//
+// Small named matchers over normalised requests (method, path, query, headers, body), each
+// saying whether two requests agree on one aspect and, when they do not, where: human lines
+// that name JSON paths, `body.messages[2].content[0].text: "hi" != "hello"`. The left value is
+// always the live request's, the right one the recording's. Used to explain misses; the fast
+// hit path compares canonical keys instead (replay/index.h), and the two agree.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "replay/normalize.h"
+
+namespace td::replay {
+
+struct MatchResult {
+  bool ok = true;
+  // At most a few dozen lines; when there were more, the last line says how many were left out.
+  std::vector<std::string> diffs;
+  // Every difference found, including those left out of `diffs`.
+  size_t diff_count = 0;
+};
+
+// Lines such as `method: GET != POST`.
+MatchResult MatchMethod(const NormalizedRequest& live, const NormalizedRequest& recorded);
+// `path: /v1/messages != /v1/complete`.
+MatchResult MatchPath(const NormalizedRequest& live, const NormalizedRequest& recorded);
+// `query.limit: 20 != 10`, `query.after: missing in request`.
+MatchResult MatchQuery(const NormalizedRequest& live, const NormalizedRequest& recorded);
+// `header anthropic-beta: absent != "x"`.
+MatchResult MatchHeaders(const NormalizedRequest& live, const NormalizedRequest& recorded);
+// JSON compares as JSON: `body.temperature: missing in request`, `body.max_tokens: 100 != 200`
+// (1 and 1.0 differ, as they would on the wire). Text bodies name the first differing offset.
+MatchResult MatchBody(const NormalizedRequest& live, const NormalizedRequest& recorded);
+
+using MatchFn = MatchResult (*)(const NormalizedRequest& live, const NormalizedRequest& recorded);
+struct NamedMatcher {
+  std::string_view name;  // "method", "path", "query", "headers", "body"
+  MatchFn match;
+};
+// Every matcher, cheapest first. A request matches a recording when all of them pass.
+const std::vector<NamedMatcher>& DefaultMatchers();
+
+// The differences between two JSON documents, as lines rooted at `root` ("body"); at most
+// `max_lines` lines are kept (plus one "... and N more" line), all are counted.
+MatchResult DiffJson(const nlohmann::json& live, const nlohmann::json& recorded,
+                     std::string_view root, size_t max_lines = 20);
+
+// `value` quoted and escaped as JSON; when longer than `max_chars`, a window around byte
+// `offset` with "..." on the cut sides (never cutting a UTF-8 character).
+std::string QuoteShortened(std::string_view value, size_t offset = 0, size_t max_chars = 60);
+
+}  // namespace td::replay

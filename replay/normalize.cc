@@ -1,0 +1,261 @@
+// Request normalisation for matching: options, presets, compiled normalisers.
+#include "replay/normalize.h"
+
+#include <algorithm>
+#include <optional>
+// g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized inside <regex>'s own
+// std::function copies; silenced for the standard header only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <regex>
+#pragma GCC diagnostic pop
+#include <variant>
+
+#include "cassette/json_path.h"
+#include "replay/internal/builtin_normalizers.h"
+
+namespace td::replay {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+template <class T>
+void AddUnique(std::vector<T>* to, T value) {
+  if (std::find(to->begin(), to->end(), value) == to->end()) to->push_back(std::move(value));
+}
+
+MatchOptions AddAnthropic(MatchOptions options) {
+  AddUnique<std::string>(&options.ignore_json_paths, "metadata.user_id");
+  AddUnique<std::string>(&options.match_headers, "anthropic-version");
+  AddUnique<std::string>(&options.match_headers, "anthropic-beta");
+  return options;
+}
+
+struct RegexStep {
+  std::regex re;
+  std::string replacement;
+};
+using Step = std::variant<internal::BuiltinFn, RegexStep>;
+
+// ASCII case-insensitive equality without the locale lookups of std::tolower (hot path).
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool LooksLikeJson(std::string_view text) {
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    return c == '{' || c == '[';
+  }
+  return false;
+}
+
+}  // namespace
+
+struct RequestNormalizer::Compiled {
+  MatchOptions options;
+  std::vector<Step> steps;
+  std::vector<cassette::JsonPath> ignore_paths;
+  std::vector<std::string> headers;       // lower case, sorted, unique
+  std::vector<std::string> ignore_query;  // exact names
+};
+
+const std::vector<std::string_view>& BuiltinNormalizerNames() {
+  static const std::vector<std::string_view> kNames = [] {
+    std::vector<std::string_view> names;
+    for (const auto& b : internal::Builtins()) names.push_back(b.name);
+    return names;
+  }();
+  return kNames;
+}
+
+Result<Normalizer> ParseNormalizer(std::string_view spec) {
+  Normalizer n;
+  if (spec.rfind("builtin:", 0) == 0) {
+    n.builtin = std::string(spec.substr(8));
+    if (internal::FindBuiltin(n.builtin) == nullptr) {
+      return InvalidArgumentError("--normalize \"" + std::string(spec) +
+                                  "\": unknown built-in (expected " +
+                                  Join(BuiltinNormalizerNames()) + ")");
+    }
+    return n;
+  }
+  size_t arrow = spec.find("=>");
+  n.pattern = std::string(spec.substr(0, arrow));
+  n.replacement =
+      arrow == std::string_view::npos ? "<NORMALIZED>" : std::string(spec.substr(arrow + 2));
+  if (n.pattern.empty()) {
+    return InvalidArgumentError("--normalize \"" + std::string(spec) + "\": empty regex");
+  }
+  return n;
+}
+
+const std::vector<std::string_view>& PresetNames() {
+  static const std::vector<std::string_view> kNames = {"anthropic", "openai", "agent-cli"};
+  return kNames;
+}
+
+Result<MatchOptions> ApplyPreset(std::string_view name, MatchOptions options) {
+  if (name == "anthropic") return AddAnthropic(std::move(options));
+  if (name == "openai") {
+    // `user` and `safety_identifier` identify the end user, `prompt_cache_key` is a cache
+    // bucket: none of them changes the answer.
+    for (const char* path : {"user", "safety_identifier", "prompt_cache_key"}) {
+      AddUnique<std::string>(&options.ignore_json_paths, path);
+    }
+    return options;
+  }
+  if (name == "agent-cli") {
+    options = AddAnthropic(std::move(options));
+    for (const auto& b : internal::Builtins()) {
+      AddUnique(&options.normalizers, Normalizer{"", "", std::string(b.name)});
+    }
+    return options;
+  }
+  return InvalidArgumentError("unknown matching preset \"" + std::string(name) + "\" (expected " +
+                              Join(PresetNames()) + ")");
+}
+
+std::string NormalizedRequest::CanonicalBody() const {
+  if (!body_is_json) return "t" + body_text;
+  return "j" + body_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<RequestNormalizer> RequestNormalizer::Create(MatchOptions options) {
+  auto compiled = std::make_shared<Compiled>();
+  for (size_t i = 0; i < options.normalizers.size(); ++i) {
+    const Normalizer& n = options.normalizers[i];
+    if (!n.builtin.empty()) {
+      const internal::Builtin* b = internal::FindBuiltin(n.builtin);
+      if (b == nullptr) {
+        return InvalidArgumentError("normalizer " + std::to_string(i) + ": unknown built-in \"" +
+                                    n.builtin + "\" (expected " + Join(BuiltinNormalizerNames()) +
+                                    ")");
+      }
+      compiled->steps.emplace_back(b->fn);
+      continue;
+    }
+    // std::regex reports a bad pattern by throwing; this is the edge where we catch it.
+    try {
+      compiled->steps.emplace_back(
+          RegexStep{std::regex(n.pattern, std::regex::ECMAScript), n.replacement});
+    } catch (const std::regex_error& e) {
+      return InvalidArgumentError("normalizer " + std::to_string(i) + " \"" + n.pattern +
+                                  "\": bad regex: " + e.what());
+    }
+  }
+  for (const std::string& text : options.ignore_json_paths) {
+    Result<cassette::JsonPath> path = cassette::JsonPath::Parse(text);
+    if (!path.ok()) return path.status().WithContext("ignored JSON path");
+    compiled->ignore_paths.push_back(std::move(*path));
+  }
+  std::vector<std::string> ignored;
+  for (const std::string& h : options.ignore_headers) ignored.push_back(Lower(h));
+  for (const std::string& h : options.match_headers) {
+    std::string name = Lower(h);
+    if (std::find(ignored.begin(), ignored.end(), name) == ignored.end()) {
+      AddUnique(&compiled->headers, std::move(name));
+    }
+  }
+  std::sort(compiled->headers.begin(), compiled->headers.end());
+  compiled->ignore_query = options.ignore_query_params;
+  compiled->options = std::move(options);
+  return RequestNormalizer(std::move(compiled));
+}
+
+const MatchOptions& RequestNormalizer::options() const { return compiled_->options; }
+
+std::string RequestNormalizer::ApplyNormalizers(std::string_view text) const {
+  std::string out(text);
+  for (const Step& step : compiled_->steps) {
+    if (const auto* fn = std::get_if<internal::BuiltinFn>(&step)) {
+      (*fn)(&out);
+    } else {
+      const RegexStep& r = std::get<RegexStep>(step);
+      out = std::regex_replace(out, r.re, r.replacement);
+    }
+  }
+  return out;
+}
+
+NormalizedRequest RequestNormalizer::NormalizeHead(const cassette::Request& request) const {
+  NormalizedRequest n;
+  n.method = request.method;
+  n.path = request.path;
+  const auto& ignore = compiled_->ignore_query;
+  for (const auto& param : request.query) {
+    if (std::find(ignore.begin(), ignore.end(), param.first) == ignore.end()) {
+      n.query.push_back(param);
+    }
+  }
+  std::stable_sort(n.query.begin(), n.query.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const std::string& name : compiled_->headers) {
+    std::optional<std::string> value;
+    for (const auto& [k, v] : request.headers) {
+      if (!EqualsIgnoringCase(k, name)) continue;
+      if (value) {
+        *value += ", ";
+        *value += v;
+      } else {
+        value = v;
+      }
+    }
+    if (value) n.headers.emplace_back(name, std::move(*value));
+  }
+  return n;
+}
+
+void RequestNormalizer::NormalizeBody(std::string_view body, NormalizedRequest* out) const {
+  std::string text = compiled_->steps.empty() ? std::string(body) : ApplyNormalizers(body);
+  out->body_is_json = false;
+  out->body_json = nullptr;
+  if (LooksLikeJson(text)) {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) {
+      for (const cassette::JsonPath& path : compiled_->ignore_paths) path.Erase(j);
+      out->body_is_json = true;
+      out->body_json = std::move(j);
+      out->body_text.clear();
+      return;
+    }
+  }
+  out->body_text = std::move(text);
+}
+
+NormalizedRequest RequestNormalizer::Normalize(const cassette::Request& request) const {
+  NormalizedRequest n = NormalizeHead(request);
+  NormalizeBody(request.body.bytes, &n);
+  return n;
+}
+
+Result<NormalizedRequest> Normalize(const cassette::Request& request, const MatchOptions& options) {
+  Result<RequestNormalizer> normalizer = RequestNormalizer::Create(options);
+  if (!normalizer.ok()) return normalizer.status();
+  return normalizer->Normalize(request);
+}
+
+}  // namespace td::replay

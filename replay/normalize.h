@@ -1,0 +1,107 @@
+// File: replay/normalize.h
+//
+// What a request looks like to the matcher: method, path, sorted query, the chosen headers and
+// the body with volatile text rewritten (dates, temp paths, ids) and ignored JSON paths erased.
+// Two requests match when their normalised forms are equal; a JSON body compares as JSON (key
+// order and whitespace do not matter). Presets bundle the options common clients need.
+//
+//   Result<MatchOptions> options = ApplyPreset("agent-cli", MatchOptions{});
+//   Result<RequestNormalizer> normalizer = RequestNormalizer::Create(*options);
+//   NormalizedRequest n = normalizer->Normalize(request);
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cassette/base/status.h"
+#include "cassette/model.h"
+
+namespace td::replay {
+
+// One rewrite of the body text, applied before the body is parsed as JSON (so a replacement
+// must keep the JSON valid: no quotes or backslashes). Either a user regex or a built-in
+// scanner (hand-written, linear, safe on multi-megabyte bodies; see docs/matching.md).
+struct Normalizer {
+  std::string pattern;      // ECMAScript regex; each match is replaced by `replacement`
+  std::string replacement;  // may use $1, $&... (std::regex_replace format)
+  std::string builtin;      // when set, a built-in scanner by name; pattern is then unused
+  friend bool operator==(const Normalizer&, const Normalizer&) = default;
+};
+
+// Parses a --normalize flag: "REGEX=>REPLACEMENT", or "REGEX" alone (replaced by
+// "<NORMALIZED>"), or "builtin:NAME". Errors name the flag value.
+Result<Normalizer> ParseNormalizer(std::string_view spec);
+// The names of the built-in scanners: "cwd", "git-status", "todays-date", "iso-date", "uuid",
+// "temp-path", "home-path", "os-version".
+const std::vector<std::string_view>& BuiltinNormalizerNames();
+
+struct MatchOptions {
+  std::vector<std::string> ignore_json_paths;    // cassette::JsonPath syntax: "metadata.user_id"
+  std::vector<std::string> ignore_headers;       // never matched, even when in match_headers
+  std::vector<std::string> match_headers;        // headers that must be equal (default: none)
+  std::vector<Normalizer> normalizers;           // applied in order
+  std::vector<std::string> ignore_query_params;  // dropped from the query before comparing
+};
+
+// Adds a preset's settings to `options` (duplicates are harmless). Presets:
+//   anthropic: ignore metadata.user_id; match anthropic-version and anthropic-beta.
+//   openai:    ignore user, safety_identifier and prompt_cache_key; match no headers.
+//   agent-cli: anthropic, plus built-in normalisers for what agent CLIs (Claude Code) put in
+//              their system prompt: working directory, git status, today's date, ISO dates,
+//              UUIDs, temp and home paths, OS version.
+// An unknown name is an error listing the known ones.
+Result<MatchOptions> ApplyPreset(std::string_view name, MatchOptions options);
+const std::vector<std::string_view>& PresetNames();
+
+// A request reduced to what matching compares.
+struct NormalizedRequest {
+  std::string method;
+  std::string path;
+  // Without ignored parameters, sorted by name (stable: repeated names keep their order).
+  std::vector<std::pair<std::string, std::string>> query;
+  // Only match_headers minus ignore_headers, names lower-cased, sorted by name; a header the
+  // request lacks is absent.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The body after normalisers. When it parses as JSON, `body_json` holds it (ignored paths
+  // erased) and `body_is_json` is true; otherwise `body_text` holds the normalised text.
+  bool body_is_json = false;
+  nlohmann::json body_json;
+  std::string body_text;
+
+  // A canonical spelling of the body: equal for equal bodies, different otherwise ("j" + the
+  // sorted, compact JSON, or "t" + the text).
+  std::string CanonicalBody() const;
+};
+
+// Compiled MatchOptions (regexes, JSON paths): build once at load, then Normalize per request.
+// Copyable and cheap to copy (compiled state is shared, immutable). Thread-compatible.
+class RequestNormalizer {
+ public:
+  // Errors (kInvalidArgument) name the bad regex, built-in name or JSON path.
+  static Result<RequestNormalizer> Create(MatchOptions options);
+
+  NormalizedRequest Normalize(const cassette::Request& request) const;
+  // Everything but the body: method, path, query, headers.
+  NormalizedRequest NormalizeHead(const cassette::Request& request) const;
+  // The body alone, into `out` (body_is_json, body_json, body_text).
+  void NormalizeBody(std::string_view body, NormalizedRequest* out) const;
+  // The normalisers applied to `text`, nothing else.
+  std::string ApplyNormalizers(std::string_view text) const;
+
+  const MatchOptions& options() const;
+
+ private:
+  struct Compiled;
+  explicit RequestNormalizer(std::shared_ptr<const Compiled> compiled)
+      : compiled_(std::move(compiled)) {}
+  std::shared_ptr<const Compiled> compiled_;
+};
+
+// One-off convenience: compiles `options` and normalises `request`.
+Result<NormalizedRequest> Normalize(const cassette::Request& request, const MatchOptions& options);
+
+}  // namespace td::replay

@@ -1,0 +1,308 @@
+// The player: headers, paced writes, the end (clean, reset, fault) and backpressure.
+#include "replay/player.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <optional>
+
+#include "replay/internal/piece_cursor.h"
+
+namespace td::replay {
+namespace {
+
+// Above this many unsent bytes in the sink, wait for it to drain before writing more (byte
+// chunking of a large body would otherwise queue megabytes of chunk framing).
+constexpr size_t kHighWatermark = 256 * 1024;
+
+std::string LowerTrimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsFramingHeader(std::string_view name) {
+  for (std::string_view h :
+       {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+        "te", "trailer", "transfer-encoding", "upgrade", "content-length"}) {
+    if (cassette::HeaderNameEquals(name, h)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction) {
+  const cassette::Response& response = interaction.response;
+  PreparedResponse p;
+  p.status = response.status;
+  // Connection names further hop-by-hop headers.
+  std::vector<std::string> listed;
+  for (const auto& [name, value] : response.headers) {
+    if (!cassette::HeaderNameEquals(name, "connection")) continue;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string::npos) comma = value.size();
+      listed.push_back(LowerTrimmed(std::string_view(value).substr(start, comma - start)));
+      start = comma + 1;
+    }
+  }
+  for (const auto& header : response.headers) {
+    if (IsFramingHeader(header.first)) continue;
+    if (std::find(listed.begin(), listed.end(), LowerTrimmed(header.first)) != listed.end()) {
+      continue;
+    }
+    p.headers.push_back(header);
+  }
+  p.headers_us = std::max<Micros>(0, interaction.timing.headers_us);
+  p.done_us = std::max(p.headers_us, interaction.timing.done_us);
+  p.truncated = interaction.truncated.has_value();
+  p.provider = cassette::DetectProvider(interaction.request);
+
+  // Arrival times never go backwards, even in a hand-edited cassette.
+  auto add_arrival = [&p](size_t end, Micros at_us) {
+    if (!p.arrivals.empty()) {
+      at_us = std::max(at_us, p.arrivals.back().at_us);
+      if (p.arrivals.back().at_us == at_us) {
+        p.arrivals.back().end = end;
+        return;
+      }
+    }
+    p.arrivals.push_back(Arrival{end, at_us});
+  };
+  if (response.stream) {
+    p.streamed = true;
+    p.kind = response.stream->kind;
+    p.body.reserve(response.stream->TotalBytes());
+    for (const cassette::StreamEvent& event : response.stream->events) {
+      size_t base = p.body.size();
+      size_t prev = 0;
+      for (const cassette::Split& split : event.splits) {
+        size_t end = std::min(split.end, event.bytes.size());
+        if (end <= prev) continue;
+        add_arrival(base + end, split.at_us);
+        prev = end;
+      }
+      p.body += event.bytes;
+      if (event.bytes.size() > prev) add_arrival(p.body.size(), event.at_us);
+      p.event_ends.push_back(p.body.size());
+    }
+    if (!p.arrivals.empty()) p.done_us = std::max(p.done_us, p.arrivals.back().at_us);
+  } else {
+    p.body = response.body.bytes;
+    if (!p.body.empty()) p.arrivals.push_back(Arrival{p.body.size(), p.done_us});
+  }
+  return p;
+}
+
+// Per-play state, kept out of the header so the cursor stays internal.
+struct Player::State {
+  enum class Phase { kHeaders, kBody, kEnd };
+  Phase phase = Phase::kHeaders;
+  const PreparedResponse* playing = nullptr;  // the recording, or `error_response`
+  PreparedResponse error_response;            // error fault on a plain body
+  std::optional<internal::PieceCursor> cursor;
+  std::optional<size_t> content_length;
+  bool fault_due = false;    // a streamed response: the fault fires when the cursor runs out
+  bool plain_fault = false;  // a plain body: it fires if the cursor produced fault.after pieces
+  internal::Piece piece;
+  bool have_piece = false;
+  Micros piece_due = 0;
+  std::optional<Micros> end_due;
+  Micros t0 = 0;
+  Micros last_due = 0;
+  bool waiting_drain = false;
+};
+
+Player::Player(const PreparedResponse& response, const PlayOptions& options,
+               proxy::ResponseSink& sink, proxy::Scheduler& scheduler, std::uint64_t salt)
+    : response_(&response),
+      options_(options),
+      sink_(sink),
+      scheduler_(scheduler),
+      salt_(salt),
+      state_(std::make_unique<State>()) {}
+
+Player::~Player() {
+  if (drain_hooked_) sink_.SetOnDrained(nullptr);
+}
+
+void Player::Start() {
+  in_start_ = true;
+  State& s = *state_;
+  s.t0 = scheduler_.NowMicros();
+  s.last_due = s.t0;
+  s.playing = response_;
+  const Fault& fault = options_.fault;
+  size_t limit = response_->body.size();
+  size_t max_pieces = SIZE_MAX;
+  if (response_->streamed) {
+    // Faults count events; one beyond the last event never fires.
+    if (fault.kind != FaultKind::kNone && fault.after <= response_->event_ends.size()) {
+      s.fault_due = true;
+      limit = fault.after == 0 ? 0 : response_->event_ends[fault.after - 1];
+    }
+  } else if (fault.kind == FaultKind::kError) {
+    // A plain body cannot carry an error event: the whole response becomes the provider's
+    // overloaded error, as an overloaded API answers a non-streaming request.
+    PreparedResponse& e = s.error_response;
+    e.status = response_->provider == cassette::Provider::kAnthropic ? 529 : 503;
+    e.headers = {{"content-type", "application/json"}, {"x-tapedeck-fault", "error"}};
+    e.body = cassette::ErrorBody(response_->provider, "overloaded_error", "Overloaded");
+    e.arrivals.push_back({e.body.size(), response_->headers_us});
+    e.headers_us = e.done_us = response_->headers_us;
+    e.provider = response_->provider;
+    s.playing = &e;
+    limit = e.body.size();
+  } else if (fault.kind != FaultKind::kNone) {
+    // Faults on a plain body count the pieces of the chosen chunking.
+    s.plain_fault = true;
+    max_pieces = fault.after;
+  }
+  if (!s.playing->streamed && fault.kind != FaultKind::kTruncate) {
+    s.content_length = s.playing->body.size();
+  }
+  s.cursor.emplace(*s.playing, options_.chunking, limit, max_pieces, salt_);
+  Pump();
+  in_start_ = false;
+}
+
+void Player::Cancel() {
+  if (outcome_ == Outcome::kPlaying || outcome_ == Outcome::kStalled) {
+    outcome_ = Outcome::kCancelled;
+  }
+  for (int slot = 0; slot < 2; ++slot) {
+    if (slot != running_slot_) timers_[slot].Cancel();
+  }
+}
+
+Micros Player::Due(Micros at_us) {
+  State& s = *state_;
+  if (options_.timing.instant) return scheduler_.NowMicros();
+  at_us = std::max<Micros>(0, at_us);
+  Micros offset =
+      options_.timing.factor == 1.0
+          ? at_us
+          : static_cast<Micros>(std::llround(static_cast<double>(at_us) / options_.timing.factor));
+  // Measured from the start, not chained from the previous write, so rounding and late timers
+  // never accumulate; and never earlier than the write before.
+  s.last_due = std::max(s.last_due, s.t0 + offset);
+  return s.last_due;
+}
+
+void Player::Schedule(Micros due) {
+  int slot = 1 - last_slot_;
+  last_slot_ = slot;
+  Micros delay = std::max<Micros>(0, due - scheduler_.NowMicros());
+  timers_[slot] = scheduler_.RunAfter(delay, [this, slot] { OnTimer(slot); });
+}
+
+void Player::OnTimer(int slot) {
+  running_slot_ = slot;
+  Pump();
+  running_slot_ = -1;
+}
+
+void Player::OnDrained() {
+  if (!state_->waiting_drain) return;
+  state_->waiting_drain = false;
+  Pump();
+}
+
+void Player::End(Outcome outcome) {
+  outcome_ = outcome;
+  for (int slot = 0; slot < 2; ++slot) {
+    if (slot != running_slot_) timers_[slot].Cancel();
+  }
+  if (!in_start_ && on_done_) on_done_();
+}
+
+void Player::Pump() {
+  State& s = *state_;
+  const PreparedResponse& r = *s.playing;
+  while (outcome_ == Outcome::kPlaying) {
+    if (!sink_.IsOpen()) {
+      End(Outcome::kCancelled);
+      return;
+    }
+    switch (s.phase) {
+      case State::Phase::kHeaders: {
+        Micros due = Due(r.headers_us);
+        if (due > scheduler_.NowMicros()) return Schedule(due);
+        status_ = r.status;
+        sink_.Start(r.status, r.headers, s.content_length);
+        s.phase = State::Phase::kBody;
+        break;
+      }
+      case State::Phase::kBody: {
+        if (!s.have_piece) {
+          if (!s.cursor->Next(&s.piece)) {
+            s.phase = State::Phase::kEnd;
+            break;
+          }
+          s.have_piece = true;
+          s.piece_due = Due(s.piece.at_us);
+        }
+        if (s.piece_due > scheduler_.NowMicros()) return Schedule(s.piece_due);
+        if (sink_.BufferedBytes() > kHighWatermark) {
+          s.waiting_drain = true;
+          if (!drain_hooked_) {
+            drain_hooked_ = true;
+            sink_.SetOnDrained([this] { OnDrained(); });
+          }
+          return;
+        }
+        s.have_piece = false;
+        bytes_written_ += s.piece.end - s.piece.begin;
+        ++writes_;
+        sink_.Write(std::string_view(r.body).substr(s.piece.begin, s.piece.end - s.piece.begin));
+        break;
+      }
+      case State::Phase::kEnd: {
+        const Fault& fault = options_.fault;
+        bool fault_fires = s.fault_due || (s.plain_fault && s.cursor->produced() == fault.after);
+        if (fault_fires) {
+          switch (fault.kind) {
+            case FaultKind::kNone:
+              break;
+            case FaultKind::kTruncate:
+              sink_.Finish();
+              return End(Outcome::kFinished);
+            case FaultKind::kReset:
+              sink_.Reset();
+              return End(Outcome::kReset);
+            case FaultKind::kError: {
+              std::string event =
+                  r.kind == cassette::StreamKind::kSse
+                      ? cassette::StreamErrorEvent(r.provider, "overloaded_error", "Overloaded")
+                      : cassette::ErrorBody(r.provider, "overloaded_error", "Overloaded") + "\n";
+              bytes_written_ += event.size();
+              ++writes_;
+              sink_.Write(event);
+              if (outcome_ != Outcome::kPlaying) return;  // the client left during the write
+              sink_.Finish();
+              return End(Outcome::kFinished);
+            }
+            case FaultKind::kStall:
+              // Silence until the client gives up; Cancel() ends it.
+              outcome_ = Outcome::kStalled;
+              return;
+          }
+        }
+        if (!s.end_due) s.end_due = Due(r.done_us);
+        if (*s.end_due > scheduler_.NowMicros()) return Schedule(*s.end_due);
+        if (r.truncated) {
+          sink_.Reset();
+          return End(Outcome::kReset);
+        }
+        sink_.Finish();
+        return End(Outcome::kFinished);
+      }
+    }
+  }
+}
+
+}  // namespace td::replay

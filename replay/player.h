@@ -1,0 +1,127 @@
+// File: replay/player.h
+//
+// Plays one recorded response into a ResponseSink on a Scheduler: status and recorded headers,
+// then the body byte-exact, cut into writes per the chunking mode and paced per the timing
+// mode, optionally ending in an injected fault. Deterministic: the same response, options and
+// seed give the same writes at the same offsets. docs/replay.md describes the behaviour.
+//
+//   PreparedResponse prepared = PreparedResponse::From(interaction);   // once, at load
+//   Player player(prepared, options, exchange.sink(), scheduler);
+//   player.set_on_done([&] { ... });                                  // later, on the loop
+//   player.Start();
+//
+// Threading: the event-loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cassette/model.h"
+#include "cassette/provider.h"
+#include "proxy/exchange.h"
+#include "replay/play_options.h"
+
+namespace td::replay {
+
+// What playing a response needs, computed once per interaction at load so a hit costs no
+// copying or parsing. Independent of the play options.
+struct PreparedResponse {
+  // When recorded bytes arrived: bytes [previous end, end) of `body` had all arrived at `at_us`.
+  struct Arrival {
+    size_t end = 0;
+    Micros at_us = 0;
+  };
+
+  int status = 0;
+  // The recorded end-to-end headers (Date and request ids kept) without the framing the sink
+  // recomputes: hop-by-hop headers, Content-Length, Transfer-Encoding.
+  cassette::Headers headers;
+  std::string body;  // the plain body, or every stream event concatenated
+  bool streamed = false;
+  cassette::StreamKind kind = cassette::StreamKind::kSse;
+  std::vector<size_t> event_ends;  // streamed: where each event ends in `body`
+  // Ascending in `end` and `at_us`; consecutive pieces that arrived at the same time (the end
+  // of one event and the start of the next, in one upstream read) are one arrival.
+  std::vector<Arrival> arrivals;
+  Micros headers_us = 0;
+  Micros done_us = 0;
+  bool truncated = false;  // the recording was cut: replay ends with a reset too
+  cassette::Provider provider = cassette::Provider::kGeneric;
+
+  static PreparedResponse From(const cassette::Interaction& interaction);
+};
+
+class Player {
+ public:
+  enum class Outcome {
+    kPlaying,    // not ended yet
+    kFinished,   // ended cleanly (also after a truncate or error fault)
+    kReset,      // ended abruptly (reset fault, or a recording that was cut)
+    kStalled,    // stall fault: nothing more will be written; waits for Cancel()
+    kCancelled,  // Cancel() was called, or the client was found gone
+  };
+
+  // `response`, `sink` and `scheduler` must outlive the player. `salt` varies random chunking
+  // per interaction (the handler passes the interaction's index).
+  Player(const PreparedResponse& response, const PlayOptions& options, proxy::ResponseSink& sink,
+         proxy::Scheduler& scheduler, std::uint64_t salt = 0);
+  // Cancels pending timers. Never destroy a player from inside its own callbacks (on_done, or
+  // a sink callback its writes trigger): defer it to a later loop iteration.
+  ~Player();
+  Player(const Player&) = delete;
+  Player& operator=(const Player&) = delete;
+
+  // Called once when the play ends (finished, reset, or the client found gone), but never from
+  // inside Start() or Cancel(): their callers see the outcome directly.
+  void set_on_done(std::function<void()> on_done) { on_done_ = std::move(on_done); }
+
+  // Begins playing; call once. With instant timing and no backpressure the whole response is
+  // written before Start() returns (done() is then true).
+  void Start();
+  // The client has gone: cancels every pending timer; nothing more is written. Safe to call
+  // from a sink callback during a write, and more than once.
+  void Cancel();
+
+  Outcome outcome() const { return outcome_; }
+  // True once no more writes will come and nothing is pending (a stall is not done).
+  bool done() const { return outcome_ != Outcome::kPlaying && outcome_ != Outcome::kStalled; }
+  // The status sent (the recorded one, or the error fault's), once started.
+  int status() const { return status_; }
+  // Body bytes written so far (an injected error event included), and the number of writes.
+  size_t bytes_written() const { return bytes_written_; }
+  size_t writes() const { return writes_; }
+
+ private:
+  struct State;
+  void Pump();
+  void Schedule(Micros due);
+  void OnTimer(int slot);
+  void OnDrained();
+  Micros Due(Micros at_us);
+  void End(Outcome outcome);
+
+  const PreparedResponse* response_;
+  PlayOptions options_;
+  proxy::ResponseSink& sink_;
+  proxy::Scheduler& scheduler_;
+  std::uint64_t salt_;
+  std::unique_ptr<State> state_;
+  std::function<void()> on_done_;
+  // Two timer slots used in turn: a timer callback schedules the next timer into the other
+  // slot, so it never destroys the handle of the timer that is running it.
+  proxy::TimerHandle timers_[2];
+  int last_slot_ = 1;
+  int running_slot_ = -1;
+  bool drain_hooked_ = false;
+  bool in_start_ = false;
+  Outcome outcome_ = Outcome::kPlaying;
+  int status_ = 0;
+  size_t bytes_written_ = 0;
+  size_t writes_ = 0;
+};
+
+}  // namespace td::replay

@@ -1,0 +1,255 @@
+// The replay handler: redact, match, play or explain the miss; stats and the access log.
+#include "replay/replay_handler.h"
+
+#include <nlohmann/json.hpp>
+
+#include "cassette/base/log.h"
+#include "cassette/provider.h"
+#include "replay/miss_report.h"
+
+namespace td::replay {
+namespace {
+
+constexpr size_t kRecentMisses = 20;
+
+std::string_view EndName(Player::Outcome outcome) {
+  switch (outcome) {
+    case Player::Outcome::kFinished:
+      return "";
+    case Player::Outcome::kReset:
+      return "reset";
+    case Player::Outcome::kStalled:
+      return "stalled";
+    case Player::Outcome::kCancelled:
+      return "client-gone";
+    case Player::Outcome::kPlaying:
+      return "playing";
+  }
+  return "";
+}
+
+}  // namespace
+
+struct ReplayHandler::ActivePlay {
+  // Declared first so it is destroyed last: the player writes into its sink.
+  std::shared_ptr<proxy::Exchange> exchange;
+  std::unique_ptr<Player> player;
+  std::uint64_t id = 0;
+  size_t index = 0;
+  Micros start_us = 0;
+};
+
+Result<std::unique_ptr<ReplayHandler>> ReplayHandler::Create(
+    std::vector<cassette::Interaction> interactions, ReplayOptions options,
+    cassette::Redactor redactor, proxy::Scheduler& scheduler, proxy::Handler* miss_fallback) {
+  Result<Index> index = Index::Create(options.match, options.on_exhausted);
+  if (!index.ok()) return index.status().WithContext("replay");
+  std::unique_ptr<ReplayHandler> handler(new ReplayHandler(
+      std::move(*index), std::move(options), std::move(redactor), scheduler, miss_fallback));
+  for (const cassette::Interaction& interaction : interactions) {
+    handler->AddInteraction(interaction);
+  }
+  return handler;
+}
+
+ReplayHandler::ReplayHandler(Index index, ReplayOptions options, cassette::Redactor redactor,
+                             proxy::Scheduler& scheduler, proxy::Handler* miss_fallback)
+    : index_(std::move(index)),
+      options_(std::move(options)),
+      redactor_(std::move(redactor)),
+      scheduler_(scheduler),
+      miss_fallback_(miss_fallback) {}
+
+ReplayHandler::~ReplayHandler() {
+  for (auto& [id, play] : active_) play->exchange->SetOnClientGone(nullptr);
+}
+
+size_t ReplayHandler::AddInteraction(const cassette::Interaction& interaction) {
+  cassette::Request request = interaction.request;
+  redactor_.RedactRequest(&request, nullptr);
+  prepared_.push_back(PreparedResponse::From(interaction));
+  return index_.Add(request);
+}
+
+void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
+  Micros start_us = scheduler_.NowMicros();
+  // Match in redacted form, like the recording: a key in the live request never causes a miss
+  // and never reaches a log line. A body equal to a recorded one is already in redacted form
+  // (recordings are redacted; redaction is idempotent), so the scan of large bodies is skipped
+  // on the common exact-bytes hit.
+  const cassette::Request& in = exchange->request();
+  cassette::Request live;
+  live.method = in.method;
+  live.path = in.path;
+  live.query = in.query;
+  live.headers = in.headers;
+  bool recorded_body = index_.IsRecordedBody(in.body.bytes);
+  if (!recorded_body) live.body = in.body;
+  redactor_.RedactRequest(&live, nullptr);
+  if (recorded_body) live.body = in.body;
+  Index::Lookup lookup = index_.Next(index_.Key(live));
+  if (lookup.kind == Index::Lookup::Kind::kHit) {
+    ++hits_;
+    Play(exchange, lookup.index, start_us);
+    return;
+  }
+  if (lookup.kind == Index::Lookup::Kind::kExhausted) {
+    ++exhausted_;
+  } else {
+    ++misses_;
+  }
+  if (miss_fallback_ != nullptr) {
+    ++forwarded_;
+    TD_LOG(kInfo) << "mode=replay result="
+                  << (lookup.kind == Index::Lookup::Kind::kMiss ? "miss" : "exhausted")
+                  << " forwarded " << live.method << " " << live.path;
+    miss_fallback_->Handle(std::move(exchange));
+    return;
+  }
+  RespondMiss(*exchange, live, lookup, start_us);
+}
+
+void ReplayHandler::RespondMiss(proxy::Exchange& exchange, const cassette::Request& live,
+                                const Index::Lookup& lookup, Micros start_us) {
+  bool exhausted = lookup.kind == Index::Lookup::Kind::kExhausted;
+  MissReport report =
+      exhausted ? ExplainExhausted(live, index_, lookup) : ExplainMiss(live, index_);
+  std::string message = report.Message();
+  for (const std::string& line : report.LogLines()) TD_LOG(kWarn) << line;
+  recent_misses_.push_back(message);
+  if (recent_misses_.size() > kRecentMisses) recent_misses_.pop_front();
+
+  std::string body =
+      cassette::ErrorBody(cassette::DetectProvider(live), "not_found_error", message);
+  cassette::Headers headers = {
+      {"content-type", "application/json"},
+      {"x-should-retry", "false"},
+      {"x-tapedeck-miss", exhausted ? "exhausted" : "1"},
+  };
+  proxy::ResponseSink& sink = exchange.sink();
+  sink.Start(404, headers, body.size());
+  sink.Write(body);
+  sink.Finish();
+  TD_LOG(kInfo) << "mode=replay result=" << (exhausted ? "exhausted" : "miss")
+                << " status=404 bytes=" << body.size()
+                << " ms=" << (scheduler_.NowMicros() - start_us) / 1000 << " " << live.method << " "
+                << live.path;
+}
+
+void ReplayHandler::Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index,
+                         Micros start_us) {
+  auto play = std::make_unique<ActivePlay>();
+  play->exchange = exchange;
+  play->index = index;
+  play->start_us = start_us;
+  play->id = next_play_id_++;
+  play->player = std::make_unique<Player>(prepared_[index], options_.play, exchange->sink(),
+                                          scheduler_, index);
+  Player& player = *play->player;
+  player.Start();
+  if (player.done()) {  // instant timing: the whole response went out inside Start()
+    LogAccess(*play, EndName(player.outcome()));
+    return;
+  }
+  if (!exchange->sink().IsOpen()) {  // the client left during Start()
+    player.Cancel();
+    LogAccess(*play, EndName(Player::Outcome::kCancelled));
+    return;
+  }
+  std::uint64_t id = play->id;
+  player.set_on_done([this, id] { OnPlayDone(id); });
+  exchange->SetOnClientGone([this, id] { OnClientGone(id); });
+  active_.emplace(id, std::move(play));
+}
+
+void ReplayHandler::OnPlayDone(std::uint64_t id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  std::unique_ptr<ActivePlay> play = std::move(it->second);
+  active_.erase(it);
+  // Not inside the client-gone callback here, so clearing it is safe; the exchange may outlive
+  // this handler on a keep-alive connection.
+  play->exchange->SetOnClientGone(nullptr);
+  LogAccess(*play, EndName(play->player->outcome()));
+  Retire(std::move(play));
+}
+
+void ReplayHandler::OnClientGone(std::uint64_t id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  std::unique_ptr<ActivePlay> play = std::move(it->second);
+  active_.erase(it);
+  play->player->Cancel();
+  LogAccess(*play, EndName(Player::Outcome::kCancelled));
+  Retire(std::move(play));
+}
+
+void ReplayHandler::Retire(std::unique_ptr<ActivePlay> play) {
+  retired_.push_back(std::move(play));
+  if (sweep_pending_) return;
+  sweep_pending_ = true;
+  sweep_timer_ = scheduler_.RunAfter(0, [this] {
+    sweep_pending_ = false;
+    std::vector<std::unique_ptr<ActivePlay>> retired = std::move(retired_);
+    retired_.clear();
+  });
+}
+
+void ReplayHandler::LogAccess(const ActivePlay& play, std::string_view end) const {
+  TD_LOG(kInfo) << "mode=replay result=hit status=" << play.player->status()
+                << " bytes=" << play.player->bytes_written()
+                << " ms=" << (scheduler_.NowMicros() - play.start_us) / 1000 << " "
+                << play.exchange->request().method << " " << play.exchange->request().path
+                << " interaction=" << play.index << (end.empty() ? "" : " end=") << end;
+}
+
+ReplayStats ReplayHandler::Stats() const {
+  ReplayStats stats;
+  stats.hits = hits_;
+  stats.misses = misses_;
+  stats.exhausted = exhausted_;
+  stats.forwarded = forwarded_;
+  for (size_t i = 0; i < index_.size(); ++i) stats.uses.push_back(index_.uses(i));
+  stats.unused = index_.Unused();
+  stats.active = active_.size();
+  return stats;
+}
+
+std::string ReplayHandler::StatsJson() const {
+  ReplayStats stats = Stats();
+  nlohmann::ordered_json j = {
+      {"hits", stats.hits},
+      {"misses", stats.misses},
+      {"exhausted", stats.exhausted},
+      {"forwarded", stats.forwarded},
+      {"interactions", stats.uses.size()},
+      {"uses", stats.uses},
+      {"unused", stats.unused},
+      {"active", stats.active},
+      {"recent_misses", std::vector<std::string>(recent_misses_.begin(), recent_misses_.end())},
+  };
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string ReplayHandler::Summary() const {
+  ReplayStats stats = Stats();
+  auto plural = [](std::uint64_t n, std::string_view one, std::string_view many) {
+    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+  };
+  std::string out = "replay: " + plural(stats.hits, "hit", "hits") + ", " +
+                    plural(stats.misses, "miss", "misses") + ", " +
+                    std::to_string(stats.exhausted) + " exhausted";
+  if (stats.forwarded > 0) out += ", " + std::to_string(stats.forwarded) + " forwarded";
+  if (stats.unused.empty()) {
+    return out + "; all " + plural(stats.uses.size(), "interaction", "interactions") + " used";
+  }
+  out += "; " + std::to_string(stats.unused.size()) + " of " +
+         plural(stats.uses.size(), "interaction", "interactions") + " never used: ";
+  for (size_t i = 0; i < stats.unused.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += "#" + std::to_string(stats.unused[i]);
+  }
+  return out;
+}
+
+}  // namespace td::replay

@@ -1,0 +1,106 @@
+// File: replay/replay_handler.h
+//
+// The replay mode's proxy::Handler: redacts the live request with the recording's rules,
+// matches it against the cassette (replay/index.h) and plays the recorded response
+// (replay/player.h). A miss gets a provider-shaped, non-retryable 404 naming the nearest
+// recorded interaction and where it differs, or, in auto mode, goes to the fallback handler
+// (the record path). Nothing is ever forwarded anywhere by this class itself.
+//
+// Threading: the event-loop thread only (the scheduler's).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cassette/base/status.h"
+#include "cassette/model.h"
+#include "cassette/redact.h"
+#include "proxy/exchange.h"
+#include "replay/index.h"
+#include "replay/normalize.h"
+#include "replay/play_options.h"
+#include "replay/player.h"
+
+namespace td::replay {
+
+struct ReplayOptions {
+  MatchOptions match;
+  OnExhausted on_exhausted = OnExhausted::kRepeatLast;
+  PlayOptions play;
+};
+
+struct ReplayStats {
+  std::uint64_t hits = 0;           // served from the cassette
+  std::uint64_t misses = 0;         // no recorded interaction matched
+  std::uint64_t exhausted = 0;      // matched, but every copy was used (on-exhausted=error)
+  std::uint64_t forwarded = 0;      // misses and exhausted requests handed to the fallback
+  std::vector<std::uint64_t> uses;  // per interaction, in cassette order
+  std::vector<size_t> unused;       // interactions never served
+  size_t active = 0;                // responses still playing
+};
+
+class ReplayHandler final : public proxy::Handler {
+ public:
+  // Indexes `interactions` (in cassette order; their requests are redacted again with
+  // `redactor`, so rules added since recording apply to both sides). `scheduler` must outlive
+  // the handler; so must `miss_fallback` when given (auto mode). Errors name the bad option.
+  static Result<std::unique_ptr<ReplayHandler>> Create(
+      std::vector<cassette::Interaction> interactions, ReplayOptions options,
+      cassette::Redactor redactor, proxy::Scheduler& scheduler,
+      proxy::Handler* miss_fallback = nullptr);
+  // Detaches from exchanges still playing (their responses stop where they are).
+  ~ReplayHandler() override;
+
+  void Handle(std::shared_ptr<proxy::Exchange> exchange) override;
+
+  // Auto mode: makes a newly recorded interaction servable. Returns its index.
+  size_t AddInteraction(const cassette::Interaction& interaction);
+
+  ReplayStats Stats() const;
+  // Stats as JSON, for GET /__tapedeck/stats: {"hits":..,"misses":..,"exhausted":..,
+  // "forwarded":..,"interactions":N,"uses":[..],"unused":[..],"active":..,"recent_misses":[..]}.
+  std::string StatsJson() const;
+  // For the shutdown log: "replay: 12 hits, 1 miss, 0 exhausted; 2 of 14 interactions never
+  // used: #3, #9".
+  std::string Summary() const;
+
+ private:
+  struct ActivePlay;
+
+  ReplayHandler(Index index, ReplayOptions options, cassette::Redactor redactor,
+                proxy::Scheduler& scheduler, proxy::Handler* miss_fallback);
+  void Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index, Micros start_us);
+  void RespondMiss(proxy::Exchange& exchange, const cassette::Request& live,
+                   const Index::Lookup& lookup, Micros start_us);
+  void OnPlayDone(std::uint64_t id);
+  void OnClientGone(std::uint64_t id);
+  void Retire(std::unique_ptr<ActivePlay> play);
+  void LogAccess(const ActivePlay& play, std::string_view end) const;
+
+  Index index_;
+  ReplayOptions options_;
+  cassette::Redactor redactor_;
+  proxy::Scheduler& scheduler_;
+  proxy::Handler* miss_fallback_;
+  std::deque<PreparedResponse> prepared_;  // per interaction; a deque keeps them in place
+
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
+  std::uint64_t exhausted_ = 0;
+  std::uint64_t forwarded_ = 0;
+  std::deque<std::string> recent_misses_;  // the last few miss messages, for StatsJson
+
+  std::uint64_t next_play_id_ = 1;
+  std::unordered_map<std::uint64_t, std::unique_ptr<ActivePlay>> active_;
+  // Ended plays wait here for a later loop iteration: they may end inside their own callbacks.
+  std::vector<std::unique_ptr<ActivePlay>> retired_;
+  proxy::TimerHandle sweep_timer_;
+  bool sweep_pending_ = false;
+};
+
+}  // namespace td::replay
