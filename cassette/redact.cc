@@ -11,17 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "cassette/regex_window.h"
 #include "cassette/secret_scan.h"
 
 namespace td::cassette {
 
 namespace {
-
-// std::regex recurses once per character it tries, so a search is kept to a window. Measured
-// (g++ 12, 8 MiB stack): "a+b" overflows past ~30000 bytes in a normal build and ~5500 under
-// AddressSanitizer; "(?:[a-z]|x)*b" past ~3000 under AddressSanitizer.
-constexpr size_t kRegexWindow = 2048;
-constexpr size_t kRegexStep = kRegexWindow / 2;  // matches up to this long are found whole
 
 // How far a placeholder's rule name may run ("[REDACTED:aws-access-key-id]").
 constexpr size_t kMaxPlaceholder = 64;
@@ -122,60 +117,13 @@ std::vector<Edit> SecretEdits(std::string_view text, std::vector<std::string_vie
   return edits;
 }
 
-// Matches of `re` in text[begin, end) (one line), searched in overlapping windows. Returns
-// false when std::regex gave up (it throws on some inputs); edits found so far are kept.
-bool LineEdits(std::string_view text, size_t begin, size_t end, const std::regex& re,
-               const std::vector<Span>& placeholders, std::vector<Edit>* edits) {
-  namespace rc = std::regex_constants;
-  size_t p = begin;
-  while (p < end) {
-    const size_t window_end = std::min(end, p + kRegexWindow);
-    const bool cut = window_end < end;
-    auto flags = rc::match_default;
-    if (p > begin) flags |= rc::match_prev_avail;  // so \b and ^ see the byte before
-    if (cut) flags |= rc::match_not_eol | rc::match_not_eow;
-    std::cmatch m;
-    bool found = false;
-    try {
-      found = std::regex_search(text.data() + p, text.data() + window_end, m, re, flags);
-    } catch (const std::regex_error&) {
-      return false;
-    }
-    if (!found) {
-      if (!cut) break;
-      p += kRegexStep;
-      continue;
-    }
-    const size_t s = p + static_cast<size_t>(m.position(0));
-    const size_t len = static_cast<size_t>(m.length(0));
-    if (cut && s >= p + kRegexStep) {
-      p = s;  // the window may have cut it short: search again from where it starts
-      continue;
-    }
-    if (len == 0) {
-      p = s + 1;
-      continue;
-    }
-    if (!Overlaps(placeholders, s, s + len)) {
-      edits->push_back(Edit{s, s + len, std::string(kRedacted)});
-    }
-    p = s + len;
-  }
-  return true;
-}
-
+// Edits replacing each match of `re` (searched in windows: cassette/regex_window.h) that does
+// not touch a placeholder already there. Returns false when std::regex gave up somewhere.
 bool PatternEdits(std::string_view text, const std::regex& re, std::vector<Edit>* edits) {
   const std::vector<Span> placeholders = PlaceholderSpans(text);
-  bool ok = true;
-  size_t line = 0;
-  while (line <= text.size()) {
-    size_t nl = text.find('\n', line);
-    const size_t line_end = nl == std::string_view::npos ? text.size() : nl;
-    ok = LineEdits(text, line, line_end, re, placeholders, edits) && ok;
-    if (nl == std::string_view::npos) break;
-    line = nl + 1;
-  }
-  return ok;
+  return ForEachRegexMatch(text, re, [&](size_t begin, size_t end, const std::cmatch&) {
+    if (!Overlaps(placeholders, begin, end)) edits->push_back(Edit{begin, end, std::string(kRedacted)});
+  });
 }
 
 }  // namespace

@@ -3,15 +3,11 @@
 
 #include <algorithm>
 #include <optional>
-// g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized inside <regex>'s own
-// std::function copies; silenced for the standard header only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
-#pragma GCC diagnostic pop
 #include <variant>
 
 #include "cassette/json_path.h"
+#include "cassette/regex_window.h"
 #include "replay/internal/builtin_normalizers.h"
 
 namespace td::replay {
@@ -195,7 +191,9 @@ std::string RequestNormalizer::ApplyNormalizers(std::string_view text) const {
       (*fn)(&out);
     } else {
       const RegexStep& r = std::get<RegexStep>(step);
-      out = std::regex_replace(out, r.re, r.replacement);
+      // Windowed: a body is client input, and one std::regex pass over a long run of it can
+      // overflow the stack (cassette/regex_window.h).
+      out = cassette::RegexReplaceAll(out, r.re, r.replacement);
     }
   }
   return out;
