@@ -34,6 +34,11 @@ class ResponseSink {
                      std::optional<size_t> content_length) = 0;
   // Sends `bytes` as one write (one chunk on a chunked response). Copies the bytes.
   virtual void Write(std::string_view bytes) = 0;
+  // Writes between BeginBatch() and EndBatch() keep their framing (one chunk per Write) but may
+  // reach the socket in one system call at EndBatch(): for a producer that writes many pieces
+  // at once (instant replay writes a whole stream in one go). Finish() and Reset() flush a batch.
+  virtual void BeginBatch() {}
+  virtual void EndBatch() {}
   // Ends the response cleanly (terminating chunk; keep-alive may continue).
   virtual void Finish() = 0;
   // Ends the response abruptly: the connection is closed without a clean end (for a chunked

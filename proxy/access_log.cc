@@ -1,0 +1,60 @@
+// The access log line format.
+#include "proxy/access_log.h"
+
+#include <cstdio>
+
+#include "cassette/base/log.h"
+
+namespace td::proxy {
+namespace {
+
+void AppendSafe(std::string* out, std::string_view text, bool quote_escapes) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || (quote_escapes && (c == '"' || c == '\\'))) {
+      char buf[8];
+      if (c == '"' || c == '\\') {
+        std::snprintf(buf, sizeof buf, "\\%c", c);
+      } else {
+        std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      }
+      *out += buf;
+    } else if (!quote_escapes && c == ' ') {
+      *out += "%20";
+    } else {
+      *out += c;
+    }
+  }
+}
+
+}  // namespace
+
+std::string FormatAccessLine(const AccessLogEntry& entry) {
+  std::string line;
+  line.reserve(128);
+  line += "mode=";
+  line += entry.mode;
+  line += " result=";
+  line += entry.result;
+  line += " status=" + std::to_string(entry.status);
+  line += " bytes=" + std::to_string(entry.bytes);
+  line += " ms=" + std::to_string(entry.duration_us < 0 ? 0 : entry.duration_us / 1000);
+  line += ' ';
+  AppendSafe(&line, entry.method, false);
+  line += ' ';
+  AppendSafe(&line, entry.path, false);
+  line += ' ';
+  line += entry.id_name;
+  line += '=';
+  line += std::to_string(entry.id);
+  if (!entry.detail.empty()) {
+    line += " detail=\"";
+    AppendSafe(&line, entry.detail, true);
+    line += '"';
+  }
+  return line;
+}
+
+void LogAccess(const AccessLogEntry& entry) { TD_LOG(kInfo) << FormatAccessLine(entry); }
+
+}  // namespace td::proxy

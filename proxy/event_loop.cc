@@ -1,0 +1,242 @@
+// The libevent loop: timers, deferred deletion, signals, cross-thread Post() via an eventfd, and
+// the bridge from libevent's log callback to TD_LOG.
+#include "proxy/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <mutex>
+
+#include "cassette/base/log.h"
+#include "proxy/internal/ev_handles.h"
+
+namespace td::proxy {
+namespace {
+
+// libevent calls this from deep inside itself: it must not call back into libevent.
+void OnLibeventLog(int severity, const char* msg) noexcept {
+  try {
+    switch (severity) {
+      case EVENT_LOG_DEBUG:
+        TD_LOG(kTrace) << "libevent: " << msg;
+        break;
+      case EVENT_LOG_MSG:
+        TD_LOG(kDebug) << "libevent: " << msg;
+        break;
+      case EVENT_LOG_WARN:
+        TD_LOG(kWarn) << "libevent: " << msg;
+        break;
+      default:
+        TD_LOG(kError) << "libevent: " << msg;
+        break;
+    }
+  } catch (...) {
+    // Nothing may cross into libevent; losing one log line is the lesser harm.
+  }
+}
+
+void InitProcessOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    event_set_log_callback(&OnLibeventLog);
+    if (GetLogLevel() == LogLevel::kTrace) event_enable_debug_logging(EVENT_DBG_ALL);
+  });
+}
+
+timeval ToTimeval(Micros us) {
+  if (us < 0) us = 0;
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  return tv;
+}
+
+// A one-shot timer owned by its TimerHandle; freeing it (event_free) cancels it.
+class EvTimer final : public TimerHandle::Impl {
+ public:
+  EvTimer(event_base* base, std::function<void()> fn) : fn_(std::move(fn)) {
+    ev_.reset(event_new(base, -1, 0, &EvTimer::OnFire, this));
+    TD_CHECK(ev_ != nullptr) << "event_new failed";
+  }
+  void Arm(Micros delay_us) {
+    timeval tv = ToTimeval(delay_us);
+    event_add(ev_.get(), &tv);
+  }
+
+ private:
+  static void OnFire(evutil_socket_t, short, void* arg) noexcept {
+    auto* self = static_cast<EvTimer*>(arg);
+    // The callback may destroy its own handle (and so this timer): run a local copy.
+    std::function<void()> fn = std::move(self->fn_);
+    self->fn_ = nullptr;
+    try {
+      if (fn) fn();
+    } catch (const std::exception& e) {
+      TD_LOG(kError) << "timer callback threw: " << e.what();
+    } catch (...) {
+      TD_LOG(kError) << "timer callback threw";
+    }
+  }
+
+  internal::EventPtr ev_;
+  std::function<void()> fn_;
+};
+
+}  // namespace
+
+struct EventLoop::Signal {
+  internal::EventPtr ev;
+  std::function<void()> fn;
+};
+
+struct EventLoop::Handles {
+  // libevent trampolines (members, so they may reach the loop's private parts).
+  static void OnDeferred(evutil_socket_t, short, void* arg) noexcept {
+    static_cast<EventLoop*>(arg)->RunDeferred();
+  }
+  static void OnWake(evutil_socket_t fd, short, void* arg) noexcept {
+    uint64_t value = 0;
+    [[maybe_unused]] ssize_t n = ::read(fd, &value, sizeof value);
+    static_cast<EventLoop*>(arg)->RunPosted();
+  }
+  static void OnSignal(evutil_socket_t, short, void* arg) noexcept {
+    auto* sig = static_cast<Signal*>(arg);
+    try {
+      if (sig->fn) sig->fn();
+    } catch (...) {
+      TD_LOG(kError) << "signal handler threw";
+    }
+  }
+
+  ~Handles() {
+    // Events before the base they belong to; the eventfd after its event.
+    deferred.reset();
+    wake.reset();
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+  internal::EventBasePtr base;  // freed last
+  internal::EventPtr deferred;
+  internal::EventPtr wake;
+  int wake_fd = -1;
+};
+
+EventLoop::EventLoop() : handles_(std::make_unique<Handles>()) {}
+
+EventLoop::~EventLoop() {
+  // Objects waiting for deferred deletion may still own handles on this base.
+  while (!to_delete_.empty()) {
+    std::vector<std::unique_ptr<Deletable>> batch;
+    batch.swap(to_delete_);
+  }
+  signals_.clear();
+}
+
+Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
+  InitProcessOnce();
+  std::unique_ptr<EventLoop> loop(new EventLoop());
+  Handles& h = *loop->handles_;
+  h.base.reset(event_base_new());
+  if (!h.base) return InternalError("event loop: event_base_new failed");
+  h.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (h.wake_fd < 0) return IoErrno("event loop: eventfd", errno);
+  h.wake.reset(
+      event_new(h.base.get(), h.wake_fd, EV_READ | EV_PERSIST, &Handles::OnWake, loop.get()));
+  h.deferred.reset(event_new(h.base.get(), -1, 0, &Handles::OnDeferred, loop.get()));
+  if (!h.wake || !h.deferred || event_add(h.wake.get(), nullptr) != 0) {
+    return InternalError("event loop: cannot create its internal events");
+  }
+  return loop;
+}
+
+event_base* EventLoop::base() const { return handles_->base.get(); }
+
+Micros EventLoop::NowMicros() const { return SystemClock::Get().NowMicros(); }
+Micros EventLoop::WallMicros() const { return SystemClock::Get().WallMicros(); }
+
+TimerHandle EventLoop::RunAfter(Micros delay_us, std::function<void()> fn) {
+  auto timer = std::make_unique<EvTimer>(base(), std::move(fn));
+  timer->Arm(delay_us);
+  return TimerHandle(std::move(timer));
+}
+
+void EventLoop::DeferDeleteImpl(std::unique_ptr<Deletable> object) {
+  to_delete_.push_back(std::move(object));
+  event_active(handles_->deferred.get(), EV_TIMEOUT, 0);
+}
+
+void EventLoop::RunDeferred() {
+  // Destructors may defer more deletions; those run on the next iteration.
+  std::vector<std::unique_ptr<Deletable>> batch;
+  batch.swap(to_delete_);
+  try {
+    batch.clear();
+  } catch (...) {
+    TD_LOG(kError) << "a deferred deletion threw";
+  }
+}
+
+Status EventLoop::Run() {
+  // A Stop() before Run() (a shutdown decided during start-up, e.g. exec's child exiting at
+  // once) must not be lost: event_base_loop clears libevent's own break flag when it starts.
+  if (stop_requested_) {
+    stop_requested_ = false;
+    return Status::Ok();
+  }
+  int rc = event_base_loop(base(), EVLOOP_NO_EXIT_ON_EMPTY);
+  stop_requested_ = false;
+  if (rc < 0) return InternalError("event loop: event_base_loop failed");
+  return Status::Ok();
+}
+
+void EventLoop::Stop() {
+  stop_requested_ = true;
+  event_base_loopbreak(base());
+}
+
+void EventLoop::StopSoon() {
+  Post([this] { Stop(); });
+}
+
+void EventLoop::Post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(posted_mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+  [[maybe_unused]] ssize_t n = ::write(handles_->wake_fd, &one, sizeof one);
+}
+
+void EventLoop::RunPosted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(posted_mu_);
+    batch.swap(posted_);
+  }
+  for (auto& fn : batch) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      TD_LOG(kError) << "posted task threw: " << e.what();
+    } catch (...) {
+      TD_LOG(kError) << "posted task threw";
+    }
+  }
+}
+
+Status EventLoop::OnSignal(int signo, std::function<void()> fn) {
+  auto sig = std::make_unique<Signal>();
+  sig->fn = std::move(fn);
+  sig->ev.reset(evsignal_new(base(), signo, &Handles::OnSignal, sig.get()));
+  if (!sig->ev || event_add(sig->ev.get(), nullptr) != 0) {
+    return InternalError("event loop: cannot handle signal " + std::to_string(signo));
+  }
+  signals_.push_back(std::move(sig));
+  return Status::Ok();
+}
+
+}  // namespace td::proxy

@@ -1,0 +1,94 @@
+// File: proxy/http_server.h
+//
+// The HTTP/1.1 listener shared by record and replay: a lean server over bufferevents (not
+// evhttp) for byte-exact wire control, low per-request cost and write-watermark backpressure.
+// Each request becomes a shared_ptr<Exchange> handed to a Handler; the handler answers through
+// the exchange's ResponseSink, which writes exactly the status line, the handler's headers and
+// the framing (never a Date or Content-Type of its own). Keep-alive, HTTP/1.0 and 1.1,
+// Content-Length and chunked request bodies, Expect: 100-continue, pipelined requests answered
+// in order (one at a time per connection). Malformed requests get a 400 (or 413/414/431/501/
+// 505) with a plain-text reason, and the connection is closed. A client that closes (or half-
+// closes) its side while its response is in progress counts as gone, as in nginx.
+//
+// Threading: create, use and destroy on the loop thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cassette/base/status.h"
+#include "proxy/event_loop.h"
+#include "proxy/exchange.h"
+
+namespace td::proxy {
+
+struct ServerLimits {
+  size_t max_header_bytes = 64 * 1024;    // request line + header fields
+  size_t max_headers = 256;               // header fields per request
+  uint64_t max_body_bytes = 64ull << 20;  // request body (64 MiB)
+  // A connection with no request in progress (keep-alive), or one whose request stops
+  // arriving, is closed after this long without bytes from the client.
+  Micros idle_timeout_us = 60'000'000;
+};
+
+// TLS for the listener: PEM files. Both empty: plain HTTP (what tapedeck itself serves; TLS
+// listening exists for test upstreams).
+struct ServerTlsOptions {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // numeric address or name; resolved once at start
+  uint16_t port = 0;               // 0: any free port (read it back with port())
+  ServerLimits limits;
+  // When set, every request must carry `x-tapedeck-key: <key>` (else 401 with a JSON error).
+  // The header is removed before the handler sees the request, whether or not a key is set.
+  std::optional<std::string> required_key;
+  // ResponseSink::SetOnDrained fires once the connection's unsent bytes fall to this or below.
+  size_t write_low_watermark = 64 * 1024;
+  ServerTlsOptions tls;
+};
+
+class HttpServer {
+ public:
+  // Binds and starts accepting. `loop` and `handler` must outlive the server. Errors name the
+  // address: `listen 127.0.0.1:8080: Address already in use` (kUnavailable), or the TLS file.
+  static Result<std::unique_ptr<HttpServer>> Create(EventLoop* loop, ServerOptions options,
+                                                    Handler* handler);
+  // Closes every connection at once. Exchanges still referenced elsewhere become closed
+  // (IsOpen() false); their callbacks are not called.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  const std::string& host() const;
+  uint16_t port() const;
+  // "http://127.0.0.1:PORT" ("https://..." with TLS; IPv6 hosts in brackets).
+  std::string url() const;
+
+  // Graceful shutdown, step 1: stop accepting, close idle keep-alive connections, and close
+  // each busy connection once its response is done. In-flight exchanges carry on.
+  void StopAccepting();
+  // Exchanges handed to the handler whose response has not ended (finished, reset, or the
+  // client gone).
+  size_t active_exchanges() const;
+  size_t open_connections() const;
+  // Connections accepted since start (tests check keep-alive reuse with it).
+  uint64_t accepted_connections() const;
+  // Called on the loop (never inline from a sink call) whenever active_exchanges() drops to 0.
+  // With StopAccepting(), this tells a shutdown that the last in-flight exchange ended.
+  void SetOnIdle(std::function<void()> on_idle);
+
+  struct Impl;  // defined in http_server.cc (named here so its trampolines can reach it)
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace td::proxy

@@ -1,0 +1,39 @@
+// File: proxy/internal/ev_handles.h
+//
+// RAII owners for libevent handles (STYLE 2.3): a pointer-sized unique_ptr whose deleter is the
+// C free function. Each alias names who frees what; a handle given to libevent (a bufferevent
+// handed to a connection, an SSL handed to a bufferevent) is released inside the taking call.
+#pragma once
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <memory>
+
+namespace td::proxy::internal {
+
+template <auto Fn>
+struct FnDeleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    if (p) Fn(p);
+  }
+};
+template <class T, auto Fn>
+using CPtr = std::unique_ptr<T, FnDeleter<Fn>>;
+
+inline void FreeEvdnsBaseFailingRequests(evdns_base* base) { evdns_base_free(base, 1); }
+
+using EventBasePtr = CPtr<event_base, event_base_free>;
+using EventPtr = CPtr<event, event_free>;
+using EvBufferPtr = CPtr<evbuffer, evbuffer_free>;
+using BufferEventPtr = CPtr<bufferevent, bufferevent_free>;
+using EvConnListenerPtr = CPtr<evconnlistener, evconnlistener_free>;
+// evdns_base_free(base, 1): pending lookups fail with EVUTIL_EAI_CANCEL.
+using EvdnsBasePtr = CPtr<evdns_base, FreeEvdnsBaseFailingRequests>;
+using EvAddrInfoPtr = CPtr<evutil_addrinfo, evutil_freeaddrinfo>;
+
+}  // namespace td::proxy::internal

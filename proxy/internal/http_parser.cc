@@ -1,0 +1,702 @@
+// The incremental HTTP/1.x parser: start line, fields, framing (RFC 9112 section 6), chunked
+// bodies with extensions and trailers. Lines are collected into line_ so input may be split at
+// any byte; body bytes are returned as views into the caller's input, never copied.
+#include "proxy/internal/http_parser.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace td::proxy::internal {
+namespace {
+
+constexpr size_t kMaxChunkLineBytes = 4096;  // chunk size plus extensions
+constexpr size_t kMaxEmptyLinesBeforeRequest = 8;
+
+bool IsWs(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view TrimWs(std::string_view s) {
+  while (!s.empty() && IsWs(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsWs(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Splits a comma-separated field value into trimmed elements; empty elements are dropped
+// (RFC 9110 section 5.6.1 lets recipients ignore them).
+void SplitList(std::string_view value, std::vector<std::string_view>* out) {
+  while (true) {
+    size_t comma = value.find(',');
+    std::string_view item = TrimWs(value.substr(0, comma));
+    if (!item.empty()) out->push_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// "HTTP/1.1" -> major 1, minor 1. False when the text is not "HTTP/" DIGIT "." DIGIT.
+bool ParseVersion(std::string_view text, int* major, int* minor) {
+  if (text.size() != 8 || text.substr(0, 5) != "HTTP/" || text[6] != '.') return false;
+  if (text[5] < '0' || text[5] > '9' || text[7] < '0' || text[7] > '9') return false;
+  *major = text[5] - '0';
+  *minor = text[7] - '0';
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         cassette::HeaderNameEquals(s.substr(0, prefix.size()), prefix);
+}
+
+}  // namespace
+
+bool IsTokenChar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+}
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 203:
+      return "Non-Authoritative Information";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 422:
+      return "Unprocessable Content";
+    case 425:
+      return "Too Early";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    case 529:
+      return "Site Overloaded";
+    default:
+      return "Unknown";
+  }
+}
+
+HttpParser::HttpParser(MessageKind kind, HttpLimits limits) : kind_(kind), limits_(limits) {}
+
+void HttpParser::Reset() {
+  state_ = State::kStartLine;
+  head_ = HttpHead();
+  error_ = HttpParseError();
+  line_.clear();
+  head_bytes_ = 0;
+  empty_lines_ = 0;
+  remaining_ = 0;
+  body_bytes_ = 0;
+  head_request_ = false;
+  started_ = false;
+  chunk_end_seen_ = 0;
+  method_scan_ = 0;
+}
+
+HttpParser::Step HttpParser::Fail(int status, std::string reason, size_t consumed) {
+  state_ = State::kError;
+  error_.status = status;
+  error_.reason = std::move(reason);
+  return Step{Event::kError, consumed, {}};
+}
+
+bool HttpParser::TakeLine(std::string_view input, size_t* pos, size_t limit, bool* overflow) {
+  size_t start = *pos;
+  const void* nl = std::memchr(input.data() + start, '\n', input.size() - start);
+  size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - input.data()) : input.size();
+  size_t take = end - start + (nl ? 1 : 0);
+  if (take > limit) {
+    *overflow = true;
+    return false;
+  }
+  line_.append(input.data() + start, end - start);
+  *pos = start + take;
+  return nl != nullptr;
+}
+
+HttpParser::Step HttpParser::Next(std::string_view input) {
+  size_t pos = 0;
+  while (true) {
+    switch (state_) {
+      case State::kStartLine:
+      case State::kFields:
+      case State::kTrailers: {
+        if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
+        started_ = true;
+        const bool trailers = state_ == State::kTrailers;
+        size_t before = pos;
+        bool overflow = false;
+        size_t budget = limits_.max_header_bytes - std::min(head_bytes_, limits_.max_header_bytes);
+        bool complete = TakeLine(input, &pos, budget, &overflow);
+        if (overflow) {
+          if (trailers) return Fail(431, "chunked trailer section too large", pos);
+          if (kind_ == MessageKind::kResponse) return Fail(502, "response head too large", pos);
+          if (state_ == State::kStartLine) return Fail(414, "request line too long", pos);
+          return Fail(431, "request header fields too large", pos);
+        }
+        head_bytes_ += pos - before;
+        if (!complete) {
+          // Reject a request that cannot be HTTP as soon as its method shows it (a TLS
+          // handshake sent to a plain port has no line end to wait for).
+          if (state_ == State::kStartLine && kind_ == MessageKind::kRequest &&
+              !MethodPrefixValid()) {
+            return Fail(400, "invalid character in method", pos);
+          }
+          return Step{Event::kNeedMore, pos, {}};
+        }
+        std::string_view line = line_;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find('\r') != std::string_view::npos) {
+          return Fail(400, "bare carriage return in message head", pos);
+        }
+        if (state_ == State::kStartLine) {
+          if (line.empty()) {
+            // RFC 9112 section 2.2: ignore empty lines before a request line (but not forever).
+            if (kind_ == MessageKind::kRequest && ++empty_lines_ <= kMaxEmptyLinesBeforeRequest) {
+              line_.clear();
+              method_scan_ = 0;
+              continue;
+            }
+            return Fail(400, "empty line where the start line should be", pos);
+          }
+          bool ok = kind_ == MessageKind::kRequest ? ParseRequestLine(line) : ParseStatusLine(line);
+          if (!ok) return Step{Event::kError, pos, {}};
+          line_.clear();
+          state_ = State::kFields;
+          continue;
+        }
+        if (!line.empty()) {
+          if (!ParseField(line, trailers)) return Step{Event::kError, pos, {}};
+          line_.clear();
+          continue;
+        }
+        line_.clear();
+        if (trailers) {
+          state_ = State::kDone;
+          continue;
+        }
+        if (!FinishHead()) return Step{Event::kError, pos, {}};
+        if (kind_ == MessageKind::kResponse && head_.status < 200) {
+          // An interim response (100 Continue, 103 Early Hints): skip it, read the real one.
+          bool head_request = head_request_;
+          head_ = HttpHead();
+          head_bytes_ = 0;
+          head_request_ = head_request;
+          state_ = State::kStartLine;
+          continue;
+        }
+        switch (head_.body_kind) {
+          case BodyKind::kNone:
+            state_ = State::kDone;
+            break;
+          case BodyKind::kLength:
+            remaining_ = head_.content_length;
+            state_ = remaining_ == 0 ? State::kDone : State::kLengthBody;
+            break;
+          case BodyKind::kChunked:
+            state_ = State::kChunkSize;
+            break;
+          case BodyKind::kUntilClose:
+            state_ = State::kUntilClose;
+            break;
+        }
+        return Step{Event::kHead, pos, {}};
+      }
+      case State::kLengthBody:
+      case State::kChunkData: {
+        if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
+        size_t n = static_cast<size_t>(
+            std::min<uint64_t>(remaining_, static_cast<uint64_t>(input.size() - pos)));
+        Step step{Event::kBody, pos + n, input.substr(pos, n)};
+        remaining_ -= n;
+        body_bytes_ += n;
+        if (remaining_ == 0) {
+          if (state_ == State::kLengthBody) {
+            state_ = State::kDone;
+          } else {
+            state_ = State::kChunkDataEnd;
+            chunk_end_seen_ = 0;
+          }
+        }
+        return step;
+      }
+      case State::kChunkDataEnd: {
+        while (chunk_end_seen_ < 2) {
+          if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
+          char expected = chunk_end_seen_ == 0 ? '\r' : '\n';
+          if (input[pos] != expected) return Fail(400, "chunk data not followed by crlf", pos);
+          ++pos;
+          ++chunk_end_seen_;
+        }
+        state_ = State::kChunkSize;
+        continue;
+      }
+      case State::kChunkSize: {
+        if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
+        bool overflow = false;
+        bool complete = TakeLine(input, &pos, kMaxChunkLineBytes - line_.size(), &overflow);
+        if (overflow) return Fail(400, "chunk size line too long", pos);
+        if (!complete) return Step{Event::kNeedMore, pos, {}};
+        std::string_view line = line_;
+        if (line.empty() || line.back() != '\r') {
+          return Fail(400, "chunk size line not ended by crlf", pos);
+        }
+        line.remove_suffix(1);
+        if (!ParseChunkSize(line)) return Step{Event::kError, pos, {}};
+        line_.clear();
+        if (remaining_ == 0) {
+          state_ = State::kTrailers;
+          head_bytes_ = 0;
+        } else {
+          state_ = State::kChunkData;
+        }
+        continue;
+      }
+      case State::kUntilClose: {
+        if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
+        size_t n = input.size() - pos;
+        if (n > limits_.max_body_bytes - body_bytes_) {
+          return Fail(502, "response body larger than the limit", pos);
+        }
+        body_bytes_ += n;
+        return Step{Event::kBody, input.size(), input.substr(pos)};
+      }
+      case State::kDone:
+        return Step{Event::kDone, pos, {}};
+      case State::kError:
+        return Step{Event::kError, pos, {}};
+    }
+  }
+}
+
+HttpParser::Step HttpParser::Eof() {
+  switch (state_) {
+    case State::kUntilClose:
+      state_ = State::kDone;
+      return Step{Event::kDone, 0, {}};
+    case State::kDone:
+      return Step{Event::kDone, 0, {}};
+    case State::kError:
+      return Step{Event::kError, 0, {}};
+    case State::kStartLine:
+      // Nothing, or only blank lines, arrived: a clean close between messages.
+      if (line_.empty()) return Step{Event::kNeedMore, 0, {}};
+      return Fail(400, "connection closed before the head ended", 0);
+    case State::kFields:
+      return Fail(400, "connection closed before the head ended", 0);
+    default:
+      return Fail(400, "connection closed before the body ended", 0);
+  }
+}
+
+bool HttpParser::MethodPrefixValid() {
+  // Scans only bytes not scanned before, up to the first space.
+  for (; method_scan_ < line_.size(); ++method_scan_) {
+    char c = line_[method_scan_];
+    if (c == ' ' || c == '\r') {
+      // The method ended, or a CR that the complete line will judge: nothing more to check.
+      method_scan_ = SIZE_MAX;
+      return true;
+    }
+    if (!IsTokenChar(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool HttpParser::ParseRequestLine(std::string_view line) {
+  size_t sp1 = line.find(' ');
+  // The method first, as MethodPrefixValid() judges a partial line: same verdict either way.
+  for (char c : line.substr(0, sp1)) {
+    if (!IsTokenChar(static_cast<unsigned char>(c))) {
+      Fail(400, "invalid character in method", 0);
+      return false;
+    }
+  }
+  if (sp1 == std::string_view::npos || sp1 == 0) {
+    Fail(400, "malformed request line", 0);
+    return false;
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view rest = line.substr(sp1 + 1);
+  size_t sp2 = rest.find(' ');
+  if (sp2 == std::string_view::npos) {
+    Fail(400, "malformed request line", 0);
+    return false;
+  }
+  std::string_view target = rest.substr(0, sp2);
+  std::string_view version = rest.substr(sp2 + 1);
+  if (target.empty()) {
+    Fail(400, "malformed request line", 0);
+    return false;
+  }
+  for (char c : target) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '#') {
+      Fail(400, "invalid character in request target", 0);
+      return false;
+    }
+  }
+  int major = 0;
+  int minor = 0;
+  if (!ParseVersion(version, &major, &minor)) {
+    Fail(400, "malformed http version", 0);
+    return false;
+  }
+  if (major != 1) {
+    Fail(505, "http version not supported", 0);
+    return false;
+  }
+  if (method == "CONNECT") {
+    Fail(501, "connect is not supported", 0);
+    return false;
+  }
+  bool origin_form = target.front() == '/';
+  bool asterisk_form = target == "*" && method == "OPTIONS";
+  bool absolute_form = StartsWithNoCase(target, "http://") || StartsWithNoCase(target, "https://");
+  if (!origin_form && !asterisk_form && !absolute_form) {
+    Fail(400, "invalid request target", 0);
+    return false;
+  }
+  head_.method = std::string(method);
+  head_.target = std::string(target);
+  head_.version_minor = minor == 0 ? 0 : 1;
+  return true;
+}
+
+bool HttpParser::ParseStatusLine(std::string_view line) {
+  int major = 0;
+  int minor = 0;
+  if (line.size() < 12 || !ParseVersion(line.substr(0, 8), &major, &minor) || line[8] != ' ') {
+    Fail(502, "malformed status line", 0);
+    return false;
+  }
+  if (major != 1) {
+    Fail(502, "unsupported http version in status line", 0);
+    return false;
+  }
+  int status = 0;
+  for (size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') {
+      Fail(502, "malformed status code", 0);
+      return false;
+    }
+    status = status * 10 + (line[i] - '0');
+  }
+  if (status < 100) {
+    Fail(502, "malformed status code", 0);
+    return false;
+  }
+  std::string_view reason;
+  if (line.size() > 12) {
+    if (line[12] != ' ') {
+      Fail(502, "malformed status line", 0);
+      return false;
+    }
+    reason = line.substr(13);
+  }
+  for (char c : reason) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      Fail(502, "invalid character in reason phrase", 0);
+      return false;
+    }
+  }
+  head_.status = status;
+  head_.reason = std::string(reason);
+  head_.version_minor = minor == 0 ? 0 : 1;
+  return true;
+}
+
+bool HttpParser::ParseField(std::string_view line, bool trailer) {
+  const int bad = kind_ == MessageKind::kRequest ? 400 : 502;
+  if (IsWs(line.front())) {
+    Fail(bad, "obsolete line folding in header field", 0);
+    return false;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    Fail(bad, "header field without a colon", 0);
+    return false;
+  }
+  if (colon == 0) {
+    Fail(bad, "empty header field name", 0);
+    return false;
+  }
+  std::string_view name = line.substr(0, colon);
+  if (IsWs(name.back())) {
+    Fail(bad, "whitespace between header field name and colon", 0);
+    return false;
+  }
+  for (char c : name) {
+    if (!IsTokenChar(static_cast<unsigned char>(c))) {
+      Fail(bad, "invalid character in header field name", 0);
+      return false;
+    }
+  }
+  std::string_view value = TrimWs(line.substr(colon + 1));
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      Fail(bad, "invalid character in header field value", 0);
+      return false;
+    }
+  }
+  if (trailer) return true;  // validated, then dropped: trailers are not forwarded
+  if (head_.headers.size() >= limits_.max_headers) {
+    Fail(kind_ == MessageKind::kRequest ? 431 : 502, "too many header fields", 0);
+    return false;
+  }
+  head_.headers.emplace_back(std::string(name), std::string(value));
+  return true;
+}
+
+bool HttpParser::FinishHead() {
+  const bool request = kind_ == MessageKind::kRequest;
+  const int bad = request ? 400 : 502;
+  bool has_length = false;
+  uint64_t length = 0;
+  std::vector<std::string_view> codings;
+  bool has_te = false;
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  int hosts = 0;
+  for (const auto& [name, value] : head_.headers) {
+    if (cassette::HeaderNameEquals(name, "content-length")) {
+      std::vector<std::string_view> items;
+      SplitList(value, &items);
+      if (items.empty()) {
+        Fail(bad, "invalid content-length", 0);
+        return false;
+      }
+      for (std::string_view item : items) {
+        if (item.size() > 19) {
+          Fail(bad, "invalid content-length", 0);
+          return false;
+        }
+        uint64_t v = 0;
+        for (char c : item) {
+          if (c < '0' || c > '9') {
+            Fail(bad, "invalid content-length", 0);
+            return false;
+          }
+          v = v * 10 + static_cast<uint64_t>(c - '0');
+        }
+        if (has_length && v != length) {
+          Fail(bad, "conflicting content-length values", 0);
+          return false;
+        }
+        has_length = true;
+        length = v;
+      }
+    } else if (cassette::HeaderNameEquals(name, "transfer-encoding")) {
+      has_te = true;
+      SplitList(value, &codings);
+    } else if (cassette::HeaderNameEquals(name, "connection")) {
+      std::vector<std::string_view> items;
+      SplitList(value, &items);
+      for (std::string_view item : items) {
+        if (cassette::HeaderNameEquals(item, "close")) conn_close = true;
+        if (cassette::HeaderNameEquals(item, "keep-alive")) conn_keep_alive = true;
+      }
+    } else if (cassette::HeaderNameEquals(name, "host")) {
+      ++hosts;
+    } else if (request && cassette::HeaderNameEquals(name, "expect")) {
+      if (!cassette::HeaderNameEquals(TrimWs(value), "100-continue")) {
+        Fail(417, "unsupported expectation", 0);
+        return false;
+      }
+      head_.expect_continue = head_.version_minor >= 1;
+    }
+  }
+  if (request) {
+    if (hosts > 1) {
+      Fail(400, "more than one host header", 0);
+      return false;
+    }
+    if (hosts == 0 && head_.version_minor >= 1) {
+      Fail(400, "missing host header", 0);
+      return false;
+    }
+  } else if (head_.status == 101) {
+    Fail(502, "unexpected 101 switching protocols", 0);
+    return false;
+  }
+  head_.keep_alive = head_.version_minor >= 1 ? !conn_close : (conn_keep_alive && !conn_close);
+
+  const bool no_body = !request && (head_request_ || head_.status < 200 || head_.status == 204 ||
+                                    head_.status == 304);
+  if (has_te) {
+    if (request && head_.version_minor == 0) {
+      Fail(400, "transfer-encoding in an http/1.0 request", 0);
+      return false;
+    }
+    if (request && has_length) {
+      Fail(400, "both content-length and transfer-encoding", 0);
+      return false;
+    }
+    if (codings.empty()) {
+      Fail(bad, "empty transfer-encoding", 0);
+      return false;
+    }
+    size_t chunked = 0;
+    for (std::string_view c : codings) {
+      if (cassette::HeaderNameEquals(c, "chunked")) ++chunked;
+    }
+    if (!cassette::HeaderNameEquals(codings.back(), "chunked")) {
+      Fail(bad, "transfer-encoding does not end in chunked", 0);
+      return false;
+    }
+    if (chunked > 1) {
+      Fail(bad, "chunked transfer-encoding applied twice", 0);
+      return false;
+    }
+    if (codings.size() > 1) {
+      Fail(request ? 501 : 502, "transfer-encoding " + Lower(codings.front()) + " is not supported",
+           0);
+      return false;
+    }
+  }
+  if (no_body) {
+    head_.body_kind = BodyKind::kNone;
+  } else if (has_te) {
+    head_.body_kind = BodyKind::kChunked;
+  } else if (has_length) {
+    if (length > limits_.max_body_bytes) {
+      Fail(request ? 413 : 502,
+           "body of " + std::to_string(length) + " bytes is larger than the limit of " +
+               std::to_string(limits_.max_body_bytes),
+           0);
+      return false;
+    }
+    head_.body_kind = BodyKind::kLength;
+    head_.content_length = length;
+  } else {
+    head_.body_kind = request ? BodyKind::kNone : BodyKind::kUntilClose;
+  }
+  if (head_.body_kind == BodyKind::kUntilClose) head_.keep_alive = false;
+  return true;
+}
+
+bool HttpParser::ParseChunkSize(std::string_view line) {
+  const int bad = kind_ == MessageKind::kRequest ? 400 : 502;
+  size_t i = 0;
+  uint64_t value = 0;
+  for (; i < line.size() && HexValue(line[i]) >= 0; ++i) {
+    if (i >= 16) {
+      Fail(bad, "chunk size too large", 0);
+      return false;
+    }
+    value = value * 16 + static_cast<uint64_t>(HexValue(line[i]));
+  }
+  if (i == 0) {
+    Fail(bad, "invalid chunk size", 0);
+    return false;
+  }
+  std::string_view ext = line.substr(i);
+  while (!ext.empty() && IsWs(ext.front())) ext.remove_prefix(1);
+  if (!ext.empty()) {
+    if (ext.front() != ';') {
+      Fail(bad, "invalid chunk size", 0);
+      return false;
+    }
+    for (char c : ext) {
+      auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) {
+        Fail(bad, "invalid character in chunk extension", 0);
+        return false;
+      }
+    }
+  }
+  if (value > limits_.max_body_bytes - body_bytes_) {
+    Fail(kind_ == MessageKind::kRequest ? 413 : 502,
+         "body larger than the limit of " + std::to_string(limits_.max_body_bytes) + " bytes", 0);
+    return false;
+  }
+  remaining_ = value;
+  return true;
+}
+
+}  // namespace td::proxy::internal

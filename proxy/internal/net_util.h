@@ -1,0 +1,23 @@
+// File: proxy/internal/net_util.h
+//
+// Small socket helpers shared by the server and the upstream client: address formatting for
+// logs, TCP_NODELAY (SSE events are small and must not wait for Nagle), and SO_LINGER 0 so a
+// close sends RST (the way a network failure looks to a client).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+
+namespace td::proxy::internal {
+
+// "127.0.0.1:53422" or "[::1]:8080"; "?" for an unknown family.
+std::string FormatSockaddr(const sockaddr* addr);
+// The local address a socket is bound to, or an empty string.
+std::string LocalAddress(int fd, int* port);
+
+void SetNoDelay(int fd);
+// The next close() of `fd` sends RST and drops unsent data.
+void SetLingerZero(int fd);
+
+}  // namespace td::proxy::internal

@@ -1,0 +1,660 @@
+// One client connection of HttpServer: request parsing, dispatch, response framing, keep-alive,
+// lingering close, and client-gone detection. All callbacks are noexcept trampolines that
+// never free their own bufferevent (the server defers the deletion).
+#include "proxy/internal/server_connection.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cassette/base/log.h"
+#include "cassette/provider.h"
+#include "proxy/internal/headers.h"
+#include "proxy/internal/net_util.h"
+#include "proxy/internal/ssl_handles.h"
+
+namespace td::proxy::internal {
+namespace {
+
+// While an exchange is in progress, pipelined bytes wait in the input buffer up to this much;
+// beyond it the connection stops reading until the exchange ends.
+constexpr size_t kReadHighWatermark = 1 << 20;
+// After the last response of a closing connection: how long to keep reading (and discarding)
+// so unread request bytes do not turn our FIN into an RST that destroys the response.
+constexpr Micros kLingerCloseUs = 2'000'000;
+// Reset(): how long the bytes already written may take to leave before the RST goes anyway.
+constexpr Micros kResetFlushUs = 200'000;
+
+timeval ToTimeval(Micros us) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  return tv;
+}
+
+// An absolute-form target ("http://host/x?y") becomes its origin form ("/x?y").
+std::string OriginForm(const std::string& target) {
+  if (target.empty() || target.front() == '/' || target == "*") return target;
+  size_t scheme_end = target.find("://");
+  if (scheme_end == std::string::npos) return target;
+  size_t path = target.find_first_of("/?", scheme_end + 3);
+  if (path == std::string::npos) return "/";
+  if (target[path] == '?') return "/" + target.substr(path);
+  return target.substr(path);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+bool StatusHasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
+
+// libevent trampolines: nothing may unwind into libevent.
+template <class F>
+void Guarded(ServerConnection* conn, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    conn->Fail(e.what());
+  } catch (...) {
+    conn->Fail("unexpected exception");
+  }
+}
+
+void OnServerRead(bufferevent*, void* arg) noexcept {
+  auto* conn = static_cast<ServerConnection*>(arg);
+  Guarded(conn, [conn] { conn->HandleRead(); });
+}
+
+void OnServerWrite(bufferevent*, void* arg) noexcept {
+  auto* conn = static_cast<ServerConnection*>(arg);
+  Guarded(conn, [conn] { conn->HandleWrite(); });
+}
+
+void OnServerEvent(bufferevent*, short what, void* arg) noexcept {
+  auto* conn = static_cast<ServerConnection*>(arg);
+  Guarded(conn, [conn, what] { conn->HandleEvent(what); });
+}
+
+void OnServerResume(evutil_socket_t, short, void* arg) noexcept {
+  auto* conn = static_cast<ServerConnection*>(arg);
+  Guarded(conn, [conn] { conn->HandleResume(); });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ServerExchange
+
+ServerExchange::ServerExchange(ServerConnection* conn, uint64_t seq, cassette::Request request,
+                               std::string target, Micros arrived_us, std::string peer,
+                               bool head_request, int version_minor, bool client_keep_alive)
+    : conn_(conn),
+      seq_(seq),
+      request_(std::move(request)),
+      target_(std::move(target)),
+      arrived_us_(arrived_us),
+      peer_(std::move(peer)),
+      head_request_(head_request),
+      version_minor_(version_minor),
+      client_keep_alive_(client_keep_alive) {}
+
+void ServerExchange::Start(int status, const cassette::Headers& headers,
+                           std::optional<size_t> content_length) {
+  if (!IsOpen()) return;
+  if (started_) {
+    TD_LOG(kError) << "response to " << peer_ << " started twice; ignoring the second start";
+    return;
+  }
+  started_ = true;
+  status_ = status;
+  keep_alive_ = client_keep_alive_;
+  if (status == 204 || status < 200) {
+    framing_ = Framing::kNone;
+  } else if (content_length) {
+    framing_ = Framing::kLength;
+    content_length_ = *content_length;
+  } else if (head_request_ || status == 304) {
+    framing_ = Framing::kNone;
+  } else if (version_minor_ >= 1) {
+    framing_ = Framing::kChunked;
+  } else {
+    framing_ = Framing::kUntilClose;  // an HTTP/1.0 client: the close ends the body
+    keep_alive_ = false;
+  }
+
+  std::string head;
+  head.reserve(256);
+  char line[64];
+  std::string_view phrase = ReasonPhrase(status);
+  std::snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
+  head += line;
+  head += phrase;
+  head += "\r\n";
+  for (const auto& [name, value] : EndToEndHeaders(headers)) {
+    if (!IsValidFieldName(name) || !IsValidFieldValue(value)) {
+      TD_LOG(kWarn) << "response to " << peer_ << ": dropped header \"" << name
+                    << "\" with a malformed name or value";
+      continue;
+    }
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (framing_ == Framing::kLength) {
+    head += "Content-Length: " + std::to_string(content_length_) + "\r\n";
+  } else if (framing_ == Framing::kChunked) {
+    head += "Transfer-Encoding: chunked\r\n";
+  }
+  if (!keep_alive_) {
+    head += "Connection: close\r\n";
+  } else if (version_minor_ == 0) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+  iovec iov{head.data(), head.size()};
+  Emit(&iov, 1);
+}
+
+void ServerExchange::Write(std::string_view bytes) {
+  if (!IsOpen() || bytes.empty()) return;
+  if (!started_) {
+    TD_LOG(kError) << "response to " << peer_ << ": body written before Start; ignored";
+    return;
+  }
+  const bool no_body = head_request_ || StatusHasNoBody(status_);
+  auto* data = const_cast<char*>(bytes.data());  // iovec is not const-correct; never written
+  switch (no_body ? Framing::kNone : framing_) {
+    case Framing::kNone:
+      break;
+    case Framing::kLength: {
+      uint64_t room = content_length_ - std::min(written_, content_length_);
+      size_t n = static_cast<size_t>(std::min<uint64_t>(room, bytes.size()));
+      if (n < bytes.size() && !overflow_logged_) {
+        overflow_logged_ = true;
+        TD_LOG(kError) << "response to " << peer_ << ": body longer than its content-length "
+                       << content_length_ << "; extra bytes dropped";
+      }
+      iovec iov{data, n};
+      if (n > 0) Emit(&iov, 1);
+      break;
+    }
+    case Framing::kChunked: {
+      char size_line[24];
+      int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+      static char crlf[] = "\r\n";
+      iovec iov[3] = {{size_line, static_cast<size_t>(len)}, {data, bytes.size()}, {crlf, 2}};
+      Emit(iov, 3);
+      break;
+    }
+    case Framing::kUntilClose: {
+      iovec iov{data, bytes.size()};
+      Emit(&iov, 1);
+      break;
+    }
+  }
+  written_ += bytes.size();
+}
+
+void ServerExchange::Emit(const iovec* iov, int count) {
+  if (!batching_) {
+    conn_->Send(iov, count);
+    return;
+  }
+  for (int i = 0; i < count; ++i) {
+    batch_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  }
+}
+
+void ServerExchange::FlushBatch() {
+  if (batch_.empty()) return;
+  if (conn_ != nullptr) {
+    iovec iov{batch_.data(), batch_.size()};
+    conn_->Send(&iov, 1);
+  }
+  batch_.clear();
+}
+
+void ServerExchange::EndBatch() {
+  batching_ = false;
+  FlushBatch();
+}
+
+void ServerExchange::Finish() {
+  if (!IsOpen()) return;
+  auto self = shared_from_this();  // the connection may drop the last other reference
+  if (!started_) {
+    TD_LOG(kError) << "response to " << peer_ << " finished before it started; resetting";
+    Reset();
+    return;
+  }
+  ended_ = true;
+  const bool no_body = head_request_ || StatusHasNoBody(status_);
+  bool clean = true;
+  if (!no_body && framing_ == Framing::kChunked) {
+    static char last_chunk[] = "0\r\n\r\n";
+    iovec iov{last_chunk, 5};
+    Emit(&iov, 1);
+  } else if (!no_body && framing_ == Framing::kLength && written_ < content_length_) {
+    TD_LOG(kError) << "response to " << peer_ << ": body of " << written_
+                   << " bytes is shorter than its content-length " << content_length_
+                   << "; closing the connection";
+    clean = false;
+  }
+  FlushBatch();
+  ServerConnection* conn = conn_;
+  conn_ = nullptr;
+  on_client_gone_ = nullptr;
+  on_drained_ = nullptr;
+  drained_timer_.Cancel();
+  conn->ResponseDone(keep_alive_ && clean && framing_ != Framing::kUntilClose);
+}
+
+void ServerExchange::Reset() {
+  if (!IsOpen()) return;
+  auto self = shared_from_this();
+  FlushBatch();  // what was written reaches the client before the reset
+  ended_ = true;
+  ServerConnection* conn = conn_;
+  conn_ = nullptr;
+  on_client_gone_ = nullptr;
+  on_drained_ = nullptr;
+  drained_timer_.Cancel();
+  conn->ResetNow();
+}
+
+size_t ServerExchange::BufferedBytes() const {
+  return conn_ ? evbuffer_get_length(conn_->output()) + batch_.size() : 0;
+}
+
+void ServerExchange::SetOnDrained(std::function<void()> on_drained) {
+  drained_timer_.Cancel();
+  if (!IsOpen()) {
+    on_drained_ = nullptr;  // never called after the client has gone
+    return;
+  }
+  on_drained_ = std::move(on_drained);
+  if (!on_drained_) return;
+  if (BufferedBytes() <= conn_->write_low_watermark()) {
+    // Already drained: no write callback will come, so call back on the next iteration.
+    drained_timer_ = conn_->loop()->RunAfter(0, [this] { Drained(); });
+  }
+}
+
+void ServerExchange::Detach() {
+  conn_ = nullptr;
+  on_client_gone_ = nullptr;
+  on_drained_ = nullptr;
+  drained_timer_.Cancel();
+}
+
+void ServerExchange::ClientGone() {
+  auto self = shared_from_this();
+  bool was_open = IsOpen();
+  conn_ = nullptr;
+  on_drained_ = nullptr;
+  drained_timer_.Cancel();
+  std::function<void()> fn = std::move(on_client_gone_);
+  on_client_gone_ = nullptr;
+  if (was_open && fn) fn();
+}
+
+void ServerExchange::Drained() {
+  if (!IsOpen() || !on_drained_) return;
+  std::function<void()> fn = std::move(on_drained_);
+  on_drained_ = nullptr;
+  fn();
+}
+
+// ---------------------------------------------------------------------------------------------
+// ServerConnection
+
+ServerConnection::ServerConnection(ServerShared* shared, evutil_socket_t fd, std::string peer)
+    : shared_(shared),
+      peer_(std::move(peer)),
+      fd_(fd),
+      parser_(MessageKind::kRequest, shared->parse_limits) {}
+
+ServerConnection::~ServerConnection() {
+  if (active_) active_->Detach();
+  active_.reset();
+}
+
+Status ServerConnection::Start() {
+  event_base* base = shared_->loop->base();
+  const int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+  if (shared_->tls_ctx) {
+    SslPtr ssl(SSL_new(shared_->tls_ctx));
+    if (!ssl) {
+      ::close(fd_);
+      return InternalError("accept " + peer_ + ": SSL_new failed");
+    }
+    // libevent owns the SSL from here on, even if the call fails.
+    bev_.reset(bufferevent_openssl_socket_new(base, fd_, ssl.release(), BUFFEREVENT_SSL_ACCEPTING,
+                                              options));
+  } else {
+    bev_.reset(bufferevent_socket_new(base, fd_, options));
+  }
+  if (!bev_) {
+    ::close(fd_);
+    return InternalError("accept " + peer_ + ": cannot create a bufferevent");
+  }
+  resume_event_.reset(event_new(base, -1, 0, &OnServerResume, this));
+  if (!resume_event_) return InternalError("accept " + peer_ + ": event_new failed");
+  bufferevent_setcb(bev_.get(), &OnServerRead, &OnServerWrite, &OnServerEvent, this);
+  bufferevent_setwatermark(bev_.get(), EV_READ, 0, kReadHighWatermark);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, shared_->options.write_low_watermark, 0);
+  SetIdleTimeout(true);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  return Status::Ok();
+}
+
+evbuffer* ServerConnection::output() { return bufferevent_get_output(bev_.get()); }
+
+void ServerConnection::Send(const iovec* iov, int count) {
+  evbuffer* out = output();
+  size_t sent = 0;
+  if (!shared_->tls_ctx && !close_after_flush_ && evbuffer_get_length(out) == 0) {
+    // Write-through: with nothing queued, hand the bytes to the kernel now. This saves the
+    // write-event round trip through the loop (and its syscalls) on every streamed event.
+    ssize_t n = ::writev(fd_, iov, count);
+    if (n > 0) sent = static_cast<size_t>(n);
+    // Any error (EAGAIN, a dead peer): queue it all; the bufferevent reports what it finds.
+  }
+  for (int i = 0; i < count; ++i) {
+    if (sent >= iov[i].iov_len) {
+      sent -= iov[i].iov_len;
+      continue;
+    }
+    evbuffer_add(out, static_cast<const char*>(iov[i].iov_base) + sent, iov[i].iov_len - sent);
+    sent = 0;
+  }
+}
+
+size_t ServerConnection::write_low_watermark() const {
+  return shared_->options.write_low_watermark;
+}
+
+EventLoop* ServerConnection::loop() const { return shared_->loop; }
+
+bool ServerConnection::idle() const {
+  return !closed_ && !active_ && !close_after_flush_ && !parser_.started();
+}
+
+void ServerConnection::SetIdleTimeout(bool on) {
+  if (on) {
+    timeval tv = ToTimeval(shared_->options.limits.idle_timeout_us);
+    bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
+  } else {
+    bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
+  }
+}
+
+void ServerConnection::HandleRead() {
+  if (lingering_) {
+    evbuffer* in = bufferevent_get_input(bev_.get());
+    evbuffer_drain(in, evbuffer_get_length(in));
+    return;
+  }
+  ProcessInput();
+}
+
+void ServerConnection::HandleWrite() {
+  if (closed_) return;
+  if (close_after_flush_) {
+    if (evbuffer_get_length(output()) != 0) return;
+    if (resetting_) {
+      AbortWhenAcked();
+    } else {
+      FinishClose();
+    }
+    return;
+  }
+  // Callbacks are deferred: the buffer may have filled again since this one was queued.
+  if (active_ && evbuffer_get_length(output()) <= write_low_watermark()) active_->Drained();
+}
+
+void ServerConnection::Fail(std::string_view what) {
+  TD_LOG(kError) << "connection " << peer_ << ": " << what << "; closing it";
+  Close();
+}
+
+void ServerConnection::HandleEvent(short what) {
+  if (closed_) return;
+  if (lingering_) {
+    Close();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    if (!active_ && parser_.started() && !close_after_flush_) {
+      SendErrorAndClose(408, "request not received in time");
+    } else {
+      Close();
+    }
+    return;
+  }
+  if (close_after_flush_ && !(what & BEV_EVENT_ERROR)) {
+    // The client half-closed while our last response is still going out: finish sending it.
+    return;
+  }
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (what & BEV_EVENT_ERROR) {
+      int err = EVUTIL_SOCKET_ERROR();
+      TD_LOG(kDebug) << "connection " << peer_ << ": " << evutil_socket_error_to_string(err);
+    }
+    if (active_) {
+      std::shared_ptr<ServerExchange> ex = active_;
+      EndActive();
+      ex->ClientGone();
+    }
+    Close();
+  }
+}
+
+void ServerConnection::ProcessInput() {
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  while (!closed_ && !active_ && !close_after_flush_) {
+    if (evbuffer_get_length(in) == 0) return;
+    evbuffer_iovec vec;
+    if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) return;
+    std::string_view data(static_cast<const char*>(vec.iov_base), vec.iov_len);
+    size_t used = 0;
+    bool more = true;
+    while (more) {
+      HttpParser::Step step = parser_.Next(data.substr(used));
+      used += step.consumed;
+      switch (step.event) {
+        case HttpParser::Event::kNeedMore:
+          more = false;
+          break;
+        case HttpParser::Event::kHead: {
+          const HttpHead& head = parser_.head();
+          if (head.expect_continue && head.body_kind != BodyKind::kNone) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            evbuffer_add(output(), kContinue.data(), kContinue.size());
+          }
+          break;
+        }
+        case HttpParser::Event::kBody:
+          body_.append(step.body);
+          break;
+        case HttpParser::Event::kDone:
+          evbuffer_drain(in, used);
+          Dispatch();
+          return;
+        case HttpParser::Event::kError:
+          evbuffer_drain(in, used);
+          SendErrorAndClose(parser_.error().status, parser_.error().reason);
+          return;
+      }
+    }
+    evbuffer_drain(in, used);
+  }
+}
+
+void ServerConnection::Dispatch() {
+  HttpHead& head = parser_.mutable_head();
+  cassette::Request request;
+  request.method = head.method;
+  std::string target = OriginForm(head.target);
+  cassette::SplitTarget(target, &request.path, &request.query);
+  request.headers = std::move(head.headers);
+  request.body.bytes = std::move(body_);
+  body_.clear();
+
+  bool key_ok = true;
+  if (shared_->options.required_key) {
+    const std::string* key = cassette::FindHeader(request.headers, "x-tapedeck-key");
+    key_ok = key != nullptr && ConstantTimeEquals(*key, *shared_->options.required_key);
+  }
+  cassette::RemoveHeader(&request.headers, "x-tapedeck-key");
+
+  const bool keep_alive = head.keep_alive && !shared_->draining;
+  auto exchange = std::make_shared<ServerExchange>(
+      this, shared_->next_seq++, std::move(request), std::move(target), shared_->loop->NowMicros(),
+      peer_, head.method == "HEAD", head.version_minor, keep_alive);
+  active_ = exchange;
+  ++shared_->active_exchanges;
+  SetIdleTimeout(false);
+
+  if (!key_ok) {
+    TD_LOG(kWarn) << "request from " << peer_ << " rejected: missing or wrong x-tapedeck-key";
+    std::string body =
+        cassette::ErrorBody(cassette::DetectProvider(exchange->request()), "authentication_error",
+                            "tapedeck: missing or wrong x-tapedeck-key header");
+    exchange->Start(401, {{"content-type", "application/json"}}, body.size());
+    exchange->Write(body);
+    exchange->Finish();
+    return;
+  }
+  try {
+    shared_->handler->Handle(exchange);
+  } catch (const std::exception& e) {
+    TD_LOG(kError) << "handler threw for " << exchange->request().method << " "
+                   << exchange->request().path << ": " << e.what();
+    exchange->Reset();
+  }
+}
+
+void ServerConnection::SendErrorAndClose(int status, std::string_view reason) {
+  TD_LOG(kInfo) << "request from " << peer_ << " rejected: " << status << " " << reason;
+  std::string body = "tapedeck: " + std::string(reason) + "\n";
+  char line[64];
+  std::snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
+  std::string response = line;
+  response += ReasonPhrase(status);
+  response += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  response += std::to_string(body.size());
+  response += "\r\nConnection: close\r\n\r\n";
+  response += body;
+  evbuffer_add(output(), response.data(), response.size());
+  CloseAfterFlush();
+}
+
+void ServerConnection::EndActive() {
+  if (!active_) return;
+  active_.reset();
+  --shared_->active_exchanges;
+  if (shared_->on_exchange_ended) shared_->on_exchange_ended();
+}
+
+void ServerConnection::ResponseDone(bool keep_alive) {
+  EndActive();
+  if (closed_) return;
+  if (!keep_alive || shared_->draining) {
+    CloseAfterFlush();
+    return;
+  }
+  parser_.Reset();
+  body_.clear();
+  SetIdleTimeout(true);
+  // Parse any pipelined request on the next iteration, not inside the handler's Finish().
+  event_active(resume_event_.get(), EV_TIMEOUT, 0);
+}
+
+void ServerConnection::ResetNow() {
+  EndActive();
+  if (closed_ || resetting_) return;
+  // What the client was already sent must reach it before the RST, or the reset would also
+  // destroy bytes that arrived whole: flush our buffer, wait (briefly) for the peer to
+  // acknowledge it, then abort.
+  resetting_ = true;
+  close_after_flush_ = true;
+  bufferevent_disable(bev_.get(), EV_READ);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  reset_deadline_ = shared_->loop->RunAfter(kResetFlushUs, [this] { Abort(); });
+  if (evbuffer_get_length(output()) == 0) AbortWhenAcked();
+}
+
+void ServerConnection::AbortWhenAcked() {
+  if (closed_) return;
+  int unacked = 0;
+  if (ioctl(fd_, SIOCOUTQ, &unacked) != 0 || unacked == 0) {
+    Abort();
+    return;
+  }
+  reset_poll_ = shared_->loop->RunAfter(1000, [this] { AbortWhenAcked(); });
+}
+
+void ServerConnection::Abort() {
+  if (closed_) return;
+  SetLingerZero(fd_);
+  Close();
+}
+
+void ServerConnection::CloseAfterFlush() {
+  if (closed_) return;
+  close_after_flush_ = true;
+  bufferevent_disable(bev_.get(), EV_READ);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  if (evbuffer_get_length(output()) == 0) FinishClose();
+}
+
+void ServerConnection::FinishClose() {
+  if (closed_) return;
+  if (shared_->tls_ctx || lingering_) {
+    Close();
+    return;
+  }
+  // Lingering close: send FIN, then read and discard until the client closes (or a short
+  // timeout), so request bytes we never read cannot make the kernel answer with an RST.
+  lingering_ = true;
+  ::shutdown(fd_, SHUT_WR);
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  evbuffer_drain(in, evbuffer_get_length(in));
+  timeval tv = ToTimeval(kLingerCloseUs);
+  bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
+  bufferevent_setwatermark(bev_.get(), EV_READ, 0, 0);
+  bufferevent_enable(bev_.get(), EV_READ);
+}
+
+void ServerConnection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  if (active_) {
+    std::shared_ptr<ServerExchange> ex = active_;
+    EndActive();
+    ex->Detach();
+  }
+  if (bev_) {
+    bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+    bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  }
+  if (resume_event_) event_del(resume_event_.get());
+  reset_deadline_.Cancel();
+  reset_poll_.Cancel();
+  // The server releases us through deferred deletion: our callback may be on the stack.
+  if (shared_->on_connection_closed) shared_->on_connection_closed(this);
+}
+
+}  // namespace td::proxy::internal

@@ -1,0 +1,19 @@
+// File: proxy/internal/ssl_handles.h
+//
+// RAII owners for OpenSSL handles (STYLE 2.3). An SslPtr handed to
+// bufferevent_openssl_socket_new is release()d inside that call: libevent frees the SSL even
+// when the call fails.
+#pragma once
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "proxy/internal/ev_handles.h"
+
+namespace td::proxy::internal {
+
+using SslCtxPtr = CPtr<SSL_CTX, SSL_CTX_free>;
+using SslPtr = CPtr<SSL, SSL_free>;
+using X509Ptr = CPtr<X509, X509_free>;
+
+}  // namespace td::proxy::internal

@@ -1,0 +1,503 @@
+// One upstream connection: DNS, connect (each address in turn), TLS with verification, the
+// request, the streamed response with pause/resume, keep-alive hand-back, and error
+// classification. Callbacks are noexcept trampolines; the connection is freed by its owner
+// through deferred deletion, never inside its own callback.
+#include "proxy/internal/upstream_connection.h"
+
+#include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "cassette/base/log.h"
+#include "proxy/internal/net_util.h"
+#include "proxy/internal/ssl_handles.h"
+
+namespace td::proxy::internal {
+namespace {
+
+timeval ToTimeval(Micros us) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  return tv;
+}
+
+std::string Duration(Micros us) {
+  if (us % 1000000 == 0) return std::to_string(us / 1000000) + " s";
+  return std::to_string(us / 1000) + " ms";
+}
+
+// libevent trampolines: nothing may unwind into libevent.
+template <class F>
+void Guarded(UpstreamConnection* conn, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    conn->HandleException(e.what());
+  } catch (...) {
+    conn->HandleException("unexpected exception");
+  }
+}
+
+void OnUpstreamResolved(int result, evutil_addrinfo* addrs, void* arg) noexcept {
+  if (result == EVUTIL_EAI_CANCEL) return;  // a cancelled lookup: `arg` may be gone
+  auto* conn = static_cast<UpstreamConnection*>(arg);
+  Guarded(conn, [conn, result, addrs] { conn->HandleResolved(result, addrs); });
+}
+
+void OnUpstreamRead(bufferevent*, void* arg) noexcept {
+  auto* conn = static_cast<UpstreamConnection*>(arg);
+  Guarded(conn, [conn] { conn->HandleRead(); });
+}
+
+void OnUpstreamEvent(bufferevent*, short what, void* arg) noexcept {
+  auto* conn = static_cast<UpstreamConnection*>(arg);
+  Guarded(conn, [conn, what] { conn->HandleEvent(what); });
+}
+
+void OnUpstreamResume(evutil_socket_t, short, void* arg) noexcept {
+  auto* conn = static_cast<UpstreamConnection*>(arg);
+  Guarded(conn, [conn] { conn->HandleResume(); });
+}
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+UpstreamConnection::UpstreamConnection(ClientContext* ctx)
+    : ctx_(ctx), parser_(MessageKind::kResponse, [&] {
+        HttpLimits limits;
+        limits.max_header_bytes = ctx->options.max_response_header_bytes;
+        limits.max_headers = 1024;
+        limits.max_body_bytes = UINT64_MAX;
+        return limits;
+      }()) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (dns_request_) {
+    // The cancelled lookup's callback comes later with EVUTIL_EAI_CANCEL and touches nothing.
+    evdns_getaddrinfo_request* request = dns_request_;
+    dns_request_ = nullptr;
+    evdns_getaddrinfo_cancel(request);
+  }
+  if (call_) call_->conn = nullptr;
+}
+
+std::string UpstreamConnection::Where() const {
+  const UpstreamUrl& url = ctx_->url;
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  return host + ":" + std::to_string(url.port);
+}
+
+void UpstreamConnection::Connect(std::shared_ptr<CallState> call) {
+  call_ = std::move(call);
+  call_->conn = this;
+  reused_ = false;
+  resume_event_.reset(event_new(ctx_->loop->base(), -1, 0, &OnUpstreamResume, this));
+  connect_timer_ = ctx_->loop->RunAfter(ctx_->options.connect_timeout_us, [this] {
+    Fail(UpstreamError::kTimeout, "connect to " + Where() + " timed out after " +
+                                      Duration(ctx_->options.connect_timeout_us));
+  });
+  // Never call back from inside Send(): start on the next iteration.
+  start_timer_ = ctx_->loop->RunAfter(0, [this] { StartResolve(); });
+}
+
+void UpstreamConnection::StartResolve() {
+  if (closed_) return;
+  evutil_addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  std::string port = std::to_string(ctx_->url.port);
+  // May call OnResolved before returning (numeric hosts, /etc/hosts); then it returns null.
+  evdns_getaddrinfo_request* request = evdns_getaddrinfo(
+      ctx_->dns, ctx_->url.host.c_str(), port.c_str(), &hints, &OnUpstreamResolved, this);
+  if (!closed_ && !connected_ && !bev_ && !addrs_) dns_request_ = request;
+}
+
+void UpstreamConnection::HandleResolved(int result, evutil_addrinfo* addrs) {
+  dns_request_ = nullptr;
+  EvAddrInfoPtr owned(addrs);
+  if (closed_) return;
+  if (result != 0) {
+    Fail(UpstreamError::kDns, "resolve " + ctx_->url.host + ": " + evutil_gai_strerror(result));
+    return;
+  }
+  addrs_ = std::move(owned);
+  next_addr_ = addrs_.get();
+  TryNextAddress();
+}
+
+void UpstreamConnection::RetireBufferEvent() {
+  if (!bev_) return;
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  // Its callback may be on the stack: free it later.
+  ctx_->loop->DeferDelete(std::move(bev_));
+}
+
+void UpstreamConnection::TryNextAddress() {
+  RetireBufferEvent();
+  event_base* base = ctx_->loop->base();
+  const int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+  while (next_addr_) {
+    evutil_addrinfo* ai = next_addr_;
+    next_addr_ = ai->ai_next;
+    if (ctx_->ssl_ctx) {
+      SslPtr ssl(SSL_new(ctx_->ssl_ctx));
+      if (!ssl) {
+        last_error_ = "SSL_new failed";
+        continue;
+      }
+      const std::string& host = ctx_->url.host;
+      if (!IsIpLiteral(host)) SSL_set_tlsext_host_name(ssl.get(), host.c_str());
+      if (!ctx_->options.insecure) {
+        // Verify the certificate names this host (an IP literal is matched to IP SANs).
+        SSL_set_hostflags(ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        SSL_set1_host(ssl.get(), host.c_str());
+      }
+      // libevent owns the SSL from here on, even if the call fails.
+      bev_.reset(bufferevent_openssl_socket_new(base, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
+                                                options));
+    } else {
+      bev_.reset(bufferevent_socket_new(base, -1, options));
+    }
+    if (!bev_) {
+      last_error_ = "cannot create a bufferevent";
+      continue;
+    }
+    bufferevent_setcb(bev_.get(), &OnUpstreamRead, nullptr, &OnUpstreamEvent, this);
+    if (bufferevent_socket_connect(bev_.get(), ai->ai_addr, static_cast<int>(ai->ai_addrlen)) < 0) {
+      int err = errno;
+      last_error_ = std::strerror(err ? err : ECONNREFUSED);
+      bev_.reset();  // never got a callback: safe to free now
+      continue;
+    }
+    SetNoDelay(bufferevent_getfd(bev_.get()));
+    return;
+  }
+  Fail(UpstreamError::kConnect,
+       "connect to " + Where() + " failed: " + (last_error_.empty() ? "no address" : last_error_));
+}
+
+std::string UpstreamConnection::TlsErrors() {
+  std::string out;
+  if (!bev_ || !ctx_->ssl_ctx) return out;
+  while (unsigned long e = bufferevent_get_openssl_error(bev_.get())) {
+    const char* reason = ERR_reason_error_string(e);
+    // libevent also queues SSL_get_error() codes (SSL_ERROR_SSL is 1): not errors of their own.
+    if (!reason && e < 0x100) continue;
+    std::string text = reason ? reason : "openssl error " + std::to_string(e);
+    if (out.find(text) != std::string::npos) continue;
+    if (!out.empty()) out += "; ";
+    out += text;
+  }
+  return out;
+}
+
+void UpstreamConnection::HandleEvent(short what) {
+  if (closed_) return;
+  if (what & BEV_EVENT_CONNECTED) {
+    OnConnected();
+    return;
+  }
+  if (!connected_) {
+    OnConnectFailed(what);
+    return;
+  }
+  if (!call_) {
+    // Idle in the pool: the upstream closed it (or sent something unasked). Drop it.
+    Close();
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    Fail(UpstreamError::kTimeout,
+         "no data from upstream " + Where() + " for " + Duration(ctx_->options.read_timeout_us));
+    return;
+  }
+  const bool mid = parser_.started();
+  if (what & BEV_EVENT_ERROR) {
+    int err = EVUTIL_SOCKET_ERROR();
+    std::string tls = TlsErrors();
+    std::string why = !tls.empty()        ? "tls error: " + tls
+                      : err == ECONNRESET ? std::string("connection reset by peer")
+                                          : std::string(evutil_socket_error_to_string(err));
+    RetryOrFail(UpstreamError::kReset,
+                "upstream " + Where() + " " +
+                    (mid ? "failed mid-response: " : "failed before responding: ") + why);
+    return;
+  }
+  if (what & BEV_EVENT_EOF) {
+    // Bytes read before the close come first.
+    ProcessInput();
+    if (closed_ || !call_) return;
+    HttpParser::Step step = parser_.Eof();
+    if (step.event == HttpParser::Event::kDone) {
+      Complete();
+      return;
+    }
+    RetryOrFail(UpstreamError::kReset, "upstream " + Where() + " closed the connection " +
+                                           (mid ? "mid-response" : "before responding"));
+  }
+}
+
+void UpstreamConnection::OnConnectFailed(short what) {
+  const int err = EVUTIL_SOCKET_ERROR();
+  std::string tls = TlsErrors();
+  long verify = X509_V_OK;
+  if (bev_ && ctx_->ssl_ctx) {
+    if (SSL* ssl = bufferevent_openssl_get_ssl(bev_.get())) verify = SSL_get_verify_result(ssl);
+  }
+  const bool tcp_error = err == ECONNREFUSED || err == ETIMEDOUT || err == EHOSTUNREACH ||
+                         err == ENETUNREACH || err == EADDRNOTAVAIL || err == ECONNRESET;
+  if (ctx_->ssl_ctx && !tcp_error) {
+    std::string message = "tls handshake with " + Where() + " failed: ";
+    if (!tls.empty()) {
+      message += tls;
+    } else if (verify != X509_V_OK) {
+      message += "certificate verify failed";
+    } else {
+      message += (what & BEV_EVENT_EOF) || err == 0 ? "the server closed the connection"
+                                                    : evutil_socket_error_to_string(err);
+    }
+    if (verify != X509_V_OK) {
+      message += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+    }
+    Fail(UpstreamError::kTls, message);
+    return;
+  }
+  last_error_ = err ? evutil_socket_error_to_string(err) : "connection failed";
+  TryNextAddress();
+}
+
+void UpstreamConnection::OnConnected() {
+  connect_timer_.Cancel();
+  connected_ = true;
+  // Many servers close TLS without close_notify; for a body read until close that is its end
+  // (a cut Content-Length or chunked body is still caught by the parser).
+  if (ctx_->ssl_ctx) bufferevent_openssl_set_allow_dirty_shutdown(bev_.get(), 1);
+  addrs_.reset();
+  next_addr_ = nullptr;
+  if (!call_) {
+    Close();
+    return;
+  }
+  WriteRequest();
+}
+
+void UpstreamConnection::Send(std::shared_ptr<CallState> call) {
+  idle_timer_.Cancel();
+  call_ = std::move(call);
+  call_->conn = this;
+  reused_ = served_ > 0;
+  WriteRequest();
+}
+
+void UpstreamConnection::WriteRequest() {
+  parser_.Reset();
+  parser_.SetHeadRequest(call_->head_request);
+  bufferevent_write(bev_.get(), call_->wire.data(), call_->wire.size());
+  timeval tv = ToTimeval(ctx_->options.read_timeout_us);
+  bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
+  bufferevent_enable(bev_.get(), EV_WRITE);
+  if (call_->paused) {
+    bufferevent_disable(bev_.get(), EV_READ);
+  } else {
+    bufferevent_enable(bev_.get(), EV_READ);
+  }
+}
+
+void UpstreamConnection::Pause() {
+  if (bev_ && connected_) bufferevent_disable(bev_.get(), EV_READ);
+}
+
+void UpstreamConnection::Resume() {
+  if (!bev_ || !connected_ || closed_) return;
+  bufferevent_enable(bev_.get(), EV_READ);
+  // Bytes read before the pause wait in the input buffer: parse them on the next iteration.
+  if (resume_event_) event_active(resume_event_.get(), EV_TIMEOUT, 0);
+}
+
+void UpstreamConnection::HandleRead() {
+  if (!call_) {
+    // Bytes on an idle pooled connection: it cannot be trusted with another request.
+    Close();
+    return;
+  }
+  ProcessInput();
+}
+
+void UpstreamConnection::HandleException(std::string_view what) {
+  Fail(UpstreamError::kReset, "upstream connection: " + std::string(what));
+}
+
+bool UpstreamConnection::DeliverBody(std::string_view bytes) {
+  if (bytes.empty()) return true;
+  std::shared_ptr<CallState> call = call_;
+  if (call->callbacks.on_body && !call->cancelled) call->callbacks.on_body(bytes);
+  return !closed_ && call_ == call && !call->cancelled;
+}
+
+void UpstreamConnection::ProcessInput() {
+  if (closed_ || !call_ || call_->paused || !bev_) return;
+  evbuffer* in = bufferevent_get_input(bev_.get());
+  if (evbuffer_get_length(in) == 0) return;
+  int chunks = evbuffer_peek(in, -1, nullptr, nullptr, 0);
+  std::vector<evbuffer_iovec> vecs(static_cast<size_t>(std::max(chunks, 0)));
+  evbuffer_peek(in, -1, nullptr, vecs.data(), chunks);
+
+  // Body pieces of this read are handed over as one callback; the views stay valid until
+  // the drain at the end.
+  std::vector<std::string_view> pieces;
+  size_t consumed = 0;
+  auto flush_body = [&]() -> bool {
+    if (pieces.empty()) return true;
+    bool alive;
+    if (pieces.size() == 1) {
+      alive = DeliverBody(pieces.front());
+    } else {
+      body_scratch_.clear();
+      for (std::string_view p : pieces) body_scratch_.append(p);
+      alive = DeliverBody(body_scratch_);
+    }
+    pieces.clear();
+    return alive;
+  };
+  auto drain = [&] {
+    if (!closed_ && bev_) evbuffer_drain(in, consumed);
+  };
+
+  for (const evbuffer_iovec& vec : vecs) {
+    std::string_view data(static_cast<const char*>(vec.iov_base), vec.iov_len);
+    while (true) {
+      HttpParser::Step step = parser_.Next(data);
+      data.remove_prefix(step.consumed);
+      consumed += step.consumed;
+      if (step.event == HttpParser::Event::kNeedMore) break;
+      if (step.event == HttpParser::Event::kBody) {
+        pieces.push_back(step.body);
+        continue;
+      }
+      if (step.event == HttpParser::Event::kHead) {
+        const HttpHead& head = parser_.head();
+        UpstreamResponseHead out;
+        out.status = head.status;
+        out.reason = head.reason;
+        out.headers = head.headers;
+        out.chunked = head.body_kind == BodyKind::kChunked;
+        out.has_body = head.body_kind != BodyKind::kNone;
+        if (head.body_kind == BodyKind::kLength) out.content_length = head.content_length;
+        std::shared_ptr<CallState> call = call_;
+        if (call->callbacks.on_head && !call->cancelled) call->callbacks.on_head(out);
+        if (closed_ || call_ != call || call->cancelled) return;
+        if (call->paused) {
+          drain();
+          return;
+        }
+        continue;
+      }
+      if (!flush_body()) return;
+      drain();
+      if (step.event == HttpParser::Event::kDone) {
+        Complete();
+      } else {
+        Fail(UpstreamError::kProtocol,
+             "malformed response from upstream " + Where() + ": " + parser_.error().reason);
+      }
+      return;
+    }
+  }
+  if (!flush_body()) return;
+  drain();
+}
+
+void UpstreamConnection::Complete() {
+  std::shared_ptr<CallState> call = std::move(call_);
+  call->conn = nullptr;
+  call->done = true;
+  ++served_;
+  const bool reusable = parser_.head().keep_alive && bev_ &&
+                        evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
+  if (reusable) {
+    BecomeIdle();
+  } else {
+    Close();
+  }
+  std::function<void(const UpstreamResult&)> on_done = std::move(call->callbacks.on_done);
+  call->callbacks = UpstreamCallbacks();
+  if (on_done && !call->cancelled) on_done(UpstreamResult());
+}
+
+void UpstreamConnection::BecomeIdle() {
+  parser_.Reset();
+  bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
+  bufferevent_enable(bev_.get(), EV_READ);  // to notice the upstream closing it
+  idle_timer_ = ctx_->loop->RunAfter(ctx_->options.idle_connection_timeout_us, [this] { Close(); });
+  ctx_->owner->ConnectionIdle(this);
+}
+
+void UpstreamConnection::Fail(UpstreamError error, std::string message) {
+  std::shared_ptr<CallState> call = std::move(call_);
+  Close();
+  if (!call) return;
+  call->conn = nullptr;
+  call->done = true;
+  std::function<void(const UpstreamResult&)> on_done = std::move(call->callbacks.on_done);
+  call->callbacks = UpstreamCallbacks();
+  if (on_done && !call->cancelled) on_done(UpstreamResult{error, std::move(message)});
+}
+
+void UpstreamConnection::RetryOrFail(UpstreamError error, std::string message) {
+  if (call_ && reused_ && !parser_.started() && !call_->retried) {
+    TD_LOG(kDebug) << "upstream " << Where()
+                   << " closed a reused connection before answering; retrying on a new one";
+    std::shared_ptr<CallState> call = std::move(call_);
+    call->retried = true;
+    call->conn = nullptr;
+    Close();
+    ctx_->owner->Retry(std::move(call));
+    return;
+  }
+  Fail(error, std::move(message));
+}
+
+void UpstreamConnection::Abandon() {
+  if (call_) {
+    call_->conn = nullptr;
+    call_.reset();
+  }
+  Close();
+}
+
+void UpstreamConnection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  if (dns_request_) {
+    evdns_getaddrinfo_request* request = dns_request_;
+    dns_request_ = nullptr;
+    evdns_getaddrinfo_cancel(request);
+  }
+  connect_timer_.Cancel();
+  idle_timer_.Cancel();
+  start_timer_.Cancel();
+  if (resume_event_) event_del(resume_event_.get());
+  if (bev_) {
+    bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+    bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  }
+  if (call_) {
+    call_->conn = nullptr;
+    call_.reset();
+  }
+  ctx_->owner->ConnectionClosed(this);
+}
+
+}  // namespace td::proxy::internal

@@ -1,0 +1,119 @@
+// File: proxy/internal/upstream_connection.h
+//
+// One connection of UpstreamClient: resolve (evdns), connect to each address in turn, TLS
+// handshake with verification, write a request, parse the streamed response, then either go
+// back to the pool (keep-alive) or close. Callbacks to the caller go through CallState, which
+// outlives the connection; the connection never calls the caller after Close().
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/event_loop.h"
+#include "proxy/internal/ev_handles.h"
+#include "proxy/internal/http_parser.h"
+#include "proxy/upstream_client.h"
+
+namespace td::proxy::internal {
+
+class UpstreamConnection;
+
+// One request's state, shared by the caller's handle (UpstreamCall) and the connection serving
+// it (which may change once, on a retry).
+struct CallState {
+  UpstreamCallbacks callbacks;
+  std::string wire;  // the serialized request, kept for one retry
+  bool head_request = false;
+  UpstreamConnection* conn = nullptr;  // null while between connections or after the end
+  bool cancelled = false;
+  bool done = false;
+  bool paused = false;
+  bool retried = false;
+};
+
+// What a connection reports to the client that owns it.
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  // The response ended cleanly and the connection may serve another request.
+  virtual void ConnectionIdle(UpstreamConnection* conn) = 0;
+  // The connection closed: release it (deferred deletion: its callback may be on the stack).
+  virtual void ConnectionClosed(UpstreamConnection* conn) = 0;
+  // A reused connection turned out closed before any response byte: send again, fresh.
+  virtual void Retry(std::shared_ptr<CallState> call) = 0;
+};
+
+// Shared by every connection of one client; owned by the client.
+struct ClientContext {
+  EventLoop* loop = nullptr;
+  UpstreamUrl url;
+  UpstreamOptions options;
+  SSL_CTX* ssl_ctx = nullptr;  // null for http://
+  evdns_base* dns = nullptr;
+  ConnectionOwner* owner = nullptr;
+};
+
+class UpstreamConnection {
+ public:
+  explicit UpstreamConnection(ClientContext* ctx);
+  ~UpstreamConnection();
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  // A new connection for `call`; resolving starts on the next loop iteration.
+  void Connect(std::shared_ptr<CallState> call);
+  // An idle pooled connection takes `call`: the request is written now.
+  void Send(std::shared_ptr<CallState> call);
+  void Pause();
+  void Resume();
+  // The call was cancelled: close without calling back.
+  void Abandon();
+  // Closes without calling back; the owner is told (ConnectionClosed).
+  void Close();
+  bool closed() const { return closed_; }
+
+  // For the libevent trampolines in upstream_connection.cc only.
+  void HandleResolved(int result, evutil_addrinfo* addrs);  // takes ownership of `addrs`
+  void HandleRead();
+  void HandleEvent(short what);
+  void HandleResume() { ProcessInput(); }
+  void HandleException(std::string_view what);  // fails the call, closes
+
+ private:
+  void StartResolve();
+  void TryNextAddress();
+  void OnConnected();
+  void OnConnectFailed(short what);
+  void WriteRequest();
+  void ProcessInput();
+  bool DeliverBody(std::string_view bytes);  // false when the call ended meanwhile
+  void Complete();
+  void Fail(UpstreamError error, std::string message);
+  void RetryOrFail(UpstreamError error, std::string message);
+  void BecomeIdle();
+  void RetireBufferEvent();
+  std::string Where() const;  // "api.anthropic.com:443"
+  std::string TlsErrors();    // OpenSSL errors the bufferevent collected
+
+  ClientContext* ctx_;
+  std::shared_ptr<CallState> call_;
+  evdns_getaddrinfo_request* dns_request_ = nullptr;
+  EvAddrInfoPtr addrs_;
+  evutil_addrinfo* next_addr_ = nullptr;
+  std::string last_error_;
+  BufferEventPtr bev_;
+  EventPtr resume_event_;
+  HttpParser parser_;
+  TimerHandle connect_timer_;
+  TimerHandle idle_timer_;
+  TimerHandle start_timer_;
+  std::string body_scratch_;
+  uint64_t served_ = 0;  // responses completed on this connection
+  bool reused_ = false;  // the current request went out on a connection that served before
+  bool connected_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace td::proxy::internal

@@ -1,0 +1,356 @@
+// RecordHandler: one Forward per exchange ties the client's sink, the upstream call and the
+// recording tap together, and ends exactly once (complete, upstream error, upstream cut,
+// client gone, or shutdown abort), logging one access line.
+#include "proxy/record_handler.h"
+
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "cassette/base/log.h"
+#include "cassette/provider.h"
+#include "proxy/access_log.h"
+#include "proxy/internal/headers.h"
+#include "proxy/recording_tap.h"
+
+namespace td::proxy {
+
+class RecordHandler::Forward {
+ public:
+  Forward(RecordHandler* owner, std::shared_ptr<Exchange> exchange)
+      : owner_(owner),
+        exchange_(std::move(exchange)),
+        recording_(owner->options_.writer != nullptr || owner->options_.on_recorded != nullptr),
+        tap_(owner->clock_, exchange_->seq(), exchange_->request()) {}
+
+  ~Forward() {
+    // A forward dropped mid-flight (handler destroyed) must leave no callback into it behind.
+    call_.reset();
+    if (!ended_) {
+      exchange_->SetOnClientGone(nullptr);
+      exchange_->sink().SetOnDrained(nullptr);
+    }
+  }
+
+  void Start() {
+    const cassette::Request& request = exchange_->request();
+    UpstreamRequest up;
+    up.method = request.method;
+    up.target = JoinPath(owner_->options_.upstream_url.path_prefix, exchange_->target());
+    up.headers = internal::EndToEndHeaders(request.headers);
+    cassette::RemoveHeader(&up.headers, "host");    // the client sets the upstream's
+    cassette::RemoveHeader(&up.headers, "expect");  // the whole body is already here
+    cassette::SetHeader(&up.headers, "Accept-Encoding", "identity");  // no gzip decoder here
+    up.body = request.body.bytes;
+    exchange_->SetOnClientGone([this] { OnClientGone(); });
+    UpstreamCallbacks callbacks;
+    callbacks.on_head = [this](const UpstreamResponseHead& head) { OnHead(head); };
+    callbacks.on_body = [this](std::string_view bytes) { OnBody(bytes); };
+    callbacks.on_done = [this](const UpstreamResult& result) { OnDone(result); };
+    call_ = owner_->client_->Send(std::move(up), std::move(callbacks));
+  }
+
+  // Shutdown: cut the exchange now.
+  void Abort(const std::string& reason) {
+    if (ended_) return;
+    call_.reset();
+    exchange_->sink().Reset();
+    if (tap_.head_seen()) {
+      End("truncated", reason, /*record=*/true, reason);
+    } else {
+      End("error", std::nullopt, /*record=*/false, reason);
+    }
+  }
+
+ private:
+  void OnHead(const UpstreamResponseHead& head) {
+    status_ = head.status;
+    ++owner_->stats_.forwarded;
+    tap_.OnHead(head.status, head.headers, head.content_length.has_value());
+    std::optional<size_t> length;
+    if (head.content_length) {
+      length = static_cast<size_t>(*head.content_length);
+    } else if (!head.has_body) {
+      // HEAD/304: keep the upstream's Content-Length, which describes the resource.
+      if (const std::string* value = cassette::FindHeader(head.headers, "content-length")) {
+        size_t n = 0;
+        auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+        if (ec == std::errc() && end == value->data() + value->size()) length = n;
+      }
+    }
+    exchange_->sink().Start(head.status, head.headers, length);
+  }
+
+  void OnBody(std::string_view bytes) {
+    if (recording_) tap_.OnBody(bytes);
+    bytes_ += bytes.size();
+    ResponseSink& sink = exchange_->sink();
+    if (!sink.IsOpen()) return;
+    sink.Write(bytes);  // at once: one write per upstream read
+    if (!paused_ && sink.BufferedBytes() > owner_->options_.high_watermark) {
+      // The client reads slower than the upstream sends: hold the upstream back.
+      paused_ = true;
+      ++owner_->stats_.pauses;
+      call_->PauseReading();
+      sink.SetOnDrained([this] {
+        paused_ = false;
+        if (call_) call_->ResumeReading();
+      });
+    }
+  }
+
+  void OnDone(const UpstreamResult& result) {
+    const cassette::Request& request = exchange_->request();
+    if (result.ok()) {
+      exchange_->sink().Finish();
+      End(recording_ ? "recorded" : "forwarded", std::nullopt, /*record=*/true, "");
+      return;
+    }
+    if (!tap_.head_seen()) {
+      ++owner_->stats_.upstream_errors;
+      TD_LOG(kWarn) << "upstream " << UpstreamErrorName(result.error) << " failure for "
+                    << request.method << " " << request.path << " seq=" << exchange_->seq() << ": "
+                    << result.message;
+      std::string body =
+          cassette::ErrorBody(cassette::DetectProvider(request), "api_error",
+                              "tapedeck: upstream request failed: " + result.message);
+      ResponseSink& sink = exchange_->sink();
+      // No x-should-retry: an SDK should treat this like any 502 from the real API.
+      sink.Start(502, {{"content-type", "application/json"}, {"x-tapedeck-error", "upstream"}},
+                 body.size());
+      sink.Write(body);
+      sink.Finish();
+      status_ = 502;
+      bytes_ = body.size();
+      End("error", std::nullopt, /*record=*/false, result.message);
+      return;
+    }
+    TD_LOG(kWarn) << "upstream response to " << request.method << " " << request.path
+                  << " seq=" << exchange_->seq() << " cut short: " << result.message
+                  << "; resetting the client connection";
+    exchange_->sink().Reset();  // the client sees an abrupt end, not a made-up clean one
+    End("truncated", result.message, /*record=*/true, result.message);
+  }
+
+  void OnClientGone() {
+    if (ended_) return;
+    call_.reset();  // cancels the upstream request: its connection closes
+    if (tap_.head_seen()) {
+      End("truncated", std::string("client disconnected"), /*record=*/true, "client disconnected");
+    } else {
+      End("error", std::nullopt, /*record=*/false,
+          "client disconnected before the upstream answered");
+    }
+  }
+
+  void End(std::string_view result, std::optional<std::string> truncated, bool record,
+           std::string_view detail) {
+    if (ended_) return;
+    ended_ = true;
+    exchange_->SetOnClientGone(nullptr);
+    call_.reset();
+    if (record && recording_) owner_->Record(tap_.Finish(std::move(truncated)));
+    const cassette::Request& request = exchange_->request();
+    AccessLogEntry entry;
+    entry.mode = owner_->mode_;
+    entry.result = result;
+    entry.status = status_;
+    entry.bytes = bytes_;
+    entry.duration_us = tap_.elapsed_us();
+    entry.method = request.method;
+    entry.path = request.path;
+    entry.id = exchange_->seq();
+    entry.detail = detail;
+    LogAccess(entry);
+    owner_->Done(this);
+  }
+
+  RecordHandler* owner_;
+  std::shared_ptr<Exchange> exchange_;
+  const bool recording_;
+  RecordingTap tap_;
+  std::unique_ptr<UpstreamCall> call_;
+  int status_ = 0;
+  uint64_t bytes_ = 0;
+  bool paused_ = false;
+  bool ended_ = false;
+};
+
+// Scrubs and appends completed interactions in completion order on its own thread, and posts
+// each result back to the loop.
+class RecordHandler::Worker {
+ public:
+  explicit Worker(RecordHandler* owner) : owner_(owner), thread_([this] { Run(); }) {}
+
+  // Finishes what was submitted, then stops.
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  void Submit(cassette::Interaction interaction) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(interaction));
+      ++pending_;
+    }
+    wake_.notify_one();
+  }
+
+  void Flush() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_, and nothing left
+      cassette::Interaction interaction = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      try {
+        Persisted persisted = owner_->Persist(&interaction);
+        std::shared_ptr<bool> alive = owner_->alive_;
+        RecordHandler* owner = owner_;
+        owner_->loop_->Post([alive, owner, interaction = std::move(interaction), persisted] {
+          if (*alive) owner->Recorded(interaction, persisted);
+        });
+      } catch (const std::exception& e) {
+        TD_LOG(kError) << "recording worker: " << e.what();
+      }
+      lock.lock();
+      --pending_;
+      idle_.notify_all();
+    }
+  }
+
+  RecordHandler* owner_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<cassette::Interaction> queue_;  // guarded by mu_
+  size_t pending_ = 0;                       // submitted, not yet persisted; guarded by mu_
+  bool stop_ = false;                        // guarded by mu_
+  std::thread thread_;                       // last: starts once the rest exists
+};
+
+RecordHandler::RecordHandler(EventLoop* loop, RecordOptions options,
+                             std::unique_ptr<UpstreamClient> client, cassette::Redactor fallback)
+    : loop_(loop),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : loop),
+      client_(std::move(client)),
+      fallback_redactor_(std::move(fallback)) {
+  mode_ = !options_.log_mode.empty() ? options_.log_mode
+          : options_.writer          ? "record"
+                                     : "passthrough";
+  if (options_.write_on_worker) worker_ = std::make_unique<Worker>(this);
+}
+
+RecordHandler::~RecordHandler() {
+  forwards_.clear();
+  worker_.reset();  // writes what is queued
+  *alive_ = false;  // results it posted back find no handler
+}
+
+Result<std::unique_ptr<RecordHandler>> RecordHandler::Create(EventLoop* loop,
+                                                             RecordOptions options) {
+  Result<std::unique_ptr<UpstreamClient>> client =
+      UpstreamClient::Create(loop, options.upstream_url, options.upstream);
+  if (!client.ok()) return client.status();
+  Result<cassette::Redactor> fallback = cassette::Redactor::Create(cassette::RedactionRules{});
+  if (!fallback.ok()) return fallback.status().WithContext("record");
+  if (options.upstream.insecure && options.upstream_url.tls()) {
+    TD_LOG(kWarn) << "TLS certificate verification for " << options.upstream_url.ToString()
+                  << " is OFF: anyone on the path can read the API key";
+  }
+  return std::unique_ptr<RecordHandler>(
+      new RecordHandler(loop, std::move(options), std::move(*client), std::move(*fallback)));
+}
+
+void RecordHandler::Handle(std::shared_ptr<Exchange> exchange) {
+  auto forward = std::make_unique<Forward>(this, std::move(exchange));
+  Forward* raw = forward.get();
+  forwards_.emplace(raw, std::move(forward));
+  raw->Start();
+}
+
+void RecordHandler::AbortAll(const std::string& reason) {
+  std::vector<Forward*> all;
+  all.reserve(forwards_.size());
+  for (auto& [raw, owned] : forwards_) all.push_back(raw);
+  for (Forward* forward : all) forward->Abort(reason);
+}
+
+void RecordHandler::Done(Forward* forward) {
+  auto it = forwards_.find(forward);
+  if (it == forwards_.end()) return;
+  // Its callback is on the stack: free it on a later iteration.
+  loop_->DeferDelete(std::move(it->second));
+  forwards_.erase(it);
+}
+
+void RecordHandler::Record(cassette::Interaction interaction) {
+  if (worker_) {
+    worker_->Submit(std::move(interaction));
+    return;
+  }
+  Persisted persisted = Persist(&interaction);
+  Recorded(interaction, persisted);
+}
+
+RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interaction) {
+  Persisted out;
+  std::vector<std::string> notes;
+  out.clean = ScrubForDisk(interaction, options_.redactor, fallback_redactor_, &notes);
+  for (const std::string& note : notes) {
+    TD_LOG(kWarn) << "interaction seq=" << interaction->seq << ": " << note;
+  }
+  if (!out.clean) {
+    TD_LOG(kError) << "interaction seq=" << interaction->seq
+                   << " not recorded: a secret-shaped value could not be masked";
+    return out;
+  }
+  if (options_.writer) {
+    out.written = options_.writer->Append(*interaction);
+    if (!out.written.ok()) {
+      TD_LOG(kError) << "CASSETTE WRITE FAILED, interaction seq=" << interaction->seq
+                     << " is not in the cassette: " << out.written.message();
+    }
+  }
+  return out;
+}
+
+void RecordHandler::Recorded(const cassette::Interaction& interaction, const Persisted& persisted) {
+  if (!persisted.clean) {
+    ++stats_.not_recorded;
+    return;
+  }
+  if (options_.writer) {
+    if (persisted.written.ok()) {
+      ++stats_.recorded;
+      if (interaction.truncated) ++stats_.truncated;
+      TD_LOG(kDebug) << "recorded seq=" << interaction.seq << " to " << options_.writer->path();
+    } else {
+      ++stats_.write_errors;
+      TD_LOG(kError) << stats_.write_errors << " cassette write failure(s) so far";
+    }
+  }
+  if (options_.on_recorded) options_.on_recorded(interaction);
+}
+
+void RecordHandler::Flush() {
+  if (worker_) worker_->Flush();
+}
+
+}  // namespace td::proxy

@@ -1,0 +1,123 @@
+// File: proxy/record_handler.h
+//
+// The record path (issue "Record mode"): forwards each request to the upstream unchanged
+// (method, target with the path prefix joined, query, body, end-to-end headers, the client's
+// credentials), streams the response back as it arrives (one sink Write per upstream read,
+// never buffered whole, upstream reads paused while the client is slow), and records the
+// exchange: timing from an injected Clock, redaction and a secret scan, then one Append per
+// completed interaction. With no writer it is passthrough: forward only, write nothing.
+//
+// Faults: an upstream that fails before answering gets the client a 502 in the provider's error
+// shape with `x-tapedeck-error: upstream` (no x-should-retry: SDK retry rules stay as they
+// would be for a real 5xx), and nothing is recorded. An upstream that breaks mid-stream resets
+// the client's connection and is recorded truncated; a client that leaves cancels the upstream
+// request and is recorded truncated ("client disconnected").
+//
+// Threading: create, use and destroy on the loop thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "cassette/base/clock.h"
+#include "cassette/codec.h"
+#include "cassette/model.h"
+#include "cassette/redact.h"
+#include "proxy/event_loop.h"
+#include "proxy/exchange.h"
+#include "proxy/upstream_client.h"
+#include "proxy/upstream_url.h"
+
+namespace td::proxy {
+
+struct RecordOptions {
+  UpstreamUrl upstream_url;
+  UpstreamOptions upstream;
+  cassette::Redactor redactor;  // applied before anything is written
+  // Not owned; must outlive the handler. nullptr: passthrough (forward only, record nothing).
+  cassette::CassetteWriter* writer = nullptr;
+  // Stamps timings. Not owned. nullptr: the loop's clock.
+  const Clock* clock = nullptr;
+  // Called with each interaction as written (redacted), after the Append; auto mode adds it
+  // to the replay index. Called even when the Append failed (the interaction is still valid).
+  std::function<void(const cassette::Interaction&)> on_recorded;
+  // Upstream reads pause while the client's unsent bytes exceed this.
+  size_t high_watermark = 1 << 20;
+  // The access log's mode= field; empty: "record", or "passthrough" when writer is null.
+  std::string log_mode;
+  // Redact, scan and Append on a worker thread instead of the loop. Serialising a long agent
+  // interaction takes milliseconds; on the loop, that time delays every other stream's events.
+  // The worker then is the writer's only user until Flush(): call Flush() before closing the
+  // writer (the destructor flushes too). on_recorded still runs on the loop, after the Append.
+  bool write_on_worker = false;
+};
+
+struct RecordStats {
+  uint64_t forwarded = 0;        // exchanges that got an upstream response head
+  uint64_t recorded = 0;         // interactions appended
+  uint64_t truncated = 0;        // of those, cut short (upstream reset, client gone)
+  uint64_t upstream_errors = 0;  // 502s: the upstream failed before answering
+  uint64_t write_errors = 0;     // appends that failed (logged loudly; the client was served)
+  uint64_t not_recorded = 0;     // interactions withheld because a secret could not be masked
+  uint64_t pauses = 0;           // times upstream reading paused for a slow client
+};
+
+class RecordHandler final : public Handler {
+ public:
+  // Creates the upstream client (TLS context, CA file). `loop` must outlive the handler.
+  static Result<std::unique_ptr<RecordHandler>> Create(EventLoop* loop, RecordOptions options);
+  // In-flight exchanges are abandoned without being recorded (call AbortAll first to keep them).
+  ~RecordHandler() override;
+
+  void Handle(std::shared_ptr<Exchange> exchange) override;
+
+  // Shutdown after the grace period: every in-flight exchange is cut (the client's connection
+  // reset, the upstream request cancelled) and recorded truncated with `reason`, if it had a
+  // response head.
+  void AbortAll(const std::string& reason);
+
+  // With write_on_worker: blocks until every completed interaction has been written (Append
+  // returned). Call it before closing the writer. A no-op otherwise. Loop thread.
+  void Flush();
+
+  size_t in_flight() const { return forwards_.size(); }
+  const RecordStats& stats() const { return stats_; }
+  const UpstreamClient& upstream() const { return *client_; }
+
+  class Forward;  // one forwarded exchange; defined in record_handler.cc
+  class Worker;   // the write_on_worker thread; defined in record_handler.cc
+
+ private:
+  // What writing one interaction came to.
+  struct Persisted {
+    bool clean = true;  // nothing secret-shaped left; false: withheld
+    Status written;     // the Append, when there is a writer and it was clean
+  };
+  RecordHandler(EventLoop* loop, RecordOptions options, std::unique_ptr<UpstreamClient> client,
+                cassette::Redactor fallback);
+  friend class Forward;
+  friend class Worker;
+  void Done(Forward* forward);  // the forward ended: release it (deferred)
+  void Record(cassette::Interaction interaction);
+  // Scrub and Append: the part that may run on the worker thread.
+  Persisted Persist(cassette::Interaction* interaction);
+  // Stats and on_recorded: loop thread.
+  void Recorded(const cassette::Interaction& interaction, const Persisted& persisted);
+
+  EventLoop* loop_;
+  RecordOptions options_;
+  const Clock* clock_;
+  std::unique_ptr<UpstreamClient> client_;
+  cassette::Redactor fallback_redactor_;  // built-in rules: masks what the scanner still finds
+  std::string mode_;
+  std::unordered_map<Forward*, std::unique_ptr<Forward>> forwards_;
+  RecordStats stats_;
+  // Set false (on the loop) when the handler goes, for results the worker posted back.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::unique_ptr<Worker> worker_;  // with write_on_worker
+};
+
+}  // namespace td::proxy

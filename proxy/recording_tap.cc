@@ -1,0 +1,97 @@
+// RecordingTap and ScrubForDisk: building and cleaning a recorded interaction.
+#include "proxy/recording_tap.h"
+
+#include "cassette/secret_scan.h"
+#include "proxy/internal/headers.h"
+
+namespace td::proxy {
+namespace {
+
+// The media type of a Content-Type value, lower case, without parameters or spaces.
+std::string MediaType(const cassette::Headers& headers) {
+  const std::string* value = cassette::FindHeader(headers, "content-type");
+  if (!value) return "";
+  std::string out;
+  for (char c : *value) {
+    if (c == ';') break;
+    if (c == ' ' || c == '\t') continue;
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return out;
+}
+
+bool IsJsonMediaType(const std::string& type) {
+  return type == "application/json" ||
+         (type.size() > 5 && type.compare(type.size() - 5, 5, "+json") == 0);
+}
+
+}  // namespace
+
+std::optional<cassette::StreamKind> StreamKindFor(const cassette::Headers& headers,
+                                                  bool length_framed) {
+  const std::string type = MediaType(headers);
+  if (type == "text/event-stream") return cassette::StreamKind::kSse;
+  if (length_framed || IsJsonMediaType(type)) return std::nullopt;
+  return cassette::StreamKind::kChunks;
+}
+
+RecordingTap::RecordingTap(const Clock* clock, uint64_t seq, const cassette::Request& request)
+    : clock_(clock), start_us_(clock->NowMicros()) {
+  interaction_.seq = seq;
+  interaction_.recorded_at_us = clock->WallMicros();
+  interaction_.request = request;
+  interaction_.request.headers = internal::EndToEndHeaders(request.headers);
+  cassette::RemoveHeader(&interaction_.request.headers, "host");
+}
+
+Micros RecordingTap::elapsed_us() const { return clock_->NowMicros() - start_us_; }
+
+void RecordingTap::OnHead(int status, const cassette::Headers& headers, bool length_framed) {
+  head_seen_ = true;
+  interaction_.timing.headers_us = elapsed_us();
+  interaction_.response.status = status;
+  interaction_.response.headers = internal::EndToEndHeaders(headers);
+  if (std::optional<cassette::StreamKind> kind = StreamKindFor(headers, length_framed)) {
+    builder_.emplace(*kind);
+  }
+}
+
+void RecordingTap::OnBody(std::string_view bytes) {
+  if (bytes.empty()) return;
+  body_bytes_ += bytes.size();
+  if (builder_) {
+    builder_->AddChunk(bytes, elapsed_us());
+  } else {
+    interaction_.response.body.bytes.append(bytes);
+  }
+}
+
+cassette::Interaction RecordingTap::Finish(std::optional<std::string> truncated) {
+  interaction_.timing.done_us = elapsed_us();
+  if (builder_) {
+    interaction_.response.stream = builder_->Finish();
+    builder_.reset();
+  }
+  interaction_.truncated = std::move(truncated);
+  return std::move(interaction_);
+}
+
+bool ScrubForDisk(cassette::Interaction* interaction, const cassette::Redactor& redactor,
+                  const cassette::Redactor& fallback, std::vector<std::string>* notes) {
+  cassette::RedactionReport report;
+  redactor.RedactInteraction(interaction, &report);
+  std::vector<cassette::SecretFinding> findings = cassette::ScanInteraction(*interaction, 0);
+  if (findings.empty()) return true;
+  for (const cassette::SecretFinding& f : findings) {
+    notes->push_back("secret-shaped " + f.rule + " left at " + f.where + "; masked");
+  }
+  cassette::RedactionReport more;
+  fallback.RedactInteraction(interaction, &more);
+  findings = cassette::ScanInteraction(*interaction, 0);
+  for (const cassette::SecretFinding& f : findings) {
+    notes->push_back("secret-shaped " + f.rule + " still at " + f.where + " after masking");
+  }
+  return findings.empty();
+}
+
+}  // namespace td::proxy

@@ -1,0 +1,63 @@
+// File: proxy/recording_tap.h
+//
+// The recording side of the record path, with no sockets: RecordingTap watches one forwarded
+// exchange (the response head, every body piece as it arrives) and stamps arrival offsets from
+// an injected Clock, relative to when the request was forwarded; it then builds the
+// cassette::Interaction. ScrubForDisk runs redaction and the secret scanner over it before it
+// may be written. Unit-tested with a fake clock (tests/unit/proxy/recording_tap_test.cc).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cassette/base/clock.h"
+#include "cassette/model.h"
+#include "cassette/redact.h"
+#include "cassette/stream_builder.h"
+
+namespace td::proxy {
+
+// How a response body is stored: text/event-stream -> kSse; any other body that is not framed
+// by Content-Length (chunked or read until close) and not JSON -> kChunks (application/x-ndjson,
+// jsonl, ...); otherwise nullopt: a plain Body (JSON, or a Content-Length body).
+std::optional<cassette::StreamKind> StreamKindFor(const cassette::Headers& headers,
+                                                  bool length_framed);
+
+class RecordingTap {
+ public:
+  // Stamps the start (clock.NowMicros(), the moment the request is forwarded) and the
+  // recorded-at wall time. Keeps a copy of `request` with hop-by-hop fields and Host removed
+  // (Host names the proxy, not the API). `clock` must outlive the tap.
+  RecordingTap(const Clock* clock, uint64_t seq, const cassette::Request& request);
+
+  // The response head arrived. `headers` as received; hop-by-hop fields are dropped.
+  void OnHead(int status, const cassette::Headers& headers, bool length_framed);
+  // A body piece arrived (one upstream read).
+  void OnBody(std::string_view bytes);
+  // Builds the interaction. `truncated` says why the response ended early, if it did.
+  cassette::Interaction Finish(std::optional<std::string> truncated);
+
+  bool head_seen() const { return head_seen_; }
+  Micros elapsed_us() const;
+  uint64_t body_bytes() const { return body_bytes_; }
+
+ private:
+  const Clock* clock_;
+  Micros start_us_;
+  cassette::Interaction interaction_;
+  std::optional<cassette::StreamBuilder> builder_;
+  bool head_seen_ = false;
+  uint64_t body_bytes_ = 0;
+};
+
+// Redacts `interaction` with `redactor`, then scans it (cassette::ScanInteraction). Anything the
+// scanner still finds is masked with the built-in rules (`fallback`, a default Redactor) and
+// described in `notes` by rule and place, never by value. Returns false if the scanner still
+// finds something after that: the interaction must then not be written.
+bool ScrubForDisk(cassette::Interaction* interaction, const cassette::Redactor& redactor,
+                  const cassette::Redactor& fallback, std::vector<std::string>* notes);
+
+}  // namespace td::proxy

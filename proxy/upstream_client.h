@@ -1,0 +1,123 @@
+// File: proxy/upstream_client.h
+//
+// The client a recording forwards requests with: HTTP/1.1 over bufferevents, TLS through
+// bufferevent_openssl (system CA store plus an optional CA file, SNI, host name verification,
+// an explicit insecure switch), asynchronous DNS, a keep-alive pool, a connect timeout and an
+// idle-read timeout. Responses stream: the head, then each body piece as it is read (one
+// callback per read), then the end or a classified error. A call can pause and resume reading
+// (backpressure) and be cancelled (the client left).
+//
+// Threading: create, use and destroy on the loop thread. Callbacks run on the loop, never
+// inline from Send().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cassette/base/status.h"
+#include "cassette/model.h"
+#include "proxy/event_loop.h"
+#include "proxy/upstream_url.h"
+
+namespace td::proxy {
+
+struct UpstreamOptions {
+  Micros connect_timeout_us = 10'000'000;  // DNS + TCP connect + TLS handshake
+  // Longest silence between two reads of a response (streams can be long and quiet).
+  Micros read_timeout_us = 600'000'000;
+  std::string ca_file;    // PEM file of extra CAs trusted besides the system store
+  bool insecure = false;  // no certificate or host name verification (the CLI warns loudly)
+  size_t max_idle_connections = 32;                // keep-alive pool size
+  Micros idle_connection_timeout_us = 60'000'000;  // pooled connections close after this
+  size_t max_response_header_bytes = 256 * 1024;
+};
+
+struct UpstreamRequest {
+  std::string method;
+  std::string target;         // origin form, the path prefix already joined (JoinPath)
+  cassette::Headers headers;  // end-to-end headers; the client sets Host and Content-Length
+  std::string body;
+};
+
+struct UpstreamResponseHead {
+  int status = 0;
+  std::string reason;
+  cassette::Headers headers;               // as received, hop-by-hop fields included
+  std::optional<uint64_t> content_length;  // set when the body is framed by Content-Length
+  bool chunked = false;                    // Transfer-Encoding: chunked
+  bool has_body = true;                    // false for HEAD, 1xx, 204, 304
+};
+
+enum class UpstreamError {
+  kNone,
+  kDns,       // the host name did not resolve
+  kConnect,   // TCP connect failed (refused, unreachable)
+  kTls,       // TLS handshake or certificate verification failed
+  kTimeout,   // connect timeout, or no bytes for read_timeout_us
+  kReset,     // the connection closed or reset before the response ended
+  kProtocol,  // the upstream sent something that is not HTTP/1.x
+};
+std::string_view UpstreamErrorName(UpstreamError error);  // "dns", "connect", "tls", ...
+
+struct UpstreamResult {
+  UpstreamError error = UpstreamError::kNone;
+  // Lower case, for logs and 502 bodies: "connect to 127.0.0.1:9 failed: Connection refused",
+  // "tls handshake with localhost:8443 failed: certificate verify failed (self-signed
+  // certificate)". Never contains request data.
+  std::string message;
+  bool ok() const { return error == UpstreamError::kNone; }
+};
+
+struct UpstreamCallbacks {
+  std::function<void(const UpstreamResponseHead&)> on_head;
+  // One call per read from the upstream; the bytes are valid only during the call.
+  std::function<void(std::string_view)> on_body;
+  // Exactly once, unless the call is cancelled first. After it, no other callback comes.
+  std::function<void(const UpstreamResult&)> on_done;
+};
+
+// One request in flight. Destroying it cancels it.
+class UpstreamCall {
+ public:
+  virtual ~UpstreamCall() = default;
+  // Stops the request: its connection is closed and no callback comes after this returns.
+  // Safe from inside the call's own callbacks.
+  virtual void Cancel() = 0;
+  // Backpressure: stop reading the response (TCP flow control then holds the upstream back)
+  // until ResumeReading(). The read timeout does not run while paused.
+  virtual void PauseReading() = 0;
+  virtual void ResumeReading() = 0;
+};
+
+class UpstreamClient {
+ public:
+  // Builds the TLS context (errors name a bad CA file) and the DNS resolver. `loop` must
+  // outlive the client.
+  static Result<std::unique_ptr<UpstreamClient>> Create(EventLoop* loop, UpstreamUrl url,
+                                                        UpstreamOptions options);
+  // Closes every connection; calls still held elsewhere get no further callbacks.
+  ~UpstreamClient();
+  UpstreamClient(const UpstreamClient&) = delete;
+  UpstreamClient& operator=(const UpstreamClient&) = delete;
+
+  // Sends `request` on a pooled connection or a new one. A request sent on a reused
+  // connection that the upstream closed before answering is retried once on a fresh one.
+  std::unique_ptr<UpstreamCall> Send(UpstreamRequest request, UpstreamCallbacks callbacks);
+
+  const UpstreamUrl& url() const;
+  size_t idle_connections() const;
+  size_t open_connections() const;
+
+  struct Impl;  // defined in upstream_client.cc
+
+ private:
+  explicit UpstreamClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace td::proxy

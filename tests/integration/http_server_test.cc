@@ -1,0 +1,345 @@
+// Integration tests of HttpServer on its own, with small in-test handlers: keep-alive and
+// pipelining, request bodies, Expect: 100-continue, limits, the required key, HTTP/1.0, the
+// sink's framing, Reset(), client-gone, and graceful shutdown.
+#include "proxy/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "tests/support/loop_thread.h"
+#include "tests/support/test_client.h"
+#include "tests/support/wait.h"
+
+namespace td::testing {
+namespace {
+
+using End = ClientResponse::End;
+
+class FnHandler final : public proxy::Handler {
+ public:
+  std::function<void(std::shared_ptr<proxy::Exchange>)> fn;
+  void Handle(std::shared_ptr<proxy::Exchange> exchange) override { fn(std::move(exchange)); }
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (thread_) {
+      thread_->RunSync([this] {
+        held_.clear();
+        server_.reset();
+      });
+      thread_.reset();
+    }
+  }
+
+  void Start(std::function<void(std::shared_ptr<proxy::Exchange>)> fn,
+             proxy::ServerOptions options = {}) {
+    handler_.fn = std::move(fn);
+    thread_ = std::make_unique<LoopThread>();
+    Result<std::unique_ptr<proxy::HttpServer>> server = thread_->RunSync(
+        [&] { return proxy::HttpServer::Create(&thread_->loop(), options, &handler_); });
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    server_ = std::move(*server);
+  }
+
+  // Answers every request with "METHOD path body" as a Content-Length body.
+  static void Echo(std::shared_ptr<proxy::Exchange> ex) {
+    const cassette::Request& r = ex->request();
+    std::string body = r.method + " " + ex->target() + " " + r.body.bytes;
+    ex->sink().Start(200, {{"content-type", "text/plain"}}, body.size());
+    ex->sink().Write(body);
+    ex->sink().Finish();
+  }
+
+  std::unique_ptr<TestClient> Client() {
+    auto client = std::make_unique<TestClient>(server_->port());
+    EXPECT_TRUE(client->Connect());
+    return client;
+  }
+
+  FnHandler handler_;
+  std::unique_ptr<LoopThread> thread_;
+  std::unique_ptr<proxy::HttpServer> server_;
+  std::vector<std::shared_ptr<proxy::Exchange>> held_;  // loop thread only
+  Notifier notifier_;
+};
+
+TEST_F(ServerTest, ReportsItsBoundAddress) {
+  Start(Echo);
+  EXPECT_NE(server_->port(), 0);
+  EXPECT_EQ(server_->url(), "http://127.0.0.1:" + std::to_string(server_->port()));
+}
+
+TEST_F(ServerTest, BindErrorNamesTheAddress) {
+  Start(Echo);
+  proxy::ServerOptions taken;
+  taken.port = server_->port();
+  Result<std::unique_ptr<proxy::HttpServer>> second = thread_->RunSync(
+      [&] { return proxy::HttpServer::Create(&thread_->loop(), taken, &handler_); });
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().message(),
+            "listen 127.0.0.1:" + std::to_string(server_->port()) + ": Address already in use");
+}
+
+TEST_F(ServerTest, AnswersPipelinedRequestsInOrder) {
+  Start(Echo);
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/one") +
+                           TestClient::BuildRequest("POST", "/two", {}, "2") +
+                           TestClient::BuildRequest("GET", "/three")));
+  for (std::string expected : {"GET /one ", "POST /two 2", "GET /three "}) {
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response));
+    EXPECT_EQ(response.body, expected);
+  }
+}
+
+TEST_F(ServerTest, ReassemblesAChunkedRequestBody) {
+  Start(Echo);
+  auto client = Client();
+  ASSERT_TRUE(
+      client->Send("POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n"));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.body, "POST /c hello world");
+}
+
+TEST_F(ServerTest, ExpectContinueGetsA100BeforeTheBodyIsSent) {
+  Start(Echo);
+  auto client = Client();
+  ASSERT_TRUE(client->Send(
+      "POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  ClientResponse interim;
+  ASSERT_TRUE(client->ReadHead(&interim));
+  EXPECT_EQ(interim.status, 100);
+  ASSERT_TRUE(client->Send("body"));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "POST /e body");
+}
+
+TEST_F(ServerTest, OversizedBodyGets413AndTheConnectionCloses) {
+  proxy::ServerOptions options;
+  options.limits.max_body_bytes = 10;
+  Start(Echo, options);
+  auto client = Client();
+  ASSERT_TRUE(client->Send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n01234567890"));
+  std::string raw;
+  ASSERT_TRUE(client->ReadUntilClosed(&raw));
+  EXPECT_EQ(raw.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u) << raw;
+}
+
+TEST_F(ServerTest, GarbageGetsA400NeverACrash) {
+  Start(Echo);
+  for (std::string garbage :
+       {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
+        std::string("GET / HTTP/1.1\r\nHost: h\r\nX: \x01\r\n\r\n"), std::string(100 * 1024, 'A'),
+        std::string("\r\n\r\n\r\n\r\n\r\n") + std::string(20, '\n')}) {
+    auto client = Client();
+    ASSERT_TRUE(client->Send(garbage));
+    std::string raw;
+    ASSERT_TRUE(client->ReadUntilClosed(&raw));
+    EXPECT_EQ(raw.rfind("HTTP/1.1 4", 0), 0u) << raw;
+  }
+  // Still serving.
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/ok")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 200);
+}
+
+TEST_F(ServerTest, RequiredKeyIsCheckedAndRemoved) {
+  proxy::ServerOptions options;
+  options.required_key = "s3cret";
+  Start(
+      [](std::shared_ptr<proxy::Exchange> ex) {
+        std::string body =
+            cassette::FindHeader(ex->request().headers, "x-tapedeck-key") ? "key leaked" : "ok";
+        ex->sink().Start(200, {}, body.size());
+        ex->sink().Write(body);
+        ex->sink().Finish();
+      },
+      options);
+  auto client = Client();
+  ClientResponse response;
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("POST", "/v1/messages", {}, "{}")));
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 401);
+  EXPECT_NE(response.body.find(R"("type":"error")"), std::string::npos) << response.body;
+  ASSERT_TRUE(client->Send(
+      TestClient::BuildRequest("POST", "/v1/messages", {{"X-Tapedeck-Key", "wrong"}}, "{}")));
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 401);
+  ASSERT_TRUE(client->Send(
+      TestClient::BuildRequest("POST", "/v1/messages", {{"x-tapedeck-key", "s3cret"}}, "{}")));
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "ok");
+}
+
+TEST_F(ServerTest, StartWritesExactlyTheGivenHeadersAndTheFraming) {
+  Start([](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(201,
+                     {{"X-Order", "1"},
+                      {"x-order", "2"},
+                      {"Transfer-Encoding", "gzip"},  // hop-by-hop: dropped
+                      {"Connection", "x-private"},
+                      {"x-private", "dropped"},
+                      {"x-bad", "a\r\nInjected: yes"}},
+                     std::nullopt);
+    ex->sink().Write("ab");
+    ex->sink().Write("");  // an empty write must not end the chunked body
+    ex->sink().Write("c");
+    ex->sink().Finish();
+  });
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 201);
+  cassette::Headers expected = {
+      {"X-Order", "1"}, {"x-order", "2"}, {"Transfer-Encoding", "chunked"}};
+  EXPECT_EQ(response.headers, expected);
+  EXPECT_EQ(response.body, "abc");
+  EXPECT_EQ(response.chunk_sizes, (std::vector<size_t>{2, 1}));
+}
+
+TEST_F(ServerTest, Http10ClientGetsAStreamedBodyUntilClose) {
+  Start([](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+    ex->sink().Write("data: 1\n\n");
+    ex->sink().Write("data: 2\n\n");
+    ex->sink().Finish();
+  });
+  auto client = Client();
+  ASSERT_TRUE(client->Send("GET /s HTTP/1.0\r\n\r\n"));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_FALSE(response.chunked);
+  EXPECT_EQ(response.end, End::kEof);
+  EXPECT_EQ(response.body, "data: 1\n\ndata: 2\n\n");
+  ASSERT_NE(cassette::FindHeader(response.headers, "connection"), nullptr);
+  EXPECT_EQ(*cassette::FindHeader(response.headers, "connection"), "close");
+}
+
+TEST_F(ServerTest, ResetDeliversWhatWasWrittenThenAnAbruptEnd) {
+  Start([](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+    ex->sink().Write("data: partial\n\n");
+    ex->sink().Reset();
+    EXPECT_FALSE(ex->sink().IsOpen());
+    ex->sink().Write("ignored");  // a no-op once reset
+  });
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadHead(&response));
+  ASSERT_TRUE(client->ReadToEnd(&response));
+  EXPECT_EQ(response.body, "data: partial\n\n");
+  EXPECT_EQ(response.end, End::kReset) << EndName(response.end);
+}
+
+TEST_F(ServerTest, ClientGoneIsReportedOnceAndLaterSinkCallsAreNoOps) {
+  int gone = 0;
+  Start([this, &gone](std::shared_ptr<proxy::Exchange> ex) {
+    ex->SetOnClientGone([this, &gone, ex] {
+      notifier_.Update([&] { ++gone; });
+      ex->sink().Write("after");  // must be harmless
+      ex->sink().Finish();
+    });
+    ex->sink().Start(200, {}, std::nullopt);
+    ex->sink().Write("first");
+    held_.push_back(ex);
+  });
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadHead(&response));
+  ASSERT_TRUE(client->ReadBodyUntil(&response, [](const std::string& b) { return b == "first"; }));
+  client->Close();
+  ASSERT_TRUE(notifier_.WaitFor([&] { return gone > 0; }, "the client-gone callback"));
+  bool open = thread_->RunSync([this] { return held_.front()->sink().IsOpen(); });
+  EXPECT_FALSE(open);
+  EXPECT_EQ(thread_->RunSync([this] { return server_->active_exchanges(); }), 0u);
+  std::lock_guard<std::mutex> lock(notifier_.mutex());
+  EXPECT_EQ(gone, 1);
+}
+
+TEST_F(ServerTest, StopAcceptingLetsInFlightExchangesFinishThenReportsIdle) {
+  Start([this](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(200, {}, std::nullopt);
+    ex->sink().Write("started");
+    held_.push_back(ex);
+  });
+  auto busy = Client();
+  auto idle = Client();
+  ASSERT_TRUE(busy->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(busy->ReadHead(&response));
+  bool idle_called = false;
+  thread_->RunSync([&] {
+    server_->SetOnIdle([&] { notifier_.Update([&] { idle_called = true; }); });
+    server_->StopAccepting();
+    EXPECT_EQ(server_->active_exchanges(), 1u);
+  });
+  // The idle keep-alive connection is closed; new connections are refused.
+  std::string raw;
+  ASSERT_TRUE(idle->ReadUntilClosed(&raw));
+  EXPECT_TRUE(raw.empty());
+  TestClient refused(server_->port());
+  EXPECT_FALSE(refused.Connect());
+  // The in-flight response carries on and ends cleanly; then the server reports idle.
+  thread_->RunSync([this] {
+    held_.front()->sink().Write(" and finished");
+    held_.front()->sink().Finish();
+  });
+  ASSERT_TRUE(busy->ReadToEnd(&response));
+  EXPECT_EQ(response.end, End::kComplete);
+  EXPECT_EQ(response.body, "started and finished");
+  ASSERT_TRUE(notifier_.WaitFor([&] { return idle_called; }, "the on-idle callback"));
+  ASSERT_TRUE(busy->ReadUntilClosed(&raw)) << "a draining server closes after the response";
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterTheTimeout) {
+  proxy::ServerOptions options;
+  options.limits.idle_timeout_us = 50'000;
+  Start(Echo, options);
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  std::string raw;
+  ASSERT_TRUE(client->ReadUntilClosed(&raw));
+  EXPECT_TRUE(raw.empty());
+}
+
+TEST_F(ServerTest, DrainCallbackFiresWhenTheClientCatchesUp) {
+  // A handler that writes 8 MiB, waits for the drain callback, then finishes.
+  bool drained = false;
+  Start([this, &drained](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(200, {}, std::nullopt);
+    ex->sink().Write(std::string(8 << 20, 'x'));
+    EXPECT_GT(ex->sink().BufferedBytes(), 1u << 20);
+    ex->sink().SetOnDrained([this, &drained, ex] {
+      notifier_.Update([&] { drained = true; });
+      EXPECT_LE(ex->sink().BufferedBytes(), 64u * 1024);
+      ex->sink().Finish();
+    });
+  });
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.body.size(), 8u << 20);
+  std::lock_guard<std::mutex> lock(notifier_.mutex());
+  EXPECT_TRUE(drained);
+}
+
+}  // namespace
+}  // namespace td::testing

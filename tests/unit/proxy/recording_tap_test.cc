@@ -1,0 +1,142 @@
+// Unit tests for the recording side of the record path, without sockets: how bodies are
+// classified, arrival stamps from a fake clock, and the redact-then-scan step before disk.
+#include "proxy/recording_tap.h"
+
+#include <gtest/gtest.h>
+
+#include "cassette/secret_scan.h"
+#include "tests/support/fake_clock.h"
+
+namespace td::proxy {
+namespace {
+
+using cassette::StreamKind;
+using td::testing::FakeClock;
+
+constexpr std::string_view kKey =
+    "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-"
+    "AbCdEfGhIjKlMnOpQrSt-ABCDEFGH";
+
+TEST(RecordingTapTest, ClassifiesBodies) {
+  EXPECT_EQ(StreamKindFor({{"Content-Type", "text/event-stream; charset=utf-8"}}, false),
+            StreamKind::kSse);
+  EXPECT_EQ(StreamKindFor({{"content-type", "Text/Event-Stream"}}, true), StreamKind::kSse);
+  EXPECT_EQ(StreamKindFor({{"content-type", "application/x-ndjson"}}, false), StreamKind::kChunks);
+  EXPECT_EQ(StreamKindFor({{"content-type", "application/jsonl"}}, false), StreamKind::kChunks);
+  EXPECT_EQ(StreamKindFor({}, false), StreamKind::kChunks);
+  EXPECT_EQ(StreamKindFor({{"content-type", "application/json"}}, false), std::nullopt);
+  EXPECT_EQ(StreamKindFor({{"content-type", "application/problem+json"}}, false), std::nullopt);
+  EXPECT_EQ(StreamKindFor({{"content-type", "application/x-ndjson"}}, true), std::nullopt);
+  EXPECT_EQ(StreamKindFor({{"content-type", "text/plain"}}, true), std::nullopt);
+}
+
+cassette::Request SampleRequest() {
+  cassette::Request request;
+  request.method = "POST";
+  request.path = "/v1/messages";
+  request.headers = {{"Host", "127.0.0.1:8080"},
+                     {"Connection", "keep-alive"},
+                     {"Content-Length", "2"},
+                     {"x-api-key", std::string(kKey)},
+                     {"anthropic-version", "2023-06-01"}};
+  request.body.bytes = "{}";
+  return request;
+}
+
+TEST(RecordingTapTest, StampsArrivalsRelativeToTheForward) {
+  FakeClock clock(/*now_us=*/5'000'000, /*wall_us=*/1'700'000'000'000'000);
+  RecordingTap tap(&clock, 7, SampleRequest());
+  clock.Advance(250);
+  tap.OnHead(200,
+             {{"content-type", "text/event-stream"},
+              {"transfer-encoding", "chunked"},
+              {"request-id", "req_1"}},
+             false);
+  clock.Advance(750);
+  tap.OnBody("event: a\ndata: 1\n\nevent: b\nda");  // one event and a half
+  clock.Advance(1000);
+  tap.OnBody("ta: 2\n\n");
+  clock.Advance(500);
+  cassette::Interaction got = tap.Finish(std::nullopt);
+
+  EXPECT_EQ(got.seq, 7u);
+  EXPECT_EQ(got.recorded_at_us, 1'700'000'000'000'000);
+  EXPECT_EQ(got.timing.headers_us, 250);
+  EXPECT_EQ(got.timing.done_us, 2500);
+  cassette::Headers request_headers = {{"x-api-key", std::string(kKey)},
+                                       {"anthropic-version", "2023-06-01"}};
+  EXPECT_EQ(got.request.headers, request_headers) << "hop-by-hop fields and Host dropped";
+  cassette::Headers response_headers = {{"content-type", "text/event-stream"},
+                                        {"request-id", "req_1"}};
+  EXPECT_EQ(got.response.headers, response_headers);
+  ASSERT_TRUE(got.response.streamed());
+  ASSERT_EQ(got.response.stream->events.size(), 2u);
+  EXPECT_EQ(got.response.stream->events[0].bytes, "event: a\ndata: 1\n\n");
+  EXPECT_EQ(got.response.stream->events[0].at_us, 1000);
+  EXPECT_EQ(got.response.stream->events[1].bytes, "event: b\ndata: 2\n\n");
+  EXPECT_EQ(got.response.stream->events[1].at_us, 2000);
+  // The first 11 bytes of event b arrived with the first chunk.
+  ASSERT_EQ(got.response.stream->events[1].splits.size(), 1u);
+  EXPECT_EQ(got.response.stream->events[1].splits[0].end, 11u);
+  EXPECT_EQ(got.response.stream->events[1].splits[0].at_us, 1000);
+  EXPECT_FALSE(got.truncated.has_value());
+}
+
+TEST(RecordingTapTest, KeepsAPlainBodyWholeAndMarksTruncation) {
+  FakeClock clock;
+  RecordingTap tap(&clock, 1, SampleRequest());
+  tap.OnHead(200, {{"content-type", "application/json"}, {"content-length", "11"}}, true);
+  tap.OnBody("{\"a\":");
+  tap.OnBody("1}");
+  EXPECT_EQ(tap.body_bytes(), 7u);
+  cassette::Interaction got = tap.Finish(std::string("client disconnected"));
+  EXPECT_FALSE(got.response.streamed());
+  EXPECT_EQ(got.response.body.bytes, "{\"a\":1}");
+  ASSERT_TRUE(got.truncated.has_value());
+  EXPECT_EQ(*got.truncated, "client disconnected");
+}
+
+TEST(RecordingTapTest, ScrubMasksWhatTheConfiguredRulesLeaveAndNamesNoValue) {
+  // A user who turned the defaults off still gets no key on disk.
+  cassette::RedactionRules none;
+  none.defaults = false;
+  Result<cassette::Redactor> lenient = cassette::Redactor::Create(none);
+  ASSERT_TRUE(lenient.ok()) << lenient.status().message();
+  Result<cassette::Redactor> fallback = cassette::Redactor::Create({});
+  ASSERT_TRUE(fallback.ok());
+
+  FakeClock clock;
+  RecordingTap tap(&clock, 3, SampleRequest());
+  tap.OnHead(200, {{"content-type", "text/event-stream"}}, false);
+  tap.OnBody("data: {\"echo\":\"" + std::string(kKey) + "\"}\n\n");
+  cassette::Interaction got = tap.Finish(std::nullopt);
+
+  std::vector<std::string> notes;
+  EXPECT_TRUE(ScrubForDisk(&got, *lenient, *fallback, &notes));
+  EXPECT_FALSE(notes.empty());
+  for (const std::string& note : notes) {
+    EXPECT_EQ(note.find(kKey), std::string::npos) << note;
+    EXPECT_EQ(note.find("sk-ant"), std::string::npos) << note;
+  }
+  EXPECT_TRUE(cassette::ScanInteraction(got, 0).empty());
+  EXPECT_EQ(got.response.stream->events[0].bytes.find(kKey), std::string::npos);
+  EXPECT_EQ(cassette::FindHeader(got.request.headers, "x-api-key")->find(kKey), std::string::npos);
+}
+
+TEST(RecordingTapTest, ScrubWithDefaultRulesHasNothingLeftToNote) {
+  Result<cassette::Redactor> redactor = cassette::Redactor::Create({});
+  ASSERT_TRUE(redactor.ok());
+  FakeClock clock;
+  RecordingTap tap(&clock, 1, SampleRequest());
+  tap.OnHead(200, {{"content-type", "application/json"}}, true);
+  tap.OnBody("{\"ok\":true}");
+  cassette::Interaction got = tap.Finish(std::nullopt);
+  std::vector<std::string> notes;
+  EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
+  EXPECT_TRUE(notes.empty());
+  EXPECT_EQ(*cassette::FindHeader(got.request.headers, "x-api-key"), cassette::kRedacted);
+  EXPECT_EQ(got.response.body.bytes, "{\"ok\":true}");
+}
+
+}  // namespace
+}  // namespace td::proxy
