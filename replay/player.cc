@@ -221,6 +221,13 @@ void Player::End(Outcome outcome) {
 }
 
 void Player::Pump() {
+  // Everything written in one pump (a whole stream with instant timing) leaves in one system
+  // call; each write keeps its own chunk on the wire.
+  struct Batch {
+    explicit Batch(proxy::ResponseSink& s) : sink_(s) { sink_.BeginBatch(); }
+    ~Batch() { sink_.EndBatch(); }
+    proxy::ResponseSink& sink_;
+  } batch(sink_);
   State& s = *state_;
   const PreparedResponse& r = *s.playing;
   while (outcome_ == Outcome::kPlaying) {

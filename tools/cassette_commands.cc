@@ -92,10 +92,26 @@ bool Load(const std::string& path, Loaded* loaded, std::ostream& err, int* exit_
   return true;
 }
 
+std::string Count(size_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
+// What a human wants from an event's data: for JSON, the object minus the fields that repeat in
+// every event of a stream (OpenAI chunks start with id, object, created, model).
+std::string DataSummary(const std::string& data) {
+  if (data.empty() || data.front() != '{') return data;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return data;
+  for (const char* noise : {"id", "object", "created", "model", "system_fingerprint"}) {
+    j.erase(noise);
+  }
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 std::string BodySummary(const cassette::Response& r) {
   if (r.stream) {
     return std::string(r.stream->kind == cassette::StreamKind::kSse ? "sse " : "chunks ") +
-           std::to_string(r.stream->events.size()) + " events";
+           Count(r.stream->events.size(), "event");
   }
   return "body " + Bytes(r.body.bytes.size());
 }
@@ -154,7 +170,7 @@ void ShowEvent(const cassette::StreamEvent& e, cassette::StreamKind kind, std::o
   if (!f.has_data && f.event.empty()) {
     out << "comment " << OneLine(e.bytes, 120);
   } else {
-    out << std::left << std::setw(20) << name << " " << OneLine(f.data, 120);
+    out << std::left << std::setw(20) << name << " " << OneLine(DataSummary(f.data), 120);
   }
   if (!e.splits.empty()) out << "  (arrived in " << e.splits.size() + 1 << " pieces)";
   out << "\n";
@@ -163,8 +179,8 @@ void ShowEvent(const cassette::StreamEvent& e, cassette::StreamKind kind, std::o
 void Show(const std::string& path, const Loaded& l, long only, std::ostream& out) {
   const Cassette& c = l.cassette;
   out << "cassette " << path << ": version " << c.version << ", created "
-      << FormatRfc3339Micros(c.created_at_us) << ", " << c.interactions.size()
-      << " interactions\n";
+      << FormatRfc3339Micros(c.created_at_us) << ", " << Count(c.interactions.size(), "interaction")
+      << "\n";
   for (size_t i = 0; i < c.interactions.size(); ++i) {
     if (only >= 0 && static_cast<size_t>(only) != i) continue;
     const Interaction& it = c.interactions[i];
@@ -180,7 +196,7 @@ void Show(const std::string& path, const Loaded& l, long only, std::ostream& out
     if (it.response.stream) {
       const cassette::Stream& s = *it.response.stream;
       out << "  < stream (" << (s.kind == cassette::StreamKind::kSse ? "sse" : "chunks") << ", "
-          << s.events.size() << " events, " << Bytes(s.TotalBytes()) << ", done at "
+          << Count(s.events.size(), "event") << ", " << Bytes(s.TotalBytes()) << ", done at "
           << Seconds(it.timing.done_us) << "):\n";
       for (const auto& e : s.events) ShowEvent(e, s.kind, out);
     } else {
@@ -227,6 +243,11 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
 int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
                        std::ostream& err) {
   const auto& files = config.positional();
+  if (verb != "ls" && verb != "show" && verb != "cat" && verb != "verify" && verb != "redact") {
+    err << "tapedeck: cassette: unknown command \"" << verb
+        << "\" (expected ls, show, cat, verify or redact)\n";
+    return kExitUsage;
+  }
   if (files.empty()) {
     err << "tapedeck: cassette " << verb << ": no cassette file given\n";
     return kExitUsage;
@@ -277,9 +298,9 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
       size_t n = Verify(path, l, out);
       problems += n;
       if (n == 0) {
-        out << path << ": ok (" << l.cassette.interactions.size() << " interactions)\n";
+        out << path << ": ok (" << Count(l.cassette.interactions.size(), "interaction") << ")\n";
       }
-    } else if (verb == "redact") {
+    } else {  // redact
       cassette::RedactionReport report;
       for (auto& it : l.cassette.interactions) redactor->RedactInteraction(&it, &report);
       bool cut = !l.report.warnings.empty();
@@ -302,10 +323,6 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
       }
       size_t left = Verify(path, l, out);
       problems += left;
-    } else {
-      err << "tapedeck: cassette: unknown command \"" << verb
-          << "\" (expected ls, show, cat, verify or redact)\n";
-      return kExitUsage;
     }
   }
   if (code != kExitOk) return code;

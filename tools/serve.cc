@@ -251,6 +251,9 @@ Status BuildRuntime(const Plan& plan, Runtime* rt) {
     ro.redactor = *redactor;
     ro.writer = rt->writer.get();  // null in passthrough: forward only
     ro.log_mode = std::string(ModeName(plan.mode));
+    // Serialising and compressing a 100 KB agent turn takes milliseconds; off the loop, it does
+    // not delay other streams (docs/performance.md, "Record path"). Flushed before Close().
+    ro.write_on_worker = true;
     // Auto mode: what gets recorded becomes servable for the next identical request.
     ro.on_recorded = [rt](const cassette::Interaction& i) {
       if (rt->player) rt->player->AddInteraction(i);
@@ -407,8 +410,9 @@ int RunServe(const Config& config) {
       std::cerr << "tapedeck: strict replay failed: " << rt.player->Summary() << "\n";
     }
   }
-  rt.server.reset();  // closes what is left; recordings of cut streams are written now
+  rt.server.reset();  // closes what is left (cut streams were recorded by Shutdown's AbortAll)
   int code = kExitOk;
+  if (rt.recorder) rt.recorder->Flush();  // the writer thread's queue reaches the file
   if (rt.writer) {
     Status closed = rt.writer->Close();
     if (!closed.ok()) {
