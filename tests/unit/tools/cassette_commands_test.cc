@@ -1,1 +1,161 @@
-// Tests for `tapedeck cassette ...` land once the codec is in.
+// `tapedeck cassette ls|show|cat|verify|redact`, driven in-process through cli::Main's pieces.
+#include "tools/cassette_commands.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "cassette/codec.h"
+#include "tests/support/interaction_builder.h"
+#include "tools/exit_codes.h"
+
+namespace td::cli {
+namespace {
+
+using cassette::Cassette;
+using td::test::InteractionBuilder;
+
+// A fake Anthropic key assembled at run time, so this file holds nothing key-shaped.
+std::string FakeAnthropicKey() { return "sk-" + std::string("ant-api03-") + std::string(48, 'Q'); }
+
+Cassette TwoInteractions(const std::string& planted_in_sse = "") {
+  Cassette c;
+  c.created_at_us = 1700000000000000;
+  c.interactions.push_back(InteractionBuilder()
+                               .Seq(0)
+                               .Method("POST")
+                               .Path("/v1/messages")
+                               .RequestHeader("x-api-key", "[REDACTED]")
+                               .RequestJson({{"model", "claude-test"}, {"stream", true}})
+                               .SseEvent("event: ping\ndata: {\"type\": \"ping\"}\n\n", 1000)
+                               .SseEvent("event: message_stop\ndata: {\"type\":\"message_stop\"" +
+                                             planted_in_sse + "}\n\n",
+                                         2000)
+                               .Build());
+  c.interactions.push_back(InteractionBuilder()
+                               .Seq(1)
+                               .Method("GET")
+                               .Path("/v1/models")
+                               .ResponseJson({{"data", nlohmann::ordered_json::array()}})
+                               .Build());
+  return c;
+}
+
+std::string Write(const std::string& name, const Cassette& c, bool compress) {
+  std::string path = ::testing::TempDir() + name;
+  cassette::WriteOptions w;
+  w.compress = compress;
+  Status s = cassette::WriteCassetteAtomic(path, c, w);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return path;
+}
+
+struct CmdResult {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CmdResult Cmd(std::string_view verb, std::vector<std::string> args) {
+  Result<Config> config = Config::Parse(kCassetteCmd, args, {});
+  EXPECT_TRUE(config.ok()) << config.status().message();
+  std::ostringstream out, err;
+  int code = RunCassetteCommand(verb, *config, out, err);
+  return {code, out.str(), err.str()};
+}
+
+TEST(CassetteCommandsTest, LsPrintsOneLinePerInteraction) {
+  std::string path = Write("ls.jsonl.zst", TwoInteractions(), true);
+  CmdResult r = Cmd("ls", {path});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::istringstream lines(r.out);
+  std::string first, second, extra;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  EXPECT_FALSE(std::getline(lines, extra));
+  EXPECT_NE(first.find("#0"), std::string::npos);
+  EXPECT_NE(first.find("POST"), std::string::npos);
+  EXPECT_NE(first.find("/v1/messages"), std::string::npos);
+  EXPECT_NE(first.find("claude-test"), std::string::npos);
+  EXPECT_NE(first.find("sse 2 events"), std::string::npos) << first;
+  EXPECT_NE(second.find("GET"), std::string::npos);
+  EXPECT_NE(second.find("/v1/models"), std::string::npos);
+}
+
+TEST(CassetteCommandsTest, ShowListsEventsWithOffsets) {
+  std::string path = Write("show.jsonl", TwoInteractions(), false);
+  CmdResult r = Cmd("show", {path, "--interaction", "0"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("+0.001000s  ping"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("+0.002000s  message_stop"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("/v1/models"), std::string::npos) << "only interaction 0 was asked for";
+  EXPECT_EQ(Cmd("show", {path, "--interaction", "5"}).code, kExitUsage);
+}
+
+TEST(CassetteCommandsTest, CatJsonlIsTheStoredText) {
+  Cassette c = TwoInteractions();
+  std::string path = Write("cat.jsonl.zst", c, true);
+  CmdResult r = Cmd("cat", {path, "--jsonl"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, cassette::SerializeCassette(c));
+  CmdResult pretty = Cmd("cat", {path});
+  ASSERT_EQ(pretty.code, kExitOk);
+  EXPECT_NE(pretty.out.find("\n  \"request\": {"), std::string::npos) << pretty.out;
+}
+
+TEST(CassetteCommandsTest, VerifyNamesFileInteractionAndPlaceOfAPlantedKey) {
+  std::string clean = Write("clean.jsonl.zst", TwoInteractions(), true);
+  CmdResult ok = Cmd("verify", {clean});
+  EXPECT_EQ(ok.code, kExitOk) << ok.out << ok.err;
+
+  std::string dirty =
+      Write("dirty.jsonl.zst", TwoInteractions(",\"leak\":\"" + FakeAnthropicKey() + "\""), true);
+  CmdResult bad = Cmd("verify", {clean, dirty});
+  EXPECT_EQ(bad.code, kExitProblem);
+  EXPECT_NE(bad.out.find(dirty + ": interaction 0: response.stream.events[1]"),
+            std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("anthropic-key"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find(FakeAnthropicKey()), std::string::npos) << "never print the secret";
+}
+
+TEST(CassetteCommandsTest, RedactRewritesInPlaceAndVerifyThenPasses) {
+  std::string path =
+      Write("redact.jsonl.zst", TwoInteractions(",\"leak\":\"" + FakeAnthropicKey() + "\""), true);
+  CmdResult r = Cmd("redact", {path});
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("redacted 1 place"), std::string::npos) << r.out;
+  EXPECT_EQ(Cmd("verify", {path}).code, kExitOk);
+  // The file stays compressed and the rest of the event stays byte-exact.
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[4] = {};
+  in.read(reinterpret_cast<char*>(magic), 4);
+  EXPECT_EQ(magic[0], 0x28);
+  Result<Cassette> c = cassette::ReadCassette(path);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->interactions[0].response.stream->events[1].bytes,
+            "event: message_stop\ndata: {\"type\":\"message_stop\",\"leak\":\"[REDACTED:"
+            "anthropic-key]\"}\n\n");
+  CmdResult again = Cmd("redact", {path});
+  EXPECT_EQ(again.code, kExitOk);
+  EXPECT_NE(again.out.find("nothing to redact"), std::string::npos) << again.out;
+}
+
+TEST(CassetteCommandsTest, UnreadableFilesExitThreeNamingTheFile) {
+  std::string garbage = ::testing::TempDir() + "garbage.zst";
+  std::ofstream(garbage) << "\x28\xb5\x2f\xfd garbage that is not a zstd frame";
+  for (std::string_view verb : {"ls", "show", "cat", "verify", "redact"}) {
+    CmdResult r = Cmd(verb, {garbage});
+    EXPECT_EQ(r.code, kExitCassette) << verb;
+    EXPECT_NE(r.err.find(garbage), std::string::npos) << verb << ": " << r.err;
+  }
+  CmdResult missing = Cmd("ls", {"/nonexistent/t.zst"});
+  EXPECT_EQ(missing.code, kExitCassette);
+  EXPECT_NE(missing.err.find("/nonexistent/t.zst"), std::string::npos);
+  EXPECT_EQ(Cmd("ls", {}).code, kExitUsage);
+  EXPECT_EQ(Cmd("frobnicate", {garbage}).code, kExitUsage);
+}
+
+}  // namespace
+}  // namespace td::cli
