@@ -6,20 +6,11 @@
 
 #include <zstd.h>
 
-#include <memory>
+#include "cassette/base/c_ptr.h"
 
 namespace td::cassette::internal {
 
-// Calls `Fn` on a non-null pointer. Pointer-sized: unique_ptr with it costs one pointer.
-template <auto Fn>
-struct FnDeleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
-template <class T, auto Fn>
-using CPtr = std::unique_ptr<T, FnDeleter<Fn>>;
+using td::CPtr;
 
 // Owns one compression context (one writer session or one one-shot compression).
 using ZstdCCtxPtr = CPtr<ZSTD_CCtx, ZSTD_freeCCtx>;

@@ -11,19 +11,11 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include <memory>
+#include "cassette/base/c_ptr.h"
 
 namespace td::proxy::internal {
 
-template <auto Fn>
-struct FnDeleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    if (p) Fn(p);
-  }
-};
-template <class T, auto Fn>
-using CPtr = std::unique_ptr<T, FnDeleter<Fn>>;
+using td::CPtr;
 
 inline void FreeEvdnsBaseFailingRequests(evdns_base* base) { evdns_base_free(base, 1); }
 
