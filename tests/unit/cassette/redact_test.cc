@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cassette/secret_scan.h"
+#include "tests/support/fake_secrets.h"
 #include "cassette/sse.h"
 
 namespace td::cassette {
@@ -23,27 +24,20 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-std::string Rep(std::string_view unit, size_t times) {
-  std::string out;
-  for (size_t i = 0; i < times; ++i) out += unit;
-  return out;
-}
+using test::FakeAnthropicKey;
+using test::FakeAwsKeyId;
+using test::FakeBearerToken;
+using test::FakeGithubToken;
+using test::FakeGoogleKey;
+using test::FakeJwt;
+using test::FakeOpenAiKey;
+using test::Rep;
 
-std::string FakeAnthropicKey() { return std::string("sk-ant-") + "api03-" + Rep("Ab3xYz9Q", 11); }
-std::string FakeOpenAiKey() { return std::string("sk-") + "proj-" + Rep("Zq7Lm2Np", 6); }
-std::string FakeAwsKeyId() { return std::string("AKIA") + "IOSF0DNN7EXAMP1E"; }
-std::string FakeJwt() {
-  return std::string("eyJ") + "hbGciOiJIUzI1NiJ9" + "." + "eyJ" + "zdWIiOiIxMjM0NTY3ODkwIn0" + "." +
-         Rep("dozjgNryP4J3", 3);
-}
-std::string FakeGoogleKey() { return std::string("AIza") + Rep("Sy9xK2", 6).substr(0, 35); }
-std::string FakeGithubToken() { return std::string("ghp_") + Rep("a1B2c3", 6); }
 // JSON-escaped, as it would sit in a JSON body or an SSE data line.
 std::string FakePrivateKeyEscaped() {
   return std::string("-----BEGIN ") + "EC PRIVATE KEY-----\\nMHcC" + Rep("q8Zx", 12) +
          "\\n-----END EC PRIVATE KEY-----";
 }
-std::string FakeBearerToken() { return Rep("tK9.zQ_", 4) + "=="; }
 
 Redactor MakeRedactor(RedactionRules rules = {}) {
   Result<Redactor> r = Redactor::Create(std::move(rules));

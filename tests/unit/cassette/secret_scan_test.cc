@@ -2,6 +2,7 @@
 // holds no key-shaped literal for repository scanners to trip on), prose and real recordings
 // that must not match, placeholders, 10 MB adversarial inputs, and ScanInteraction's `where`.
 #include "cassette/secret_scan.h"
+#include "tests/support/fake_secrets.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,23 +21,15 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-std::string Rep(std::string_view unit, size_t times) {
-  std::string out;
-  for (size_t i = 0; i < times; ++i) out += unit;
-  return out;
-}
+using test::FakeAnthropicKey;
+using test::FakeAwsKeyId;
+using test::FakeBearerToken;
+using test::FakeGithubToken;
+using test::FakeGoogleKey;
+using test::FakeJwt;
+using test::FakeOpenAiKey;
+using test::Rep;
 
-// Fakes shaped like the real thing. Each is assembled from pieces on purpose.
-std::string FakeAnthropicKey() { return std::string("sk-ant-") + "api03-" + Rep("Ab3xYz9Q", 11); }
-std::string FakeOpenAiKey() { return std::string("sk-") + "proj-" + Rep("Zq7Lm2Np", 6); }
-std::string FakeBearerToken() { return Rep("tK9.zQ_", 4) + "=="; }
-std::string FakeAwsKeyId() { return std::string("AKIA") + "IOSF0DNN7EXAMP1E"; }
-std::string FakeJwt() {
-  return std::string("eyJ") + "hbGciOiJIUzI1NiJ9" + "." + "eyJ" + "zdWIiOiIxMjM0NTY3ODkwIn0" + "." +
-         Rep("dozjgNryP4J3", 3);
-}
-std::string FakeGoogleKey() { return std::string("AIza") + Rep("Sy9xK2", 6).substr(0, 35); }
-std::string FakeGithubToken() { return std::string("ghp_") + Rep("a1B2c3", 6); }
 std::string FakeGithubPat() { return std::string("github_") + "pat_" + Rep("11AbC_", 5); }
 std::string FakePrivateKey() {
   return std::string("-----BEGIN ") + "RSA PRIVATE KEY-----\nMIIE" + Rep("q8Zx", 16) +
