@@ -11,6 +11,7 @@
 #include "cassette/sse.h"
 #include "tests/integration/record_fixture.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fixtures.h"
 
 namespace td::testing {
 namespace {
@@ -33,13 +34,6 @@ std::vector<std::string> SseEvents(std::string_view bytes) {
   std::string rest = framer.TakeRemainder();
   if (!rest.empty()) events.push_back(rest);
   return events;
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<std::string> Sample(int n, std::string_view tag = "") {
@@ -101,19 +95,13 @@ TEST_F(RecordTest, NonStreamingJsonArrivesByteExactAndIsRecorded) {
 }
 
 TEST_F(RecordTest, RealSseFixturesArriveByteExactAndRecordEveryEvent) {
-  const std::filesystem::path dir = std::filesystem::path(TD_FIXTURES_DIR) / "sse";
-  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no fixtures at " << dir;
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() == ".sse") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  ASSERT_FALSE(files.empty());
+  const std::vector<std::filesystem::path> files = test::SseFixtureFiles();
+  if (files.empty()) GTEST_SKIP() << "no fixtures at " << test::SseFixtureDir();
 
   StartUpstream();
   std::vector<std::string> bodies;
   for (size_t i = 0; i < files.size(); ++i) {
-    std::string bytes = ReadFile(files[i]);
+    std::string bytes = test::ReadFile(files[i]);
     bodies.push_back(bytes);
     // Alternate how the upstream writes: one write per event, or 777-byte pieces that cut
     // events (and CRLFs, and UTF-8 sequences) anywhere.
@@ -250,7 +238,7 @@ TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
 
   ASSERT_TRUE(WaitForRecorded(1));
   StopProxy();
-  std::string file = ReadFile(cassette_path_);
+  std::string file = test::ReadFile(cassette_path_);
   ASSERT_FALSE(file.empty());
   EXPECT_EQ(file.find(kAnthropicKey), std::string::npos) << "anthropic key in the cassette";
   EXPECT_EQ(file.find(kOpenAiKey), std::string::npos) << "openai key in the cassette";
@@ -378,7 +366,7 @@ TEST_F(RecordTest, WorkerThreadRedactsAndFlushesBeforeTheWriterCloses) {
   // Flush on the loop, then everything is in the file even before the writer closes.
   proxy_thread_->RunSync([this] { handler_->Flush(); });
   EXPECT_EQ(stats().recorded, 10u);
-  std::string file = ReadFile(cassette_path_);
+  std::string file = test::ReadFile(cassette_path_);
   size_t lines = static_cast<size_t>(std::count(file.begin(), file.end(), '\n'));
   EXPECT_EQ(lines, 11u) << "a header line and 10 interactions";
   EXPECT_EQ(file.find(kAnthropicKey), std::string::npos);

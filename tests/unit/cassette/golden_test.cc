@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cassette/codec.h"
+#include "tests/support/fixtures.h"
 
 namespace td::cassette {
 namespace {
@@ -25,13 +26,6 @@ const fs::path kGoldenRoot = fs::path(TD_SOURCE_DIR) / "tests" / "golden" / "cas
 bool UpdateGolden() {
   const char* value = std::getenv("TAPEDECK_UPDATE_GOLDEN");
   return value != nullptr && std::string(value) == "1";
-}
-
-std::string ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 // The version folders ("v1", ...), in order.
@@ -87,7 +81,7 @@ TEST(GoldenTest, CurrentVersionFilesAreCanonical) {
       std::ofstream(file, std::ios::binary | std::ios::trunc) << canonical;
       continue;
     }
-    EXPECT_EQ(ReadBytes(file), canonical)
+    EXPECT_EQ(test::ReadFile(file), canonical)
         << file << " is not in canonical form; TAPEDECK_UPDATE_GOLDEN=1 rewrites it";
   }
 }

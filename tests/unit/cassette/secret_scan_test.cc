@@ -3,6 +3,7 @@
 // that must not match, placeholders, 10 MB adversarial inputs, and ScanInteraction's `where`.
 #include "cassette/secret_scan.h"
 #include "tests/support/fake_secrets.h"
+#include "tests/support/fixtures.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -174,13 +175,6 @@ TEST(SecretScanTest, OrdinaryProseDoesNotMatch) {
   }
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(SecretScanTest, RealRecordingsHaveNoFalsePositives) {
   // Real API traffic: ids, signatures, thinking blocks, base64 and URLs, but no keys.
   const std::filesystem::path dir = std::filesystem::path(TD_FIXTURES_DIR);
@@ -192,7 +186,7 @@ TEST(SecretScanTest, RealRecordingsHaveNoFalsePositives) {
     const std::string ext = entry.path().extension().string();
     if (ext != ".sse" && ext != ".yaml" && ext != ".json") continue;
     ++files;
-    for (const SecretMatch& m : FindSecrets(ReadFile(entry.path()))) {
+    for (const SecretMatch& m : FindSecrets(test::ReadFile(entry.path()))) {
       ADD_FAILURE() << entry.path().filename() << ": " << m.rule << " at byte " << m.begin;
     }
   }

@@ -2,6 +2,7 @@
 // twins) cut at every byte offset and fed a byte at a time must give the same events, which
 // concatenate back to the input; plus the line-end, comment, field and remainder edge cases.
 #include "cassette/sse.h"
+#include "tests/support/fixtures.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -89,25 +90,6 @@ std::string ReplaceLf(std::string_view data, std::string_view line_end) {
   return out;
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::filesystem::path> FixtureFiles() {
-  std::vector<std::filesystem::path> files;
-  const std::filesystem::path dir = std::filesystem::path(TD_FIXTURES_DIR) / "sse";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".sse") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Streams up to this size are cut at every offset as a whole; see CheckEverySplit.
 constexpr size_t kFullSplitLimit = 8 * 1024;
 
@@ -166,11 +148,11 @@ void CheckStream(const std::string& name, const std::string& data) {
 }
 
 TEST(SseFramerTest, FixtureStreamsFrameIdenticallyAtEverySplitPoint) {
-  const std::vector<std::filesystem::path> files = FixtureFiles();
+  const std::vector<std::filesystem::path> files = test::SseFixtureFiles();
   if (files.empty()) GTEST_SKIP() << "no SSE fixtures in " << TD_FIXTURES_DIR << "/sse";
   size_t total_events = 0;
   for (const auto& path : files) {
-    const std::string data = ReadFile(path);
+    const std::string data = test::ReadFile(path);
     const std::string name = path.filename().string();
     CheckStream(name, data);
     // The same streams with CRLF and lone-CR line ends exercise the CR handling on real
@@ -183,11 +165,11 @@ TEST(SseFramerTest, FixtureStreamsFrameIdenticallyAtEverySplitPoint) {
 }
 
 TEST(SseFramerTest, FixtureEventsParseAsTheirBlocks) {
-  const std::vector<std::filesystem::path> files = FixtureFiles();
+  const std::vector<std::filesystem::path> files = test::SseFixtureFiles();
   if (files.empty()) GTEST_SKIP() << "no SSE fixtures in " << TD_FIXTURES_DIR << "/sse";
   for (const auto& path : files) {
     SCOPED_TRACE(path.filename().string());
-    const std::string data = ReadFile(path);
+    const std::string data = test::ReadFile(path);
     const Framed whole = FrameWhole(data);
     size_t data_events = 0;
     for (const std::string& e : whole.events) {

@@ -1,6 +1,7 @@
 // Tests for StreamBuilder: SSE events keep the arrival time of every piece (splits) and of
 // their last byte (at_us), whatever the chunking; non-SSE bodies keep their chunks.
 #include "cassette/stream_builder.h"
+#include "tests/support/fixtures.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -138,23 +139,14 @@ std::vector<Micros> ArrivalPerByte(const Stream& s) {
   return out;
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(StreamBuilderTest, RandomChunkingOfRealStreamsKeepsEveryByteAndItsArrival) {
-  const std::filesystem::path dir = std::filesystem::path(TD_FIXTURES_DIR) / "sse";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) GTEST_SKIP() << "no SSE fixtures in " << dir;
+  const std::vector<std::filesystem::path> fixtures = test::SseFixtureFiles();
+  if (fixtures.empty()) GTEST_SKIP() << "no SSE fixtures in " << test::SseFixtureDir();
   std::mt19937 rng(20240611);  // fixed seed: the test is deterministic
   size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".sse") continue;
+  for (const std::filesystem::path& fixture : fixtures) {
     ++files;
-    const std::string base = ReadFile(entry.path());
+    const std::string base = test::ReadFile(fixture);
     for (std::string_view line_end : {"\n", "\r\n", "\r"}) {
       std::string data;
       for (char c : base) {
@@ -164,7 +156,7 @@ TEST(StreamBuilderTest, RandomChunkingOfRealStreamsKeepsEveryByteAndItsArrival) 
           data += c;
         }
       }
-      SCOPED_TRACE(entry.path().filename().string() + " line end size " +
+      SCOPED_TRACE(fixture.filename().string() + " line end size " +
                    std::to_string(line_end.size()));
       for (int round = 0; round < 20; ++round) {
         StreamBuilder b(StreamKind::kSse);

@@ -13,6 +13,7 @@
 #include "cassette/sse.h"
 #include "cassette/stream_builder.h"
 #include "tests/support/fake_sink.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
 #include "tests/support/manual_scheduler.h"
 
@@ -481,16 +482,12 @@ TEST(PlayerTest, ChunkedBodiesThatAreNotSsePlayPerChunk) {
 // Real SSE streams (the SDKs' fixtures), cut into 7-byte reads as a recording would see them:
 // every chunking mode replays them byte for byte, and recorded chunking gives back the reads.
 TEST(PlayerTest, RealStreamsReplayByteExactInEveryMode) {
-  std::filesystem::path dir = std::filesystem::path(TD_FIXTURES_DIR) / "sse";
-  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << "no fixtures at " << dir;
+  const std::vector<std::filesystem::path> fixtures = test::SseFixtureFiles();
+  if (fixtures.empty()) GTEST_SKIP() << "no fixtures at " << test::SseFixtureDir();
   int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".sse") continue;
+  for (const std::filesystem::path& fixture : fixtures) {
     ++files;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string bytes = ss.str();
+    const std::string bytes = test::ReadFile(fixture);
     cassette::StreamBuilder builder(cassette::StreamKind::kSse);
     std::vector<std::string> reads;
     for (size_t pos = 0, k = 0; pos < bytes.size(); pos += 7, ++k) {
@@ -503,9 +500,9 @@ TEST(PlayerTest, RealStreamsReplayByteExactInEveryMode) {
     it.timing = {50, static_cast<Micros>(100 * reads.size())};
     for (const char* chunking : {"event", "recorded", "byte", "random:42"}) {
       Playback run(it, With("instant", chunking));
-      ASSERT_EQ(Join(run.PlayAll()), bytes) << entry.path() << " " << chunking;
+      ASSERT_EQ(Join(run.PlayAll()), bytes) << fixture << " " << chunking;
       if (std::string_view(chunking) == "recorded") {
-        EXPECT_EQ(run.sink.writes(), reads) << entry.path();
+        EXPECT_EQ(run.sink.writes(), reads) << fixture;
       }
     }
   }
