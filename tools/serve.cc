@@ -187,9 +187,9 @@ bool FileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// The running pieces of one mode. Declared so they are destroyed in a safe order: the server
-// (which owns connections and their exchanges) before the handlers, the handlers before the
-// writer, everything before the loop.
+// The running pieces of one mode. Members are destroyed in reverse order of declaration, so
+// keep this order: the server (which owns connections and their exchanges) goes before the
+// handlers, the handlers before the writer, everything before the loop.
 struct Runtime {
   std::unique_ptr<proxy::EventLoop> loop;
   std::unique_ptr<cassette::CassetteWriter> writer;
@@ -197,15 +197,6 @@ struct Runtime {
   std::unique_ptr<replay::ReplayHandler> player;
   std::unique_ptr<AdminHandler> admin;
   std::unique_ptr<proxy::HttpServer> server;
-
-  ~Runtime() {
-    server.reset();
-    admin.reset();
-    player.reset();
-    recorder.reset();
-    writer.reset();
-    loop.reset();
-  }
 };
 
 std::string RecordStatsJson(const proxy::RecordStats& s, size_t in_flight) {
