@@ -3,6 +3,7 @@
 #include "proxy/event_loop.h"
 
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,7 +63,10 @@ class EvTimer final : public TimerHandle::Impl {
     ev_.reset(event_new(base, -1, 0, &EvTimer::OnFire, this));
     TD_CHECK(ev_ != nullptr) << "event_new failed";
   }
-  void Arm(Micros delay_us) {
+  void Arm(event_base* base, Micros delay_us) {
+    // libevent measures the delay from the time it cached when this loop iteration woke; a
+    // timer armed late in a busy iteration would fire early by that much.
+    if (delay_us > 0) event_base_update_cache_time(base);
     timeval tv = ToTimeval(delay_us);
     event_add(ev_.get(), &tv);
   }
@@ -139,8 +143,14 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
   InitProcessOnce();
   std::unique_ptr<EventLoop> loop(new EventLoop());
   Handles& h = *loop->handles_;
-  h.base.reset(event_base_new());
-  if (!h.base) return InternalError("event loop: event_base_new failed");
+  // Precise timers: libevent otherwise reads CLOCK_MONOTONIC_COARSE (a few ms per tick here)
+  // and waits in whole milliseconds, so replayed gaps would be off by milliseconds. With the
+  // flag it reads CLOCK_MONOTONIC and waits on a timerfd, to the microsecond.
+  internal::EventConfigPtr config(event_config_new());
+  if (!config) return InternalError("event loop: event_config_new failed");
+  event_config_set_flag(config.get(), EVENT_BASE_FLAG_PRECISE_TIMER);
+  h.base.reset(event_base_new_with_config(config.get()));
+  if (!h.base) return InternalError("event loop: event_base_new_with_config failed");
   h.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (h.wake_fd < 0) return IoErrno("event loop: eventfd", errno);
   h.wake.reset(
@@ -159,7 +169,7 @@ Micros EventLoop::WallMicros() const { return SystemClock::Get().WallMicros(); }
 
 TimerHandle EventLoop::RunAfter(Micros delay_us, std::function<void()> fn) {
   auto timer = std::make_unique<EvTimer>(base(), std::move(fn));
-  timer->Arm(delay_us);
+  timer->Arm(base(), delay_us);
   return TimerHandle(std::move(timer));
 }
 
@@ -186,6 +196,9 @@ Status EventLoop::Run() {
     stop_requested_ = false;
     return Status::Ok();
   }
+  // Linux lets a sleeping thread's timers fire up to 50 us late by default (timer slack) to
+  // batch wake-ups; replayed gaps want the loop woken when its earliest timer is due.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   int rc = event_base_loop(base(), EVLOOP_NO_EXIT_ON_EMPTY);
   stop_requested_ = false;
   if (rc < 0) return InternalError("event loop: event_base_loop failed");

@@ -19,6 +19,7 @@ using td::CPtr;
 
 inline void FreeEvdnsBaseFailingRequests(evdns_base* base) { evdns_base_free(base, 1); }
 
+using EventConfigPtr = CPtr<event_config, event_config_free>;
 using EventBasePtr = CPtr<event_base, event_base_free>;
 using EventPtr = CPtr<event, event_free>;
 using EvBufferPtr = CPtr<evbuffer, evbuffer_free>;
