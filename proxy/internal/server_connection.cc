@@ -58,6 +58,22 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 bool StatusHasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
 
+// Writes "<size in hex>\r\n" into `out` (at least 18 bytes) and returns its length. A streamed
+// replay frames thousands of chunks a second; snprintf was a tenth of that path's CPU.
+size_t ChunkSizeLine(size_t size, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  size_t n = 0;
+  do {
+    digits[n++] = kHex[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  for (size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
+}
+
 // libevent trampolines: nothing may unwind into libevent.
 template <class F>
 void Guarded(ServerConnection* conn, F&& f) noexcept {
@@ -191,9 +207,13 @@ void ServerExchange::Write(std::string_view bytes) {
     }
     case Framing::kChunked: {
       char size_line[24];
-      int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+      size_t len = ChunkSizeLine(bytes.size(), size_line);
+      if (batching_) {  // the common case of a streamed replay: straight into the batch
+        conn_->batch_buffer().append(size_line, len).append(bytes).append("\r\n", 2);
+        break;
+      }
       static char crlf[] = "\r\n";
-      iovec iov[3] = {{size_line, static_cast<size_t>(len)}, {data, bytes.size()}, {crlf, 2}};
+      iovec iov[3] = {{size_line, len}, {data, bytes.size()}, {crlf, 2}};
       Emit(iov, 3);
       break;
     }
@@ -211,18 +231,14 @@ void ServerExchange::Emit(const iovec* iov, int count) {
     conn_->Send(iov, count);
     return;
   }
+  std::string& batch = conn_->batch_buffer();
   for (int i = 0; i < count; ++i) {
-    batch_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    batch.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
   }
 }
 
 void ServerExchange::FlushBatch() {
-  if (batch_.empty()) return;
-  if (conn_ != nullptr) {
-    iovec iov{batch_.data(), batch_.size()};
-    conn_->Send(&iov, 1);
-  }
-  batch_.clear();
+  if (conn_ != nullptr) conn_->SendBatch();
 }
 
 void ServerExchange::EndBatch() {
@@ -274,7 +290,7 @@ void ServerExchange::Reset() {
 }
 
 size_t ServerExchange::BufferedBytes() const {
-  return conn_ ? evbuffer_get_length(conn_->output()) + batch_.size() : 0;
+  return conn_ ? evbuffer_get_length(conn_->output()) + conn_->batch_buffer().size() : 0;
 }
 
 void ServerExchange::SetOnDrained(std::function<void()> on_drained) {
@@ -378,6 +394,21 @@ void ServerConnection::Send(const iovec* iov, int count) {
     }
     evbuffer_add(out, static_cast<const char*>(iov[i].iov_base) + sent, iov[i].iov_len - sent);
     sent = 0;
+  }
+}
+
+void ServerConnection::SendBatch() {
+  // A batch larger than this is not kept for the next response: an idle keep-alive connection
+  // should not hold on to the memory of one large body.
+  constexpr size_t kKeepCapacity = 64 * 1024;
+  if (!batch_buffer_.empty()) {
+    iovec iov{batch_buffer_.data(), batch_buffer_.size()};
+    Send(&iov, 1);
+  }
+  if (batch_buffer_.capacity() > kKeepCapacity) {
+    std::string().swap(batch_buffer_);
+  } else {
+    batch_buffer_.clear();
   }
 }
 

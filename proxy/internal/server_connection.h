@@ -104,8 +104,7 @@ class ServerExchange final : public Exchange,
   uint64_t written_ = 0;
   bool keep_alive_ = true;
   bool overflow_logged_ = false;
-  bool batching_ = false;
-  std::string batch_;  // framed bytes written during a batch, sent at EndBatch
+  bool batching_ = false;  // framed bytes go to the connection's batch buffer until EndBatch
   std::function<void()> on_client_gone_;
   std::function<void()> on_drained_;
   TimerHandle drained_timer_;
@@ -129,6 +128,11 @@ class ServerConnection {
   evbuffer* output();
   // Sends the bytes, straight to the socket when nothing is queued, queueing what is left.
   void Send(const iovec* iov, int count);
+  // Where the active exchange gathers a batch. Kept by the connection, not the exchange, so
+  // its capacity is reused by every response on a keep-alive connection.
+  std::string& batch_buffer() { return batch_buffer_; }
+  // Sends and empties the batch buffer.
+  void SendBatch();
   void ResponseDone(bool keep_alive);  // the exchange finished its response
   void ResetNow();                     // the exchange wants an abrupt end (RST)
   size_t write_low_watermark() const;
@@ -160,6 +164,7 @@ class ServerConnection {
   EventPtr resume_event_;
   HttpParser parser_;
   std::string body_;
+  std::string batch_buffer_;
   std::shared_ptr<ServerExchange> active_;
   bool close_after_flush_ = false;
   bool lingering_ = false;

@@ -210,6 +210,30 @@ TEST_F(ServerTest, StartWritesExactlyTheGivenHeadersAndTheFraming) {
   EXPECT_EQ(response.chunk_sizes, (std::vector<size_t>{2, 1}));
 }
 
+TEST_F(ServerTest, BatchedWritesKeepOneChunkEachOnEveryKeepAliveResponse) {
+  // Sizes across hex digit boundaries, and a batch over the 64 KiB the connection keeps.
+  const std::vector<size_t> sizes = {1, 15, 16, 255, 256, 4095, 4096, 70000};
+  Start([&sizes](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+    ex->sink().BeginBatch();
+    char fill = 'a';
+    for (size_t size : sizes) ex->sink().Write(std::string(size, fill++));
+    ex->sink().EndBatch();
+    ex->sink().Finish();
+  });
+  auto client = Client();
+  std::string expected;
+  char fill = 'a';
+  for (size_t size : sizes) expected += std::string(size, fill++);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response)) << "round " << round;
+    EXPECT_EQ(response.chunk_sizes, sizes) << "round " << round;
+    EXPECT_EQ(response.body, expected) << "round " << round;
+  }
+}
+
 TEST_F(ServerTest, Http10ClientGetsAStreamedBodyUntilClose) {
   Start([](std::shared_ptr<proxy::Exchange> ex) {
     ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
