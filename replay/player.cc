@@ -181,7 +181,7 @@ void Player::Cancel() {
 
 Micros Player::Due(Micros at_us) {
   State& s = *state_;
-  if (options_.timing.instant) return scheduler_.NowMicros();
+  if (options_.timing.instant) return s.last_due;  // never after the clock reading of a pump
   at_us = std::max<Micros>(0, at_us);
   Micros offset =
       options_.timing.factor == 1.0
@@ -230,6 +230,11 @@ void Player::Pump() {
   } batch(sink_);
   State& s = *state_;
   const PreparedResponse& r = *s.playing;
+  // One clock reading per pump: what is due by now is written; the rest waits for a timer.
+  const Micros now = scheduler_.NowMicros();
+  // How much more may be queued in the sink before waiting for it to drain. Tracked here
+  // rather than asked of the sink before every piece: a stream is hundreds of pieces.
+  size_t room = kHighWatermark - std::min(kHighWatermark, sink_.BufferedBytes());
   while (outcome_ == Outcome::kPlaying) {
     if (!sink_.IsOpen()) {
       End(Outcome::kCancelled);
@@ -238,7 +243,7 @@ void Player::Pump() {
     switch (s.phase) {
       case State::Phase::kHeaders: {
         Micros due = Due(r.headers_us);
-        if (due > scheduler_.NowMicros()) return Schedule(due);
+        if (due > now) return Schedule(due);
         status_ = r.status;
         sink_.Start(r.status, r.headers, s.content_length);
         s.phase = State::Phase::kBody;
@@ -253,8 +258,8 @@ void Player::Pump() {
           s.have_piece = true;
           s.piece_due = Due(s.piece.at_us);
         }
-        if (s.piece_due > scheduler_.NowMicros()) return Schedule(s.piece_due);
-        if (sink_.BufferedBytes() > kHighWatermark) {
+        if (s.piece_due > now) return Schedule(s.piece_due);
+        if (room == 0) {
           s.waiting_drain = true;
           if (!drain_hooked_) {
             drain_hooked_ = true;
@@ -263,9 +268,11 @@ void Player::Pump() {
           return;
         }
         s.have_piece = false;
-        bytes_written_ += s.piece.end - s.piece.begin;
+        size_t size = s.piece.end - s.piece.begin;
+        bytes_written_ += size;
         ++writes_;
-        sink_.Write(std::string_view(r.body).substr(s.piece.begin, s.piece.end - s.piece.begin));
+        sink_.Write(std::string_view(r.body).substr(s.piece.begin, size));
+        room -= std::min(room, size);
         break;
       }
       case State::Phase::kEnd: {
@@ -300,7 +307,7 @@ void Player::Pump() {
           }
         }
         if (!s.end_due) s.end_due = Due(r.done_us);
-        if (*s.end_due > scheduler_.NowMicros()) return Schedule(*s.end_due);
+        if (*s.end_due > now) return Schedule(*s.end_due);
         if (r.truncated) {
           sink_.Reset();
           return End(Outcome::kReset);
