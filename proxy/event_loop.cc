@@ -149,6 +149,10 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
   internal::EventConfigPtr config(event_config_new());
   if (!config) return InternalError("event loop: event_config_new failed");
   event_config_set_flag(config.get(), EVENT_BASE_FLAG_PRECISE_TIMER);
+  // Interest changes made during one iteration reach the kernel as one epoll_ctl per socket
+  // at the next wait (a connection enabling, then disabling, writes costs nothing). libevent
+  // warns this breaks with dup()ed sockets; tapedeck never dups one.
+  event_config_set_flag(config.get(), EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
   h.base.reset(event_base_new_with_config(config.get()));
   if (!h.base) return InternalError("event loop: event_base_new_with_config failed");
   h.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

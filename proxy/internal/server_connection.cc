@@ -371,7 +371,11 @@ Status ServerConnection::Start() {
   bufferevent_setwatermark(bev_.get(), EV_READ, 0, kReadHighWatermark);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, shared_->options.write_low_watermark, 0);
   SetIdleTimeout(true);
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  // Plain writes go straight to the socket (Send); EV_WRITE is enabled only once something has
+  // to wait in the output buffer, so a connection costs no writable wake-up. TLS writes always
+  // go through the bufferevent, which also writes handshake records.
+  writing_ = shared_->tls_ctx != nullptr;
+  bufferevent_enable(bev_.get(), writing_ ? EV_READ | EV_WRITE : EV_READ);
   return Status::Ok();
 }
 
@@ -392,8 +396,16 @@ void ServerConnection::Send(const iovec* iov, int count) {
       sent -= iov[i].iov_len;
       continue;
     }
-    evbuffer_add(out, static_cast<const char*>(iov[i].iov_base) + sent, iov[i].iov_len - sent);
+    Queue(static_cast<const char*>(iov[i].iov_base) + sent, iov[i].iov_len - sent);
     sent = 0;
+  }
+}
+
+void ServerConnection::Queue(const char* data, size_t size) {
+  evbuffer_add(output(), data, size);
+  if (!writing_) {
+    writing_ = true;
+    bufferevent_enable(bev_.get(), EV_WRITE);
   }
 }
 
@@ -512,7 +524,7 @@ void ServerConnection::ProcessInput() {
           const HttpHead& head = parser_.head();
           if (head.expect_continue && head.body_kind != BodyKind::kNone) {
             static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            evbuffer_add(output(), kContinue.data(), kContinue.size());
+            Queue(kContinue.data(), kContinue.size());
           }
           break;
         }
@@ -588,7 +600,7 @@ void ServerConnection::SendErrorAndClose(int status, std::string_view reason) {
   response += std::to_string(body.size());
   response += "\r\nConnection: close\r\n\r\n";
   response += body;
-  evbuffer_add(output(), response.data(), response.size());
+  Queue(response.data(), response.size());
   CloseAfterFlush();
 }
 

@@ -128,6 +128,8 @@ class ServerConnection {
   evbuffer* output();
   // Sends the bytes, straight to the socket when nothing is queued, queueing what is left.
   void Send(const iovec* iov, int count);
+  // Appends to the output buffer for the bufferevent to flush.
+  void Queue(const char* data, size_t size);
   // Where the active exchange gathers a batch. Kept by the connection, not the exchange, so
   // its capacity is reused by every response on a keep-alive connection.
   std::string& batch_buffer() { return batch_buffer_; }
@@ -166,6 +168,7 @@ class ServerConnection {
   std::string body_;
   std::string batch_buffer_;
   std::shared_ptr<ServerExchange> active_;
+  bool writing_ = false;  // EV_WRITE enabled: set by the first Queue(), then left on
   bool close_after_flush_ = false;
   bool lingering_ = false;
   bool resetting_ = false;

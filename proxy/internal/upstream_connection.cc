@@ -8,6 +8,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -304,10 +305,20 @@ void UpstreamConnection::Send(std::shared_ptr<CallState> call) {
 void UpstreamConnection::WriteRequest() {
   parser_.Reset();
   parser_.SetHeadRequest(call_->head_request);
-  bufferevent_write(bev_.get(), call_->wire.data(), call_->wire.size());
+  std::string_view wire = call_->wire;
+  if (!ctx_->ssl_ctx && evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) {
+    // Write-through: a request usually fits the socket buffer, and handing it to the kernel
+    // now saves a round trip through the loop (a writable wake-up and two epoll changes).
+    ssize_t n = ::send(bufferevent_getfd(bev_.get()), wire.data(), wire.size(), MSG_NOSIGNAL);
+    if (n > 0) wire.remove_prefix(static_cast<size_t>(n));
+    // Any error: queue it all; the bufferevent reports what it finds.
+  }
+  if (!wire.empty()) {
+    bufferevent_write(bev_.get(), wire.data(), wire.size());
+    bufferevent_enable(bev_.get(), EV_WRITE);
+  }
   timeval tv = ToTimeval(ctx_->options.read_timeout_us);
   bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
-  bufferevent_enable(bev_.get(), EV_WRITE);
   if (call_->paused) {
     bufferevent_disable(bev_.get(), EV_READ);
   } else {
