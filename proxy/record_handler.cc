@@ -3,6 +3,9 @@
 // client gone, or shutdown abort), logging one access line.
 #include "proxy/record_handler.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -17,6 +20,13 @@
 #include "proxy/recording_tap.h"
 
 namespace td::proxy {
+namespace {
+
+// The recording worker's nice value (0 is the loop's): 10 gives it about a tenth of a core
+// the loop wants entirely, so a saturated proxy still writes what it records.
+constexpr int kWorkerNice = 10;
+
+}  // namespace
 
 class RecordHandler::Forward {
  public:
@@ -211,6 +221,12 @@ class RecordHandler::Worker {
 
  private:
   void Run() {
+    // Forwarding comes first: when the loop and this thread want the same core, the loop's
+    // next event must not wait for a compressor. Linux applies the nice value to this thread
+    // only. Interactions still get written: the loop sleeps between events.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWorkerNice) != 0) {
+      TD_LOG(kDebug) << "recording worker: cannot lower its priority";
+    }
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
       wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
