@@ -4,13 +4,20 @@
 // temp cassette), then runs the same streams twice in each round, directly to the upstream and
 // through the proxy, and prints time to first event and per-event delay (arrival minus send
 // time) for both, with the difference. Not a test: figures go to docs/performance.md.
+// One epoll thread runs every client of a round and times each event by the kernel's receive
+// stamp (bench/receive_stamp.h); the send stamps use the same clock. On a machine with two or more cores the proxy's threads (its loop and its cassette writer)
+// run on core 0 and everything else (the upstream, the clients) on core 1, as a proxy process
+// and its load would; --no-pin lets the scheduler place every thread.
 //
 //   proxy_bench [--events N] [--interval-us U] [--rounds-1 R] [--rounds-64 R] [--on-loop]
 //               [--concurrency C (default 64)] [--request-kb K]
-//               [--passthrough] [--phase-locked]
+//               [--passthrough] [--phase-locked] [--no-pin]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +26,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -28,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/receive_stamp.h"
 #include "cassette/base/log.h"
 #include "cassette/codec.h"
 #include "cassette/redact.h"
@@ -41,7 +50,19 @@ namespace {
 using td::Micros;
 using td::proxy::EventLoop;
 
-Micros NowUs() { return td::SystemClock::Get().NowMicros(); }
+// The clock of the send stamps and of the kernel's receive stamps.
+Micros NowUs() { return td::bench::RealMicros(); }
+
+// Pins the calling thread (and the threads it starts later) to one core.
+void PinToCore(int core) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(core, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+    std::fprintf(stderr, "proxy_bench: cannot pin a thread to core %d\n", core);
+    std::exit(1);
+  }
+}
 
 // CPU time used so far by the calling thread.
 Micros ThreadCpuUs() {
@@ -135,114 +156,132 @@ class SseUpstream final : public td::proxy::Handler {
   std::map<Stream*, std::shared_ptr<Stream>> streams_;
 };
 
-struct StreamResult {
-  bool ok = false;
-  Micros ttfb_us = 0;             // connect start -> first event complete
-  std::vector<Micros> delays_us;  // per event: arrival - send stamp
-};
-
-// One streaming request over a blocking socket; decodes chunked framing, cuts events at the
-// blank line, and notes when each event's last byte arrived.
-StreamResult RunStream(uint16_t port, int events, const std::string& body_json) {
-  StreamResult result;
-  Micros start = NowUs();
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return result;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::string request =
-      "POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-      "x-api-key: bench-placeholder\r\nContent-Length: " +
-      std::to_string(body_json.size()) + "\r\n\r\n" + body_json;
-  std::string_view out = request;
-  while (!out.empty()) {
-    ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
-    if (n <= 0) {
-      ::close(fd);
-      return result;
+// One streaming request: decodes chunked framing, cuts events at the blank line, and notes
+// when each event's last byte reached the socket.
+class StreamClient {
+ public:
+  StreamClient(uint16_t port, const std::string& request) {
+    start_us_ = NowUs();
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!td::bench::EnableReceiveStamps(fd_)) {
+      std::fprintf(stderr, "proxy_bench: SO_TIMESTAMPNS: %s\n", std::strerror(errno));
+      std::exit(1);
     }
-    out.remove_prefix(static_cast<size_t>(n));
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(request.size())) {
+      failed_ = true;
+    }
   }
-  std::string raw;   // undecoded bytes
-  std::string body;  // decoded, not yet cut into events
-  bool head_done = false;
-  enum class Chunk { kSize, kData, kDataEnd } chunk = Chunk::kSize;
-  uint64_t chunk_left = 0;
-  int seen = 0;
-  char buf[65536];
-  while (seen < events) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    Micros now = NowUs();
-    raw.append(buf, static_cast<size_t>(n));
-    if (!head_done) {
-      size_t end = raw.find("\r\n\r\n");
-      if (end == std::string::npos) continue;
-      raw.erase(0, end + 4);
-      head_done = true;
+  ~StreamClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  StreamClient(const StreamClient&) = delete;
+  StreamClient& operator=(const StreamClient&) = delete;
+
+  int fd() const { return fd_; }
+  bool finished() const { return failed_ || ended_; }
+  bool ok(int events) const { return !failed_ && seen_ == events; }
+  Micros ttfb_us() const { return ttfb_us_; }
+  const std::vector<Micros>& delays_us() const { return delays_us_; }
+
+  // Reads what the socket has. Returns false once the stream is over (or broke).
+  bool Read() {
+    char buf[65536];
+    Micros arrived = -1;
+    ssize_t n = td::bench::RecvStamped(fd_, buf, sizeof buf, &arrived);
+    if (n <= 0) {
+      ended_ = true;
+      return false;
+    }
+    if (arrived < 0) {
+      std::fprintf(stderr, "proxy_bench: no receive timestamp from the kernel\n");
+      std::exit(1);
+    }
+    Feed(std::string_view(buf, static_cast<size_t>(n)), arrived);
+    return !ended_;
+  }
+
+ private:
+  void Feed(std::string_view bytes, Micros arrived) {
+    raw_.append(bytes);
+    if (!head_done_) {
+      size_t end = raw_.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      raw_.erase(0, end + 4);
+      head_done_ = true;
     }
     // De-chunk what is here.
     bool more = true;
-    while (more) {
-      switch (chunk) {
+    while (more && !ended_) {
+      switch (chunk_) {
         case Chunk::kSize: {
-          size_t eol = raw.find("\r\n");
+          size_t eol = raw_.find("\r\n");
           if (eol == std::string::npos) {
             more = false;
             break;
           }
-          chunk_left = std::strtoull(raw.substr(0, eol).c_str(), nullptr, 16);
-          raw.erase(0, eol + 2);
-          chunk = Chunk::kData;
-          if (chunk_left == 0) more = false;  // the last chunk
+          chunk_left_ = std::strtoull(raw_.substr(0, eol).c_str(), nullptr, 16);
+          raw_.erase(0, eol + 2);
+          chunk_ = Chunk::kData;
+          if (chunk_left_ == 0) ended_ = true;  // the last chunk
           break;
         }
         case Chunk::kData: {
-          size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_left, raw.size()));
-          body.append(raw, 0, take);
-          raw.erase(0, take);
-          chunk_left -= take;
-          if (chunk_left > 0) {
+          size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_left_, raw_.size()));
+          body_.append(raw_, 0, take);
+          raw_.erase(0, take);
+          chunk_left_ -= take;
+          if (chunk_left_ > 0) {
             more = false;
           } else {
-            chunk = Chunk::kDataEnd;
+            chunk_ = Chunk::kDataEnd;
           }
           break;
         }
         case Chunk::kDataEnd:
-          if (raw.size() < 2) {
+          if (raw_.size() < 2) {
             more = false;
           } else {
-            raw.erase(0, 2);
-            chunk = Chunk::kSize;
+            raw_.erase(0, 2);
+            chunk_ = Chunk::kSize;
           }
           break;
       }
     }
     // Cut complete events.
     size_t end;
-    while ((end = body.find("\n\n")) != std::string::npos) {
-      std::string event = body.substr(0, end + 2);
-      body.erase(0, end + 2);
+    while ((end = body_.find("\n\n")) != std::string::npos) {
+      std::string event = body_.substr(0, end + 2);
+      body_.erase(0, end + 2);
       size_t t = event.find("\"t\":");
       if (t == std::string::npos) continue;
       Micros sent = std::strtoll(event.c_str() + t + 4, nullptr, 10);
-      if (seen == 0) result.ttfb_us = now - start;
-      result.delays_us.push_back(now - sent);
-      ++seen;
+      if (seen_ == 0) ttfb_us_ = arrived - start_us_;
+      delays_us_.push_back(arrived - sent);
+      ++seen_;
     }
   }
-  ::close(fd);
-  result.ok = seen == events;
-  return result;
-}
+
+  int fd_ = -1;
+  bool failed_ = false;
+  bool ended_ = false;
+  Micros start_us_ = 0;
+  std::string raw_;   // undecoded bytes
+  std::string body_;  // decoded, not yet cut into events
+  bool head_done_ = false;
+  enum class Chunk { kSize, kData, kDataEnd } chunk_ = Chunk::kSize;
+  uint64_t chunk_left_ = 0;
+  int seen_ = 0;
+  Micros ttfb_us_ = 0;             // connect start -> first event at the socket
+  std::vector<Micros> delays_us_;  // per event: arrival at the socket - send stamp
+};
 
 struct Samples {
   std::vector<Micros> ttfb;
@@ -250,21 +289,45 @@ struct Samples {
   int failed = 0;
 };
 
+// Runs `streams` concurrent streams from one epoll thread (a thread per stream would make the
+// clients' own scheduling, on the same two cores, the largest part of the delay).
 void RunRound(uint16_t port, int streams, int events, const std::string& body_json, Samples* out) {
-  std::vector<StreamResult> results(static_cast<size_t>(streams));
-  std::vector<std::thread> threads;
+  const std::string request =
+      "POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+      "x-api-key: bench-placeholder\r\nContent-Length: " +
+      std::to_string(body_json.size()) + "\r\n\r\n" + body_json;
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  std::vector<std::unique_ptr<StreamClient>> clients;
+  size_t open = 0;
   for (int i = 0; i < streams; ++i) {
-    threads.emplace_back(
-        [&, i] { results[static_cast<size_t>(i)] = RunStream(port, events, body_json); });
+    auto& client = clients.emplace_back(std::make_unique<StreamClient>(port, request));
+    if (client->finished()) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = client.get();
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, client->fd(), &ev);
+    ++open;
   }
-  for (std::thread& t : threads) t.join();
-  for (const StreamResult& r : results) {
-    if (!r.ok) {
+  const Micros deadline = NowUs() + 60'000'000;
+  std::vector<epoll_event> ready(64);
+  while (open > 0 && NowUs() < deadline) {
+    int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 1000);
+    for (int k = 0; k < n; ++k) {
+      auto* client = static_cast<StreamClient*>(ready[static_cast<size_t>(k)].data.ptr);
+      if (!client->Read()) {
+        ::epoll_ctl(ep, EPOLL_CTL_DEL, client->fd(), nullptr);
+        --open;
+      }
+    }
+  }
+  ::close(ep);
+  for (const auto& client : clients) {
+    if (!client->ok(events)) {
       ++out->failed;
       continue;
     }
-    out->ttfb.push_back(r.ttfb_us);
-    out->delay.insert(out->delay.end(), r.delays_us.begin(), r.delays_us.end());
+    out->ttfb.push_back(client->ttfb_us());
+    out->delay.insert(out->delay.end(), client->delays_us().begin(), client->delays_us().end());
   }
 }
 
@@ -324,7 +387,9 @@ int main(int argc, char** argv) {
   bool passthrough = false;   // --passthrough: forward only, record nothing (for comparison)
   bool on_loop = false;       // --on-loop: redact and write on the loop, not a worker thread
   bool phase_locked = false;  // --phase-locked: all streams send at the same moments
+  bool pin = std::thread::hardware_concurrency() >= 2;  // --no-pin: let the scheduler place
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-pin") == 0) pin = false;
     phase_locked |= std::strcmp(argv[i], "--phase-locked") == 0;
     passthrough |= std::strcmp(argv[i], "--passthrough") == 0;
     on_loop |= std::strcmp(argv[i], "--on-loop") == 0;
@@ -335,6 +400,7 @@ int main(int argc, char** argv) {
                                      ("proxy_bench-" + std::to_string(::getpid()) + ".jsonl.zst"))
                                         .string();
 
+  if (pin) PinToCore(1);  // this thread, the upstream's loop and every client thread
   LoopThread upstream_thread;
   SseUpstream upstream_handler(&upstream_thread.loop(), events, interval_us, phase_locked);
   std::unique_ptr<td::proxy::HttpServer> upstream_server;
@@ -350,6 +416,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<td::proxy::RecordHandler> handler;
   std::unique_ptr<td::proxy::HttpServer> proxy_server;
   proxy_thread.RunSync([&] {
+    if (pin) PinToCore(0);  // before RecordHandler starts its writer thread, which inherits it
     auto opened = td::cassette::CassetteWriter::Open(
         cassette_path, td::cassette::CassetteWriter::OpenMode::kTruncate, {});
     if (!opened.ok()) LoopThread::Die(opened.status().message());
@@ -378,6 +445,8 @@ int main(int argc, char** argv) {
               passthrough ? ""
               : on_loop   ? " (writes on the loop)"
                           : " (writes on a worker thread)");
+  std::printf("  threads: %s\n", pin ? "the proxy's on core 0, the upstream and clients on core 1"
+                                     : "not pinned (--no-pin)");
   std::printf("  ttfb: connect start to first complete event; event: arrival minus send stamp\n");
   std::printf("  request body %zu bytes\n", body_json.size());
   std::printf("  concurrent streams send %s\n",
@@ -387,14 +456,38 @@ int main(int argc, char** argv) {
   for (auto [streams, rounds] : {std::pair{1, rounds_1}, std::pair{many, rounds_64}}) {
     Samples direct;
     Samples proxied;
+    // Each round's event p99, direct and proxied: one stall of this machine (they last
+    // milliseconds, every few seconds, and hit every stream at once) moves the pooled p99 of a
+    // short run; the median round shows what the proxy adds when none hits.
+    std::vector<Micros> round_p99_direct, round_p99_proxied;
     for (int r = 0; r < rounds; ++r) {
-      RunRound(upstream_port, streams, events, body_json, &direct);
-      RunRound(proxy_port, streams, events, body_json, &proxied);
+      Samples d, p;
+      RunRound(upstream_port, streams, events, body_json, &d);
+      RunRound(proxy_port, streams, events, body_json, &p);
+      round_p99_direct.push_back(Percentile(d.delay, 0.99));
+      round_p99_proxied.push_back(Percentile(p.delay, 0.99));
+      for (auto [from, to] : {std::pair{&d, &direct}, std::pair{&p, &proxied}}) {
+        to->ttfb.insert(to->ttfb.end(), from->ttfb.begin(), from->ttfb.end());
+        to->delay.insert(to->delay.end(), from->delay.begin(), from->delay.end());
+        to->failed += from->failed;
+      }
     }
     std::printf("streams=%d rounds=%d (failed streams: direct %d, proxied %d)\n", streams, rounds,
                 direct.failed, proxied.failed);
     PrintRow("ttfb", direct.ttfb, proxied.ttfb);
     PrintRow("event", direct.delay, proxied.delay);
+    if (rounds > 1) {
+      std::printf("  event p99 by round (us), direct / proxied:");
+      for (size_t r = 0; r < round_p99_direct.size(); ++r) {
+        std::printf(" %lld/%lld", static_cast<long long>(round_p99_direct[r]),
+                    static_cast<long long>(round_p99_proxied[r]));
+      }
+      Micros median_direct = Percentile(round_p99_direct, 0.5);
+      Micros median_proxied = Percentile(round_p99_proxied, 0.5);
+      std::printf("\n  median round: event p99 direct %lld us, proxied %lld us, added %lld us\n",
+                  static_cast<long long>(median_direct), static_cast<long long>(median_proxied),
+                  static_cast<long long>(median_proxied - median_direct));
+    }
   }
 
   uint64_t recorded = 0;

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Replay throughput and latency beside nginx serving the same bytes as static files, measured in
 # one run with wrk (64 keep-alive connections), then replay timing error at recorded pace.
-# The server gets core 0 and wrk core 1 (taskset), loopback only.
+# The server gets core 0 and wrk core 1 (taskset), loopback only. The runs alternate between
+# nginx and tapedeck for ROUNDS rounds, so both see the same machine; the summary gives the
+# median of each, and the server's CPU time per request (utime+stime from /proc, steadier than
+# requests per second on a shared machine).
 #
-# Usage: bench/replay_vs_nginx.sh [BUILD_DIR] [SECONDS]
+# Usage: bench/replay_vs_nginx.sh [BUILD_DIR] [SECONDS] [ROUNDS]
 # Needs: nginx, wrk (apt-get install nginx-light wrk), python3, a built tapedeck and
 # replay_timing_bench (cmake --build BUILD_DIR --target tapedeck replay_timing_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 secs=${2:-10}
+rounds=${3:-3}
 tapedeck=$build/tools/tapedeck
 for tool in nginx wrk python3 taskset; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light wrk)" >&2; exit 2; }
@@ -88,9 +92,11 @@ http {
 }
 NGINX
 taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+nginx_master=$!
 
 taskset -c 0 "$tapedeck" replay --cassette "$work/bench.jsonl" --listen 127.0.0.1:0 \
   --timing instant --log-level warn 2>"$work/tapedeck.err" & pids+=($!)
+td_pid=$!
 timeout 10 bash -c "until grep -q 'listening on' '$work/tapedeck.err'; do sleep 0.05; done"
 td_port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/tapedeck.err")
 [ -n "$td_port" ] || { cat "$work/tapedeck.err"; exit 1; }
@@ -101,27 +107,48 @@ curl -s "http://127.0.0.1:$td_port/v1/messages" -H 'content-type: application/js
   -d "$(python3 -c 'import json;print(json.dumps({"model":"claude-sonnet-4-5","max_tokens":256,"stream":True,"messages":[{"role":"user","content":"bench"}]}))')" >"$work/t.sse"
 cmp -s "$work/n.sse" "$work/t.sse" || { echo "tapedeck and nginx bytes differ" >&2; exit 1; }
 
-run() {  # run LABEL URL [LUA]
-  local label=$1 url=$2 lua=${3:-}
-  local out
+nginx_worker=$(pgrep -P "$nginx_master" | head -1)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run() {  # run LABEL SERVER_PID URL [LUA]
+  local label=$1 pid=$2 url=$3 lua=${4:-}
+  local out before after
+  before=$(cpu_ticks "$pid")
   out=$(taskset -c 1 wrk -t1 -c64 -d"${secs}s" --latency ${lua:+-s "$lua"} "$url")
-  local rps p50 p99
+  after=$(cpu_ticks "$pid")
+  local rps n p50 p99 cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf '%-44s %12s req/s   p50 %8s   p99 %8s\n' "$label" "$rps" "$p50" "$p99"
-  echo "$rps" >"$work/$label.rps"
+  cpu=$(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $n:.1f}')")
+  printf '%-14s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/req\n' \
+    "$label" "$rps" "$p50" "$p99" "$cpu"
+  echo "$rps $cpu" >>"$work/$label.runs"
 }
 
-echo "wrk -t1 -c64 -d${secs}s, server on core 0, wrk on core 1"
-run nginx-json "http://127.0.0.1:$nginx_port/v1/message.json"
-run tapedeck-json "http://127.0.0.1:$td_port/v1/messages" "$work/post_plain.lua"
-run nginx-sse "http://127.0.0.1:$nginx_port/v1/stream.sse"
-run tapedeck-sse "http://127.0.0.1:$td_port/v1/messages" "$work/post_stream.lua"
-for kind in json sse; do
-  python3 -c "import sys; n=float(open('$work/nginx-$kind.rps').read()); t=float(open('$work/tapedeck-$kind.rps').read()); print(f'tapedeck/nginx ($kind): {100*t/n:.0f}%')"
+echo "wrk -t1 -c64 -d${secs}s, server on core 0, wrk on core 1, $rounds rounds"
+for round in $(seq "$rounds"); do
+  echo "round $round"
+  run nginx-json "$nginx_worker" "http://127.0.0.1:$nginx_port/v1/message.json"
+  run tapedeck-json "$td_pid" "http://127.0.0.1:$td_port/v1/messages" "$work/post_plain.lua"
+  run nginx-sse "$nginx_worker" "http://127.0.0.1:$nginx_port/v1/stream.sse"
+  run tapedeck-sse "$td_pid" "http://127.0.0.1:$td_port/v1/messages" "$work/post_stream.lua"
 done
+echo "medians over $rounds rounds"
+python3 - "$work" <<'PY'
+import statistics, sys
+work = sys.argv[1]
+def med(label, col):
+    return statistics.median(float(l.split()[col]) for l in open(f"{work}/{label}.runs"))
+for kind in ("json", "sse"):
+    n, t = med(f"nginx-{kind}", 0), med(f"tapedeck-{kind}", 0)
+    nc, tc = med(f"nginx-{kind}", 1), med(f"tapedeck-{kind}", 1)
+    print(f"{kind:5} nginx {n:9.0f} req/s {nc:5.1f} us/req   tapedeck {t:9.0f} req/s "
+          f"{tc:5.1f} us/req   tapedeck/nginx {100 * t / n:.0f}%")
+PY
 grep -v 'listening on' "$work/tapedeck.err" | grep -v '^tapedeck: info' || true
 
 echo
-"$build/bench/replay_timing_bench" "$tapedeck" --streams 100 --events 50 --gap-ms 20
+taskset -c 1 "$build/bench/replay_timing_bench" "$tapedeck" --streams 100 --events 50 --gap-ms 20 \
+  --rounds 5 --server-cpu 0
