@@ -21,7 +21,7 @@ std::string TempPath(const std::string& name) { return ::testing::TempDir() + na
 // A real recorded SSE stream when the shared fixtures are there, cut into pieces at awkward
 // places (chunks are not events); a synthetic one otherwise.
 std::vector<std::string> StreamPieces() {
-  std::string sse = test::ReadFile(test::SseFixtureDir() / "ts-sdk.tool_use_response.sse");
+  std::string sse = testing::ReadFile(testing::SseFixtureDir() / "ts-sdk.tool_use_response.sse");
   if (sse.empty()) {
     for (int i = 0; i < 20; ++i) {
       sse += "event: content_block_delta\r\ndata: {\"i\":" + std::to_string(i) + "}\r\n\r\n";
@@ -92,7 +92,7 @@ TEST(CliIntegrationTest, RecordThenReplayServesByteIdenticalResponses) {
 
   EXPECT_EQ(recorded_stream.status, 200);
   EXPECT_EQ(recorded_stream.body, Join(pieces));
-  std::string raw = test::ReadFile(cassette_path);
+  std::string raw = testing::ReadFile(cassette_path);
   ASSERT_FALSE(raw.empty());
   Result<cassette::Cassette> c = cassette::ReadCassette(cassette_path);
   ASSERT_TRUE(c.ok()) << c.status().message();
@@ -198,7 +198,7 @@ TEST(CliIntegrationTest, KillNineLeavesEveryCompletedInteractionReadable) {
     std::string cmd = "zstd -dc " + cassette_path + " 2>/dev/null | wc -l > " +
                       TempPath("kill9.lines");
     (void)std::system(cmd.c_str());
-    EXPECT_EQ(std::stoi(test::ReadFile(TempPath("kill9.lines"))), 4);  // header + 3 interactions
+    EXPECT_EQ(std::stoi(testing::ReadFile(TempPath("kill9.lines"))), 4);  // header + 3 interactions
   }
 }
 

@@ -95,13 +95,13 @@ TEST_F(RecordTest, NonStreamingJsonArrivesByteExactAndIsRecorded) {
 }
 
 TEST_F(RecordTest, RealSseFixturesArriveByteExactAndRecordEveryEvent) {
-  const std::vector<std::filesystem::path> files = test::SseFixtureFiles();
-  if (files.empty()) GTEST_SKIP() << "no fixtures at " << test::SseFixtureDir();
+  const std::vector<std::filesystem::path> files = testing::SseFixtureFiles();
+  if (files.empty()) GTEST_SKIP() << "no fixtures at " << testing::SseFixtureDir();
 
   StartUpstream();
   std::vector<std::string> bodies;
   for (size_t i = 0; i < files.size(); ++i) {
-    std::string bytes = test::ReadFile(files[i]);
+    std::string bytes = testing::ReadFile(files[i]);
     bodies.push_back(bytes);
     // Alternate how the upstream writes: one write per event, or 777-byte pieces that cut
     // events (and CRLFs, and UTF-8 sequences) anywhere.
@@ -238,7 +238,7 @@ TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
 
   ASSERT_TRUE(WaitForRecorded(1));
   StopProxy();
-  std::string file = test::ReadFile(cassette_path_);
+  std::string file = testing::ReadFile(cassette_path_);
   ASSERT_FALSE(file.empty());
   EXPECT_EQ(file.find(kAnthropicKey), std::string::npos) << "anthropic key in the cassette";
   EXPECT_EQ(file.find(kOpenAiKey), std::string::npos) << "openai key in the cassette";
@@ -366,7 +366,7 @@ TEST_F(RecordTest, WorkerThreadRedactsAndFlushesBeforeTheWriterCloses) {
   // Flush on the loop, then everything is in the file even before the writer closes.
   proxy_thread_->RunSync([this] { handler_->Flush(); });
   EXPECT_EQ(stats().recorded, 10u);
-  std::string file = test::ReadFile(cassette_path_);
+  std::string file = testing::ReadFile(cassette_path_);
   size_t lines = static_cast<size_t>(std::count(file.begin(), file.end(), '\n'));
   EXPECT_EQ(lines, 11u) << "a header line and 10 interactions";
   EXPECT_EQ(file.find(kAnthropicKey), std::string::npos);

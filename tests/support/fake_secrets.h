@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace td::test {
+namespace td::testing {
 
 inline std::string Rep(std::string_view unit, size_t times) {
   std::string out;
@@ -29,4 +29,4 @@ inline std::string FakeJwt() {
 inline std::string FakeGoogleKey() { return std::string("AIza") + Rep("Sy9xK2", 6).substr(0, 35); }
 inline std::string FakeGithubToken() { return std::string("ghp_") + Rep("a1B2c3", 6); }
 
-}  // namespace td::test
+}  // namespace td::testing

@@ -23,7 +23,7 @@
 #include "cassette/model.h"
 #include "proxy/exchange.h"
 
-namespace td::test {
+namespace td::testing {
 
 class FakeSink final : public proxy::ResponseSink {
  public:
@@ -216,4 +216,4 @@ class FakeExchange final : public proxy::Exchange {
   std::function<void()> on_client_gone_;
 };
 
-}  // namespace td::test
+}  // namespace td::testing

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <vector>
 
-namespace td::test {
+namespace td::testing {
 
 // The file's bytes; empty when it cannot be read.
 inline std::string ReadFile(const std::filesystem::path& path) {
@@ -39,4 +39,4 @@ inline std::vector<std::filesystem::path> SseFixtureFiles() {
   return files;
 }
 
-}  // namespace td::test
+}  // namespace td::testing

@@ -3,7 +3,7 @@
 // A fluent builder for cassette::Interaction in tests (like mitmproxy's tflow): start from a
 // plausible Anthropic-style POST /v1/messages exchange and change only what a test is about.
 //
-//   cassette::Interaction i = test::InteractionBuilder()
+//   cassette::Interaction i = testing::InteractionBuilder()
 //       .RequestJson({{"model", "claude-x"}, {"max_tokens", 16}})
 //       .SseEvent("event: ping\ndata: {\"type\":\"ping\"}\n\n", 1200)
 //       .Build();
@@ -20,7 +20,7 @@
 #include "cassette/json_mapping.h"
 #include "cassette/model.h"
 
-namespace td::test {
+namespace td::testing {
 
 class InteractionBuilder {
  public:
@@ -177,4 +177,4 @@ class InteractionBuilder {
   std::string response_content_type_;
 };
 
-}  // namespace td::test
+}  // namespace td::testing

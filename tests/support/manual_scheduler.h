@@ -18,7 +18,7 @@
 
 #include "proxy/exchange.h"
 
-namespace td::test {
+namespace td::testing {
 
 class ManualScheduler final : public proxy::Scheduler {
  public:
@@ -122,4 +122,4 @@ class ManualScheduler final : public proxy::Scheduler {
   std::map<Key, std::shared_ptr<Entry>> timers_;
 };
 
-}  // namespace td::test
+}  // namespace td::testing

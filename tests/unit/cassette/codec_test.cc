@@ -24,7 +24,7 @@ namespace td::cassette {
 namespace {
 
 namespace fs = std::filesystem;
-using test::InteractionBuilder;
+using testing::InteractionBuilder;
 
 void WriteBytes(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -150,7 +150,7 @@ TEST_P(WriterFormTest, WriterRoundTrip) {
   const Cassette c = RichCassette();
   Record(path, CassetteWriter::OpenMode::kTruncate, compress, c.interactions);
 
-  const std::string bytes = test::ReadFile(path);
+  const std::string bytes = testing::ReadFile(path);
   EXPECT_EQ(internal::HasZstdMagic(bytes), compress);
   if (!compress) {
     EXPECT_EQ(bytes.rfind("{\"tapedeck\":\"cassette\",\"version\":1,", 0), 0u);
@@ -199,7 +199,7 @@ TEST_P(WriterFormTest, AppendAddsToAnExistingCassette) {
   // The options say the opposite form: the file's own form wins.
   Record(path, CassetteWriter::OpenMode::kAppend, !compress, second);
 
-  const std::string bytes = test::ReadFile(path);
+  const std::string bytes = testing::ReadFile(path);
   if (compress) {
     // The appended session is a second zstd frame right after the first, complete one.
     EXPECT_TRUE(internal::HasZstdMagic(std::string_view(bytes).substr(first_size)));
@@ -225,7 +225,7 @@ TEST_P(WriterFormTest, AppendToAMissingOrEmptyFileStartsACassette) {
     const std::string path = PathOf(empty_file ? "empty" : "missing");
     if (empty_file) WriteBytes(path, "");
     Record(path, CassetteWriter::OpenMode::kAppend, compress, {c.interactions[0]});
-    EXPECT_EQ(internal::HasZstdMagic(test::ReadFile(path)), compress);
+    EXPECT_EQ(internal::HasZstdMagic(testing::ReadFile(path)), compress);
     Result<Cassette> back = ReadCassette(path);
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_EQ(back->interactions, std::vector<Interaction>{c.interactions[0]});
@@ -245,7 +245,7 @@ TEST_P(WriterFormTest, AppendRecoversACutFile) {
     for (size_t i = 0; i < 3; ++i) ASSERT_TRUE((*writer)->Append(c.interactions[i]).ok());
     const size_t after_three = fs::file_size(path);
     ASSERT_TRUE((*writer)->Append(c.interactions[3]).ok());
-    const std::string full = test::ReadFile(path);
+    const std::string full = testing::ReadFile(path);
     // Cut inside the 4th line's bytes, as if the process died in the middle of its write().
     killed = full.substr(0, after_three + (full.size() - after_three) / 2);
   }
@@ -283,7 +283,7 @@ TEST_F(CodecTest, CutZstdFileKeepsEveryCompleteInteractionAtEveryOffset) {
     }
     ASSERT_TRUE((*writer)->Close().ok());
   }
-  const std::string full = test::ReadFile(path);
+  const std::string full = testing::ReadFile(path);
   ASSERT_GT(full.size(), sizes.back());  // Close() added the frame end
 
   bool saw_incomplete_line = false;
@@ -409,7 +409,7 @@ TEST_F(CodecTest, CorruptZstdInTheMiddleIsAnErrorNamingFileAndOffset) {
         InteractionBuilder().Seq(10 + i).ResponseBody(NoisyText(2000, i)).Build());
   }
   Record(path, CassetteWriter::OpenMode::kTruncate, true, c.interactions);
-  std::string bytes = test::ReadFile(path);
+  std::string bytes = testing::ReadFile(path);
   for (size_t k = 0; k < 64; ++k) bytes[bytes.size() / 2 + k] ^= 0x5A;
   Result<Cassette> back = ParseCassette(bytes, "mid.zst");
   ASSERT_FALSE(back.ok());
@@ -417,7 +417,7 @@ TEST_F(CodecTest, CorruptZstdInTheMiddleIsAnErrorNamingFileAndOffset) {
   EXPECT_EQ(back.status().message().rfind("cassette mid.zst: ", 0), 0u) << back.status().message();
 
   // A zstd frame that is not a cassette, and one followed by junk.
-  std::string junk = test::ReadFile(path) + "this is not zstd data";
+  std::string junk = testing::ReadFile(path) + "this is not zstd data";
   back = ParseCassette(junk, "junk.zst");
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().message().rfind("cassette junk.zst: corrupt zstd data near byte ", 0), 0u)
@@ -428,7 +428,7 @@ TEST_F(CodecTest, DecompressedSizeIsCapped) {
   const std::string path = PathOf("big.zst");
   Record(path, CassetteWriter::OpenMode::kTruncate, true,
          {InteractionBuilder().ResponseBody(std::string(100000, 'a')).Build()});
-  Result<internal::Decompressed> d = internal::DecompressAll(test::ReadFile(path), "big.zst", 4096);
+  Result<internal::Decompressed> d = internal::DecompressAll(testing::ReadFile(path), "big.zst", 4096);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().message(),
             "cassette big.zst: decompresses to more than 4096 bytes; refusing to read it");
@@ -473,7 +473,7 @@ TEST_F(CodecTest, WriterNeverOverwritesAFileThatIsNotACassette) {
     EXPECT_EQ(writer.status().code(), StatusCode::kParse);
     EXPECT_NE(writer.status().message().find("not a tapedeck cassette"), std::string::npos)
         << writer.status().message();
-    EXPECT_EQ(test::ReadFile(path), precious);
+    EXPECT_EQ(testing::ReadFile(path), precious);
   }
 }
 
@@ -498,7 +498,7 @@ TEST_F(CodecTest, WriteCassetteAtomicReplacesTheFileAndLeavesNoTempFile) {
     Result<Cassette> back = ReadCassette(path);
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_EQ(*back, c);
-    EXPECT_EQ(internal::HasZstdMagic(test::ReadFile(path)), compress);
+    EXPECT_EQ(internal::HasZstdMagic(testing::ReadFile(path)), compress);
   }
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());

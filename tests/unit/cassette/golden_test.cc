@@ -81,7 +81,7 @@ TEST(GoldenTest, CurrentVersionFilesAreCanonical) {
       std::ofstream(file, std::ios::binary | std::ios::trunc) << canonical;
       continue;
     }
-    EXPECT_EQ(test::ReadFile(file), canonical)
+    EXPECT_EQ(testing::ReadFile(file), canonical)
         << file << " is not in canonical form; TAPEDECK_UPDATE_GOLDEN=1 rewrites it";
   }
 }

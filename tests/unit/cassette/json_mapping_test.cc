@@ -14,7 +14,7 @@
 namespace td::cassette {
 namespace {
 
-using test::InteractionBuilder;
+using testing::InteractionBuilder;
 
 // Encodes and decodes; fails the test when decoding fails.
 Interaction RoundTrip(const Interaction& in) {

@@ -24,14 +24,14 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-using test::FakeAnthropicKey;
-using test::FakeAwsKeyId;
-using test::FakeBearerToken;
-using test::FakeGithubToken;
-using test::FakeGoogleKey;
-using test::FakeJwt;
-using test::FakeOpenAiKey;
-using test::Rep;
+using testing::FakeAnthropicKey;
+using testing::FakeAwsKeyId;
+using testing::FakeBearerToken;
+using testing::FakeGithubToken;
+using testing::FakeGoogleKey;
+using testing::FakeJwt;
+using testing::FakeOpenAiKey;
+using testing::Rep;
 
 // JSON-escaped, as it would sit in a JSON body or an SSE data line.
 std::string FakePrivateKeyEscaped() {

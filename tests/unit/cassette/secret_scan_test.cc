@@ -22,14 +22,14 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-using test::FakeAnthropicKey;
-using test::FakeAwsKeyId;
-using test::FakeBearerToken;
-using test::FakeGithubToken;
-using test::FakeGoogleKey;
-using test::FakeJwt;
-using test::FakeOpenAiKey;
-using test::Rep;
+using testing::FakeAnthropicKey;
+using testing::FakeAwsKeyId;
+using testing::FakeBearerToken;
+using testing::FakeGithubToken;
+using testing::FakeGoogleKey;
+using testing::FakeJwt;
+using testing::FakeOpenAiKey;
+using testing::Rep;
 
 std::string FakeGithubPat() { return std::string("github_") + "pat_" + Rep("11AbC_", 5); }
 std::string FakePrivateKey() {
@@ -186,7 +186,7 @@ TEST(SecretScanTest, RealRecordingsHaveNoFalsePositives) {
     const std::string ext = entry.path().extension().string();
     if (ext != ".sse" && ext != ".yaml" && ext != ".json") continue;
     ++files;
-    for (const SecretMatch& m : FindSecrets(test::ReadFile(entry.path()))) {
+    for (const SecretMatch& m : FindSecrets(testing::ReadFile(entry.path()))) {
       ADD_FAILURE() << entry.path().filename() << ": " << m.rule << " at byte " << m.begin;
     }
   }

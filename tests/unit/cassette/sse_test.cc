@@ -148,11 +148,11 @@ void CheckStream(const std::string& name, const std::string& data) {
 }
 
 TEST(SseFramerTest, FixtureStreamsFrameIdenticallyAtEverySplitPoint) {
-  const std::vector<std::filesystem::path> files = test::SseFixtureFiles();
+  const std::vector<std::filesystem::path> files = testing::SseFixtureFiles();
   if (files.empty()) GTEST_SKIP() << "no SSE fixtures in " << TD_FIXTURES_DIR << "/sse";
   size_t total_events = 0;
   for (const auto& path : files) {
-    const std::string data = test::ReadFile(path);
+    const std::string data = testing::ReadFile(path);
     const std::string name = path.filename().string();
     CheckStream(name, data);
     // The same streams with CRLF and lone-CR line ends exercise the CR handling on real
@@ -165,11 +165,11 @@ TEST(SseFramerTest, FixtureStreamsFrameIdenticallyAtEverySplitPoint) {
 }
 
 TEST(SseFramerTest, FixtureEventsParseAsTheirBlocks) {
-  const std::vector<std::filesystem::path> files = test::SseFixtureFiles();
+  const std::vector<std::filesystem::path> files = testing::SseFixtureFiles();
   if (files.empty()) GTEST_SKIP() << "no SSE fixtures in " << TD_FIXTURES_DIR << "/sse";
   for (const auto& path : files) {
     SCOPED_TRACE(path.filename().string());
-    const std::string data = test::ReadFile(path);
+    const std::string data = testing::ReadFile(path);
     const Framed whole = FrameWhole(data);
     size_t data_events = 0;
     for (const std::string& e : whole.events) {
@@ -191,7 +191,7 @@ TEST(SseFramerTest, EndsEventsAtEveryKindOfEmptyLine) {
   // Each terminator is followed by 'x' so a final CR is resolved by the next byte.
   for (std::string_view end :
        {"\n\n", "\r\n\r\n", "\r\r", "\n\r\n", "\r\n\n", "\n\r", "\r\n\r", "\r\r\n"}) {
-    SCOPED_TRACE(testing::PrintToString(std::string(end)));
+    SCOPED_TRACE(::testing::PrintToString(std::string(end)));
     const std::string event = "data: a" + std::string(end);
     Framed f = FrameWhole(event + "x");
     EXPECT_THAT(f.events, ElementsAre(event));

@@ -140,13 +140,13 @@ std::vector<Micros> ArrivalPerByte(const Stream& s) {
 }
 
 TEST(StreamBuilderTest, RandomChunkingOfRealStreamsKeepsEveryByteAndItsArrival) {
-  const std::vector<std::filesystem::path> fixtures = test::SseFixtureFiles();
-  if (fixtures.empty()) GTEST_SKIP() << "no SSE fixtures in " << test::SseFixtureDir();
+  const std::vector<std::filesystem::path> fixtures = testing::SseFixtureFiles();
+  if (fixtures.empty()) GTEST_SKIP() << "no SSE fixtures in " << testing::SseFixtureDir();
   std::mt19937 rng(20240611);  // fixed seed: the test is deterministic
   size_t files = 0;
   for (const std::filesystem::path& fixture : fixtures) {
     ++files;
-    const std::string base = test::ReadFile(fixture);
+    const std::string base = testing::ReadFile(fixture);
     for (std::string_view line_end : {"\n", "\r\n", "\r"}) {
       std::string data;
       for (char c : base) {

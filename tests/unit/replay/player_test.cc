@@ -20,9 +20,9 @@
 namespace td::replay {
 namespace {
 
-using test::FakeSink;
-using test::InteractionBuilder;
-using test::ManualScheduler;
+using testing::FakeSink;
+using testing::InteractionBuilder;
+using testing::ManualScheduler;
 
 // The scheduler's clock when a play starts: offsets are relative to it.
 constexpr Micros kT0 = 5'000'000;
@@ -482,12 +482,12 @@ TEST(PlayerTest, ChunkedBodiesThatAreNotSsePlayPerChunk) {
 // Real SSE streams (the SDKs' fixtures), cut into 7-byte reads as a recording would see them:
 // every chunking mode replays them byte for byte, and recorded chunking gives back the reads.
 TEST(PlayerTest, RealStreamsReplayByteExactInEveryMode) {
-  const std::vector<std::filesystem::path> fixtures = test::SseFixtureFiles();
-  if (fixtures.empty()) GTEST_SKIP() << "no fixtures at " << test::SseFixtureDir();
+  const std::vector<std::filesystem::path> fixtures = testing::SseFixtureFiles();
+  if (fixtures.empty()) GTEST_SKIP() << "no fixtures at " << testing::SseFixtureDir();
   int files = 0;
   for (const std::filesystem::path& fixture : fixtures) {
     ++files;
-    const std::string bytes = test::ReadFile(fixture);
+    const std::string bytes = testing::ReadFile(fixture);
     cassette::StreamBuilder builder(cassette::StreamKind::kSse);
     std::vector<std::string> reads;
     for (size_t pos = 0, k = 0; pos < bytes.size(); pos += 7, ++k) {

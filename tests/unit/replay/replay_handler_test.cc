@@ -19,9 +19,9 @@ namespace td::replay {
 namespace {
 
 using nlohmann::json;
-using test::FakeExchange;
-using test::InteractionBuilder;
-using test::ManualScheduler;
+using testing::FakeExchange;
+using testing::InteractionBuilder;
+using testing::ManualScheduler;
 
 // Captures log lines for the duration of a test.
 class LogCapture {
@@ -118,7 +118,7 @@ TEST_F(ReplayHandlerTest, HitServesTheRecordedResponse) {
   auto handler = Make(cassette);
   auto ex = Send(*handler, Live(cassette[1]));
   scheduler_.RunUntilIdle();
-  const test::FakeSink& sink = ex->fake_sink();
+  const testing::FakeSink& sink = ex->fake_sink();
   EXPECT_TRUE(sink.finished());
   EXPECT_EQ(sink.status(), 200);
   EXPECT_EQ(sink.body(), cassette[1].response.body.bytes);
@@ -151,7 +151,7 @@ TEST_F(ReplayHandlerTest, MissGetsANonRetryableAnthropicError) {
   cassette::Request live = Live(cassette[1]);
   live.body.bytes = Messages("What is 3+3?").dump();
   auto ex = Send(*handler, live);
-  const test::FakeSink& sink = ex->fake_sink();
+  const testing::FakeSink& sink = ex->fake_sink();
   EXPECT_EQ(sink.status(), 404);
   EXPECT_EQ(sink.header("x-should-retry"), "false");
   EXPECT_EQ(sink.header("x-tapedeck-miss"), "1");

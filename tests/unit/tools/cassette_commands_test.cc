@@ -14,7 +14,7 @@ namespace td::cli {
 namespace {
 
 using cassette::Cassette;
-using td::test::InteractionBuilder;
+using td::testing::InteractionBuilder;
 
 // A fake Anthropic key assembled at run time, so this file holds nothing key-shaped.
 std::string FakeAnthropicKey() { return "sk-" + std::string("ant-api03-") + std::string(48, 'Q'); }
