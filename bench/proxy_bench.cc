@@ -1,13 +1,15 @@
 // proxy_bench: what the record proxy adds to a streamed response. Starts, in this process on
 // loopback, a fake SSE upstream (each stream sends N events at a fixed interval, each stamped
-// with its send time) and the record proxy (EventLoop + HttpServer + RecordHandler writing a
-// temp cassette), then runs the same streams twice in each round, directly to the upstream and
-// through the proxy, and prints time to first event and per-event delay (arrival minus send
-// time) for both, with the difference. Not a test: figures go to docs/performance.md.
+// with its send time), the record proxy (EventLoop + HttpServer + RecordHandler writing a temp
+// cassette) and a bare relay (the simplest forwarder: the cost of any extra hop here). Each
+// round runs the same streams three times, directly to the upstream, through the bare relay
+// and through the proxy, and prints time to first event and per-event delay (arrival minus send
+// time) for each, with the excess over direct. Not a test: figures go to docs/performance.md.
 // One epoll thread runs every client of a round and times each event by the kernel's receive
-// stamp (bench/receive_stamp.h); the send stamps use the same clock. On a machine with two or more cores the proxy's threads (its loop and its cassette writer)
-// run on core 0 and everything else (the upstream, the clients) on core 1, as a proxy process
-// and its load would; --no-pin lets the scheduler place every thread.
+// stamp (bench/receive_stamp.h); the send stamps use the same clock. On a machine with two or
+// more cores the proxy's threads (its loop and its cassette writer) and the relay run on core 0
+// and everything else (the upstream, the clients) on core 1, as a proxy process and its load
+// would; --no-pin lets the scheduler place every thread.
 //
 //   proxy_bench [--events N] [--interval-us U] [--rounds-1 R] [--rounds-64 R] [--on-loop]
 //               [--concurrency C (default 64)] [--request-kb K]
@@ -18,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -338,22 +341,135 @@ Micros Percentile(std::vector<Micros> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-void PrintRow(const char* what, const std::vector<Micros>& direct,
-              const std::vector<Micros>& proxied) {
-  Micros d50 = Percentile(direct, 0.5), d99 = Percentile(direct, 0.99),
-         dmax = Percentile(direct, 1);
-  Micros p50 = Percentile(proxied, 0.5), p99 = Percentile(proxied, 0.99),
-         pmax = Percentile(proxied, 1);
-  std::printf("  %-6s n=%-5zu direct   p50 %6lld us  p99 %6lld us  max %6lld us\n", what,
-              direct.size(), static_cast<long long>(d50), static_cast<long long>(d99),
-              static_cast<long long>(dmax));
-  std::printf("  %-6s n=%-5zu proxied  p50 %6lld us  p99 %6lld us  max %6lld us\n", "",
-              proxied.size(), static_cast<long long>(p50), static_cast<long long>(p99),
-              static_cast<long long>(pmax));
-  std::printf("  %-6s         added    p50 %6lld us  p99 %6lld us  max %6lld us\n", "",
-              static_cast<long long>(p50 - d50), static_cast<long long>(p99 - d99),
-              static_cast<long long>(pmax - dmax));
+// The same streams over three paths: straight to the upstream, through a bare relay, and
+// through tapedeck record.
+enum Path { kDirect, kRelay, kTapedeck, kPaths };
+constexpr const char* kPathNames[kPaths] = {"direct", "bare relay", "tapedeck"};
+
+// One figure (ttfb or event delay) for every path, with each path's excess over direct.
+void PrintRows(const char* what, const Samples (&samples)[kPaths],
+               std::vector<Micros> Samples::*field) {
+  const std::vector<Micros>& direct = samples[kDirect].*field;
+  const Micros d50 = Percentile(direct, 0.5), d99 = Percentile(direct, 0.99);
+  for (int path = 0; path < kPaths; ++path) {
+    const std::vector<Micros>& v = samples[path].*field;
+    const Micros p50 = Percentile(v, 0.5), p99 = Percentile(v, 0.99), max = Percentile(v, 1);
+    std::printf("  %-6s %-10s n=%-6zu p50 %6lld us  p99 %6lld us  max %6lld us", path ? "" : what,
+                kPathNames[path], v.size(), static_cast<long long>(p50),
+                static_cast<long long>(p99), static_cast<long long>(max));
+    if (path != kDirect) {
+      std::printf("   added p50 %6lld us  p99 %6lld us", static_cast<long long>(p50 - d50),
+                  static_cast<long long>(p99 - d99));
+    }
+    std::printf("\n");
+  }
 }
+
+// The baseline for one extra hop, as nginx is for serving bytes: the simplest forwarder there
+// is, on the proxy's core. One thread, epoll, and for every client connection a blocking
+// connect to the upstream; bytes are read and written on as they come, both ways. No HTTP
+// parsing, no recording, no event library.
+class BareRelay {
+ public:
+  BareRelay(uint16_t upstream_port, bool pin) : upstream_port_(upstream_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 1024) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      LoopThread::Die("bare relay: cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+    wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    thread_ = std::thread([this, pin] {
+      if (pin) PinToCore(0);
+      Run();
+    });
+  }
+  ~BareRelay() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_, &one, sizeof one);
+    thread_.join();
+    ::close(wake_);
+    ::close(listener_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void Run() {
+    int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    auto watch = [ep](int fd, uint64_t tag) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = tag;
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    };
+    watch(listener_, kListener);
+    watch(wake_, kWake);
+    std::map<int, int> peer;  // each relayed socket -> the other end
+    auto drop = [&](int fd) {
+      auto it = peer.find(fd);
+      if (it == peer.end()) return;
+      int other = it->second;
+      peer.erase(fd);
+      peer.erase(other);
+      ::close(fd);
+      ::close(other);
+    };
+    std::vector<epoll_event> ready(256);
+    char buf[65536];
+    while (true) {
+      int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), -1);
+      for (int k = 0; k < n; ++k) {
+        const uint64_t tag = ready[static_cast<size_t>(k)].data.u64;
+        if (tag == kWake) {
+          for (auto& [fd, other] : peer) ::close(fd);
+          ::close(ep);
+          return;
+        }
+        if (tag == kListener) {
+          int client;
+          while ((client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0) {
+            int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in addr{};
+            addr.sin_family = AF_INET;
+            addr.sin_port = htons(upstream_port_);
+            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (::connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+              ::close(client);
+              ::close(upstream);
+              continue;
+            }
+            int one = 1;
+            ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            ::setsockopt(upstream, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            peer[client] = upstream;
+            peer[upstream] = client;
+            watch(client, static_cast<uint64_t>(client));
+            watch(upstream, static_cast<uint64_t>(upstream));
+          }
+          continue;
+        }
+        const int fd = static_cast<int>(tag);
+        auto it = peer.find(fd);
+        if (it == peer.end()) continue;
+        ssize_t got = ::read(fd, buf, sizeof buf);
+        if (got <= 0 || ::write(it->second, buf, static_cast<size_t>(got)) != got) drop(fd);
+      }
+    }
+  }
+
+  static constexpr uint64_t kListener = ~uint64_t{0};
+  static constexpr uint64_t kWake = ~uint64_t{0} - 1;
+  uint16_t upstream_port_;
+  int listener_ = -1;
+  int wake_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
 
 int IntFlag(int argc, char** argv, const char* name, int fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
@@ -445,48 +561,52 @@ int main(int argc, char** argv) {
               passthrough ? ""
               : on_loop   ? " (writes on the loop)"
                           : " (writes on a worker thread)");
-  std::printf("  threads: %s\n", pin ? "the proxy's on core 0, the upstream and clients on core 1"
+  std::printf("  threads: %s\n", pin ? "the proxy's and the relay on core 0, the rest on core 1"
                                      : "not pinned (--no-pin)");
   std::printf("  ttfb: connect start to first complete event; event: arrival minus send stamp\n");
   std::printf("  request body %zu bytes\n", body_json.size());
   std::printf("  concurrent streams send %s\n",
               phase_locked ? "at the same moments (--phase-locked)"
                            : "spread over the interval (independent phases)");
-  std::printf("  added: proxied percentile minus direct percentile (same run, rounds alternate)\n");
+  std::printf("  added: a path's percentile minus direct's (same run, paths alternate in a round)\n");
+  BareRelay relay(upstream_port, pin);
   for (auto [streams, rounds] : {std::pair{1, rounds_1}, std::pair{many, rounds_64}}) {
-    Samples direct;
-    Samples proxied;
-    // Each round's event p99, direct and proxied: one stall of this machine (they last
-    // milliseconds, every few seconds, and hit every stream at once) moves the pooled p99 of a
-    // short run; the median round shows what the proxy adds when none hits.
-    std::vector<Micros> round_p99_direct, round_p99_proxied;
+    const uint16_t ports[kPaths] = {upstream_port, relay.port(), proxy_port};
+    Samples all[kPaths];
+    // Each round's event p99 by path: one stall of this machine (they last milliseconds, every
+    // few seconds, and hit every stream at once) moves the pooled p99 of a short run; the
+    // median round shows what a hop adds when none hits.
+    std::vector<Micros> round_p99[kPaths];
     for (int r = 0; r < rounds; ++r) {
-      Samples d, p;
-      RunRound(upstream_port, streams, events, body_json, &d);
-      RunRound(proxy_port, streams, events, body_json, &p);
-      round_p99_direct.push_back(Percentile(d.delay, 0.99));
-      round_p99_proxied.push_back(Percentile(p.delay, 0.99));
-      for (auto [from, to] : {std::pair{&d, &direct}, std::pair{&p, &proxied}}) {
-        to->ttfb.insert(to->ttfb.end(), from->ttfb.begin(), from->ttfb.end());
-        to->delay.insert(to->delay.end(), from->delay.begin(), from->delay.end());
-        to->failed += from->failed;
+      for (int path = 0; path < kPaths; ++path) {
+        Samples round;
+        RunRound(ports[path], streams, events, body_json, &round);
+        round_p99[path].push_back(Percentile(round.delay, 0.99));
+        Samples& to = all[path];
+        to.ttfb.insert(to.ttfb.end(), round.ttfb.begin(), round.ttfb.end());
+        to.delay.insert(to.delay.end(), round.delay.begin(), round.delay.end());
+        to.failed += round.failed;
       }
     }
-    std::printf("streams=%d rounds=%d (failed streams: direct %d, proxied %d)\n", streams, rounds,
-                direct.failed, proxied.failed);
-    PrintRow("ttfb", direct.ttfb, proxied.ttfb);
-    PrintRow("event", direct.delay, proxied.delay);
+    std::printf("streams=%d rounds=%d (failed streams: direct %d, bare relay %d, tapedeck %d)\n",
+                streams, rounds, all[kDirect].failed, all[kRelay].failed, all[kTapedeck].failed);
+    PrintRows("ttfb", all, &Samples::ttfb);
+    PrintRows("event", all, &Samples::delay);
     if (rounds > 1) {
-      std::printf("  event p99 by round (us), direct / proxied:");
-      for (size_t r = 0; r < round_p99_direct.size(); ++r) {
-        std::printf(" %lld/%lld", static_cast<long long>(round_p99_direct[r]),
-                    static_cast<long long>(round_p99_proxied[r]));
+      std::printf("  event p99 by round (us), direct / bare relay / tapedeck:");
+      for (int r = 0; r < rounds; ++r) {
+        std::printf(" %lld/%lld/%lld", static_cast<long long>(round_p99[kDirect][r]),
+                    static_cast<long long>(round_p99[kRelay][r]),
+                    static_cast<long long>(round_p99[kTapedeck][r]));
       }
-      Micros median_direct = Percentile(round_p99_direct, 0.5);
-      Micros median_proxied = Percentile(round_p99_proxied, 0.5);
-      std::printf("\n  median round: event p99 direct %lld us, proxied %lld us, added %lld us\n",
-                  static_cast<long long>(median_direct), static_cast<long long>(median_proxied),
-                  static_cast<long long>(median_proxied - median_direct));
+      Micros median[kPaths];
+      for (int path = 0; path < kPaths; ++path) median[path] = Percentile(round_p99[path], 0.5);
+      std::printf("\n  median round's event p99: direct %lld us, bare relay %lld us (added %lld), "
+                  "tapedeck %lld us (added %lld)\n",
+                  static_cast<long long>(median[kDirect]), static_cast<long long>(median[kRelay]),
+                  static_cast<long long>(median[kRelay] - median[kDirect]),
+                  static_cast<long long>(median[kTapedeck]),
+                  static_cast<long long>(median[kTapedeck] - median[kDirect]));
     }
   }
 

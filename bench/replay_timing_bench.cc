@@ -15,6 +15,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -29,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/receive_stamp.h"
@@ -105,25 +108,69 @@ bool Dechunk(Conn& c) {
   }
 }
 
-// The floor: one thread sleeping until each due time, as a timer-driven server would.
-Errors MeasureFloor(const std::vector<double>& at) {
-  timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  std::vector<double> woke;
-  for (double offset : at) {
-    timespec due = start;
-    long long ns = static_cast<long long>(due.tv_nsec) + static_cast<long long>(offset * 1e3);
-    due.tv_sec += static_cast<time_t>(ns / 1000000000);
-    due.tv_nsec = static_cast<long>(ns % 1000000000);
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr);
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    woke.push_back(static_cast<double>(now.tv_sec - start.tv_sec) * 1e6 +
-                   static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e3);
+// Pins the calling thread to `cpu` (a number, or empty for no pinning).
+void PinThread(const std::string& cpu) {
+  if (cpu.empty()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(std::atoi(cpu.c_str()), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+// The baseline, as nginx is for throughput: the same schedule served by the simplest timer
+// loop there is, on the same core: one thread accepts `streams` connections, reads each
+// request, then sleeps (clock_nanosleep, absolute) to each due write in turn and writes the
+// recorded head and chunks with one write(2) each. No HTTP parsing, no event library, no
+// matching. Listens on `listener`; returns once every stream is written.
+void ServeBare(int listener, int streams, size_t request_size, const std::string& head,
+               const std::vector<std::string>& chunks, const std::vector<double>& at,
+               double head_us, const std::string& cpu) {
+  PinThread(cpu);
+  struct Write {
+    double due_us;  // CLOCK_MONOTONIC
+    int fd;
+    const std::string* bytes;
+  };
+  auto now_us = [] {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  };
+  std::vector<int> fds;
+  for (int i = 0; i < streams; ++i) {
+    int fd = accept(listener, nullptr, nullptr);
+    if (fd < 0) break;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fds.push_back(fd);
   }
-  Errors errors;
-  errors.Add(woke, 0, at);
-  return errors;
+  std::vector<Write> writes;
+  for (int fd : fds) {
+    char buf[4096];
+    for (size_t got = 0; got < request_size;) {
+      ssize_t n = read(fd, buf, std::min(sizeof buf, request_size - got));
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    double t0 = now_us();
+    writes.push_back({t0 + head_us, fd, &head});
+    for (size_t e = 0; e < chunks.size(); ++e) writes.push_back({t0 + at[e], fd, &chunks[e]});
+  }
+  std::stable_sort(writes.begin(), writes.end(),
+                   [](const Write& a, const Write& b) { return a.due_us < b.due_us; });
+  for (const Write& w : writes) {
+    double wait = w.due_us - now_us();
+    if (wait > 0) {
+      timespec due;
+      clock_gettime(CLOCK_MONOTONIC, &due);
+      long long ns = static_cast<long long>(due.tv_nsec) + static_cast<long long>(wait * 1e3);
+      due.tv_sec += static_cast<time_t>(ns / 1000000000);
+      due.tv_nsec = static_cast<long>(ns % 1000000000);
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr);
+    }
+    if (write(w.fd, w.bytes->data(), w.bytes->size()) < 0) break;
+  }
+  for (int fd : fds) close(fd);
 }
 
 struct Round {
@@ -325,29 +372,56 @@ int main(int argc, char** argv) {
   std::printf("replay timing: %d rounds of %d concurrent streams x %d events, recorded gaps "
               "%.1f ms\n",
               rounds, streams, events, gap_ms);
-  Errors all_floor, all_wire, all_read;
+  // The bare server's bytes: tapedeck's head and chunk framing, so the client reads both alike.
+  const std::string head =
+      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::vector<std::string> chunks;
+  for (const auto& e : it.response.stream->events) {
+    char size[24];
+    std::snprintf(size, sizeof size, "%zx\r\n", e.bytes.size());
+    chunks.push_back(size + e.bytes + "\r\n");
+  }
+  chunks.back() += "0\r\n\r\n";
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in bare_addr{};
+  bare_addr.sin_family = AF_INET;
+  bare_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t bare_len = sizeof bare_addr;
+  if (bind(listener, reinterpret_cast<sockaddr*>(&bare_addr), sizeof bare_addr) != 0 ||
+      listen(listener, 1024) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&bare_addr), &bare_len) != 0) {
+    std::perror("bare server");
+    return 1;
+  }
+  const int bare_port = ntohs(bare_addr.sin_port);
+
+  Errors all_bare, all_wire, all_read;
   std::vector<double> round_p99;  // at the socket
   bool ok = true;
   for (int r = 1; r <= rounds && ok; ++r) {
-    Errors floor = MeasureFloor(at);
+    std::thread bare(ServeBare, listener, streams, request.size(), std::cref(head),
+                     std::cref(chunks), std::cref(at), 4000.0, server_cpu);
+    Round baseline = MeasureServer(bare_port, streams, request, body, ends, at);
+    bare.join();
     Round round = MeasureServer(port, streams, request, body, ends, at);
-    ok = round.ok;
+    ok = baseline.ok && round.ok;
     std::printf("round %d\n", r);
-    floor.Print("floor (one bare sleeper)");
+    baseline.wire.Print("bare timer loop, at socket");
     round.wire.Print("tapedeck, at the socket");
     round.read.Print("tapedeck, read by client");
     round_p99.push_back(Percentile(round.wire.gap, 99));
-    all_floor.Append(floor);
+    all_bare.Append(baseline.wire);
     all_wire.Append(round.wire);
     all_read.Append(round.read);
   }
+  close(listener);
   kill(pid, SIGTERM);
   int status;
   waitpid(pid, &status, 0);
   if (!ok) return 1;
   std::printf("all rounds (%zu gaps; bytes identical to the recording on every stream)\n",
               all_wire.gap.size());
-  all_floor.Print("floor (one bare sleeper)");
+  all_bare.Print("bare timer loop, at socket");
   all_wire.Print("tapedeck, at the socket");
   all_read.Print("tapedeck, read by client");
   std::printf("median of the rounds' gap error p99 at the socket: %.0f us\n",
