@@ -1,11 +1,18 @@
 // Integration tests of the record path over loopback: a TestClient talks to the record proxy,
 // which forwards to a scripted FakeUpstream and writes a cassette that the tests read back.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "cassette/base/log.h"
 #include "cassette/sse.h"
@@ -500,6 +507,118 @@ TEST_F(RecordTest, KeepAliveServesTwoRequestsOnOneConnectionAndReusesTheUpstream
   std::vector<cassette::Interaction> all = recorded();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_LT(all[0].seq, all[1].seq);
+}
+
+// An upstream written with raw sockets, for what HttpServer never does: it answers the first
+// request with keep-alive, reads the next request on the same connection and closes it
+// unanswered (the race every pooled HTTP client meets: the server timed the idle connection
+// out as the request went out), then answers on a new connection. Blocking I/O on its own
+// thread; every wait is bounded by a 10 s socket timeout.
+class DroppingUpstream {
+ public:
+  DroppingUpstream() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener_, 16), 0);
+    EXPECT_EQ(::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~DroppingUpstream() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Requests read, in order, with the connection (1 or 2) each came on.
+  std::vector<int> connections_of_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_;
+  }
+
+ private:
+  void Run() {
+    int first = Accept();
+    if (first < 0) return;
+    if (ReadRequest(first, 1)) Answer(first, R"({"n":1})");
+    ReadRequest(first, 1);  // the second request, on the pooled connection...
+    ::close(first);         // ...dropped unanswered
+    int second = Accept();
+    if (second < 0) return;
+    if (ReadRequest(second, 2)) Answer(second, R"({"n":2})");
+    ::close(second);
+  }
+  int Accept() {
+    int fd = ::accept(listener_, nullptr, nullptr);
+    if (fd >= 0) {
+      timeval tv{10, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    return fd;
+  }
+  // Reads one request (head and Content-Length body). False on EOF, error or timeout.
+  bool ReadRequest(int fd, int connection) {
+    std::string in;
+    char buf[4096];
+    size_t head_end = std::string::npos;
+    size_t need = 0;
+    while (head_end == std::string::npos || in.size() < head_end + 4 + need) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      in.append(buf, static_cast<size_t>(n));
+      if (head_end == std::string::npos && (head_end = in.find("\r\n\r\n")) != std::string::npos) {
+        std::string head = in.substr(0, head_end);
+        for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        size_t cl = head.find("content-length:");
+        if (cl != std::string::npos) need = std::stoul(head.substr(cl + 15));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    seen_.push_back(connection);
+    return true;
+  }
+  static void Answer(int fd, const std::string& body) {
+    std::string response = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+    EXPECT_EQ(::send(fd, response.data(), response.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(response.size()));
+  }
+
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<int> seen_;  // guarded by mu_
+};
+
+TEST_F(RecordTest, ARequestOnAPooledConnectionTheUpstreamDropsIsRetriedOnANewOne) {
+  DroppingUpstream upstream;
+  RecordProxyConfig config;
+  config.upstream_url = upstream.url();
+  ASSERT_TRUE(StartProxy(config));
+
+  auto client = Client();
+  ClientResponse first;
+  ASSERT_TRUE(client->Send(PostMessages()));
+  ASSERT_TRUE(client->ReadResponse(&first));
+  EXPECT_EQ(first.body, R"({"n":1})");
+  ClientResponse second;
+  ASSERT_TRUE(client->Send(PostMessages()));
+  ASSERT_TRUE(client->ReadResponse(&second));
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.body, R"({"n":2})") << "retried transparently, not a 502";
+
+  // The second request went out on the pooled connection, was dropped, and went again.
+  EXPECT_EQ(upstream.connections_of_requests(), (std::vector<int>{1, 1, 2}));
+  ASSERT_TRUE(WaitForRecorded(2));
+  std::vector<cassette::Interaction> all = recorded();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].response.body.bytes, R"({"n":2})");
+  EXPECT_FALSE(all[1].truncated.has_value());
 }
 
 TEST_F(RecordTest, MalformedRequestGetsA400AndNothingIsForwarded) {
