@@ -67,6 +67,13 @@ std::string PostMessages(std::string_view body = kMessagesBody, cassette::Header
   return TestClient::BuildRequest("POST", "/v1/messages", headers, body);
 }
 
+// Posts the default request on `client`'s connection and reads the whole answer.
+::testing::AssertionResult PostAndRead(TestClient& client, ClientResponse* response) {
+  if (!client.Send(PostMessages())) return ::testing::AssertionFailure() << "send failed";
+  if (!client.ReadResponse(response)) return ::testing::AssertionFailure() << "no response";
+  return ::testing::AssertionSuccess();
+}
+
 TEST_F(RecordTest, NonStreamingJsonArrivesByteExactAndIsRecorded) {
   StartUpstream();
   // Odd spacing and key order: the bytes must pass through untouched, never re-serialised.
@@ -491,13 +498,10 @@ TEST_F(RecordTest, KeepAliveServesTwoRequestsOnOneConnectionAndReusesTheUpstream
   ASSERT_TRUE(StartProxy());
 
   auto client = Client();
-  ClientResponse first;
-  ASSERT_TRUE(client->Send(PostMessages()));
-  ASSERT_TRUE(client->ReadResponse(&first));
+  ClientResponse first, second;
+  ASSERT_TRUE(PostAndRead(*client, &first));
   EXPECT_EQ(first.body, R"({"n":1})");
-  ClientResponse second;
-  ASSERT_TRUE(client->Send(PostMessages()));
-  ASSERT_TRUE(client->ReadResponse(&second));
+  ASSERT_TRUE(PostAndRead(*client, &second));
   EXPECT_EQ(second.body, Join(Sample(2)));
   EXPECT_TRUE(second.chunked);
 
@@ -602,13 +606,10 @@ TEST_F(RecordTest, ARequestOnAPooledConnectionTheUpstreamDropsIsRetriedOnANewOne
   ASSERT_TRUE(StartProxy(config));
 
   auto client = Client();
-  ClientResponse first;
-  ASSERT_TRUE(client->Send(PostMessages()));
-  ASSERT_TRUE(client->ReadResponse(&first));
+  ClientResponse first, second;
+  ASSERT_TRUE(PostAndRead(*client, &first));
   EXPECT_EQ(first.body, R"({"n":1})");
-  ClientResponse second;
-  ASSERT_TRUE(client->Send(PostMessages()));
-  ASSERT_TRUE(client->ReadResponse(&second));
+  ASSERT_TRUE(PostAndRead(*client, &second));
   EXPECT_EQ(second.status, 200);
   EXPECT_EQ(second.body, R"({"n":2})") << "retried transparently, not a 502";
 
