@@ -50,8 +50,9 @@ class ResponseSink {
   // Bytes written but not yet taken by the socket. Producers that can wait (a recording
   // forwarding a stream) stop reading while this is above their high watermark...
   virtual size_t BufferedBytes() const = 0;
-  // ...and are called back once it drains below the low watermark. One callback at a time;
-  // replaces any earlier one. Never called after the client has gone.
+  // ...and are called back when it drains to the low watermark: once, after which the callback
+  // is dropped (set it again to wait again). One callback at a time; replaces any earlier one.
+  // Never called after the client has gone.
   virtual void SetOnDrained(std::function<void()> on_drained) = 0;
 };
 

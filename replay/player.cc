@@ -260,11 +260,10 @@ void Player::Pump() {
         }
         if (s.piece_due > now) return Schedule(s.piece_due);
         if (room == 0) {
+          // The sink calls back once per wait.
           s.waiting_drain = true;
-          if (!drain_hooked_) {
-            drain_hooked_ = true;
-            sink_.SetOnDrained([this] { OnDrained(); });
-          }
+          drain_hooked_ = true;
+          sink_.SetOnDrained([this] { OnDrained(); });
           return;
         }
         s.have_piece = false;

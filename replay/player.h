@@ -116,7 +116,7 @@ class Player {
   proxy::TimerHandle timers_[2];
   int last_slot_ = 1;
   int running_slot_ = -1;
-  bool drain_hooked_ = false;
+  bool drain_hooked_ = false;  // a drain callback was set at some point: cleared on destruction
   bool in_start_ = false;
   Outcome outcome_ = Outcome::kPlaying;
   int status_ = 0;

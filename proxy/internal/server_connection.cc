@@ -244,6 +244,9 @@ void ServerExchange::FlushBatch() {
 void ServerExchange::EndBatch() {
   batching_ = false;
   FlushBatch();
+  // A drain wait begun during the batch counted the batch as buffered; if the flush handed it
+  // all to the kernel, no write callback will come to end the wait.
+  DrainedSoonIfDrained();
 }
 
 void ServerExchange::Finish() {
@@ -300,11 +303,13 @@ void ServerExchange::SetOnDrained(std::function<void()> on_drained) {
     return;
   }
   on_drained_ = std::move(on_drained);
-  if (!on_drained_) return;
-  if (BufferedBytes() <= conn_->write_low_watermark()) {
-    // Already drained: no write callback will come, so call back on the next iteration.
-    drained_timer_ = conn_->loop()->RunAfter(0, [this] { Drained(); });
-  }
+  DrainedSoonIfDrained();
+}
+
+void ServerExchange::DrainedSoonIfDrained() {
+  if (!IsOpen() || !on_drained_ || BufferedBytes() > conn_->write_low_watermark()) return;
+  // Already drained: no write callback will come, so call back on the next iteration.
+  drained_timer_ = conn_->loop()->RunAfter(0, [this] { Drained(); });
 }
 
 void ServerExchange::Detach() {

@@ -85,6 +85,9 @@ class ServerExchange final : public Exchange,
   // Sends now, or appends to the batch between BeginBatch and EndBatch.
   void Emit(const iovec* iov, int count);
   void FlushBatch();
+  // With a drain wait pending and the output already at or below the low watermark: calls
+  // back on the next iteration (no write callback will come to do it).
+  void DrainedSoonIfDrained();
 
   ServerConnection* conn_;  // null once detached
   uint64_t seq_;

@@ -318,5 +318,34 @@ TEST(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
   EXPECT_EQ(r.body, expected);
 }
 
+TEST(CliIntegrationTest, LargeBodiesReplayWholeInEveryChunkingAtInstantTiming) {
+  // 1 MiB: byte chunking fills the 256 KiB the player queues before it waits for the socket
+  // four times over; each wait must end, however fast the socket takes the bytes.
+  cassette::Cassette cassette;
+  cassette::Interaction it;
+  it.request.method = "GET";
+  it.request.path = "/big";
+  it.response.status = 200;
+  it.response.headers = {{"content-type", "application/octet-stream"}};
+  it.response.body.bytes.resize(1 << 20);
+  for (size_t i = 0; i < it.response.body.bytes.size(); ++i) {
+    it.response.body.bytes[i] = static_cast<char>('a' + i % 26);
+  }
+  cassette.interactions.push_back(it);
+  const std::string path = TempPath("large-body.jsonl");
+  cassette::WriteOptions plain;
+  plain.compress = false;
+  ASSERT_TRUE(cassette::WriteCassetteAtomic(path, cassette, plain).ok());
+  for (const char* chunking : {"byte", "random:7", "event"}) {
+    SCOPED_TRACE(chunking);
+    TapedeckProcess rep({"replay", "--cassette", path, "--listen", "127.0.0.1:0", "--timing",
+                         "instant", "--chunking", chunking, "--log-level", "warn"});
+    ASSERT_TRUE(rep.WaitListening());
+    ClientResponse r = Request(rep.port(), "GET", "/big", "");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == it.response.body.bytes) << "got " << r.body.size() << " bytes";
+  }
+}
+
 }  // namespace
 }  // namespace td::testing

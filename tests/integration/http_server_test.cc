@@ -365,5 +365,31 @@ TEST_F(ServerTest, DrainCallbackFiresWhenTheClientCatchesUp) {
   EXPECT_TRUE(drained);
 }
 
+TEST_F(ServerTest, DrainCallbackSetDuringABatchFiresWhenTheFlushSendsItAll) {
+  // The player's pattern: a batch grows past its high watermark, the player waits for the
+  // drain, the batch ends. The socket takes the whole batch at once, so no write callback
+  // will come; the drain must still be reported.
+  bool drained = false;
+  Start([this, &drained](std::shared_ptr<proxy::Exchange> ex) {
+    ex->sink().Start(200, {}, std::nullopt);
+    ex->sink().BeginBatch();
+    ex->sink().Write(std::string(64 * 1024, 'x'));
+    // "10000\r\n", the bytes, "\r\n": all still in the batch.
+    EXPECT_EQ(ex->sink().BufferedBytes(), 7 + 64u * 1024 + 2) << "the batch counts as buffered";
+    ex->sink().SetOnDrained([this, &drained, ex] {
+      notifier_.Update([&] { drained = true; });
+      ex->sink().Finish();
+    });
+    ex->sink().EndBatch();
+  });
+  auto client = Client();
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/")));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.body.size(), 64u * 1024);
+  std::lock_guard<std::mutex> lock(notifier_.mutex());
+  EXPECT_TRUE(drained);
+}
+
 }  // namespace
 }  // namespace td::testing

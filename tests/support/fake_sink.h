@@ -103,11 +103,13 @@ class FakeSink final : public proxy::ResponseSink {
   // Every Write adds its size to BufferedBytes() until Drain().
   void set_buffer_writes(bool on) { buffer_writes_ = on; }
   void SetBufferedBytes(size_t n) { buffered_ = n; }
-  // The socket took everything: BufferedBytes() becomes 0 and the drained callback runs.
+  // The socket took everything: BufferedBytes() becomes 0 and the drained callback, if one
+  // is set, runs once and is dropped, as the server's sink does.
   void Drain() {
     buffered_ = 0;
     if (gone_ || !on_drained_) return;
-    std::function<void()> fn = on_drained_;  // the callback may replace itself
+    std::function<void()> fn = std::move(on_drained_);
+    on_drained_ = nullptr;  // the callback may set a new one
     fn();
   }
   // Used by FakeExchange.
