@@ -19,6 +19,7 @@
 #include "proxy/http_server.h"
 #include "proxy/record_handler.h"
 #include "proxy/upstream_url.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/loop_thread.h"
 #include "tests/support/test_client.h"
@@ -153,6 +154,9 @@ class RecordTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::string cassette_path_;
+  // For tests that inject time (RecordProxyConfig::clock = &clock_). A member, not a local of
+  // the test: the proxy's loop may still read it after the test body returns, until TearDown.
+  FakeClock clock_;
   std::unique_ptr<FakeUpstream> upstream_;
   std::unique_ptr<LoopThread> proxy_thread_;
   // Loop-thread objects (created and destroyed through RunSync).

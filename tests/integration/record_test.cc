@@ -191,7 +191,7 @@ TEST_F(RecordTest, FirstEventReachesTheClientWhileTheUpstreamHoldsTheRest) {
 
 TEST_F(RecordTest, StampsHeadAndEventArrivalFromTheInjectedClock) {
   StartUpstream();
-  FakeClock clock;
+  FakeClock& clock = clock_;
   std::vector<std::string> events = Sample(3);
   upstream_->Respond(FakeResponse::Sse(events, /*hold=*/true));
   RecordProxyConfig config;
