@@ -14,22 +14,15 @@
 //   proxy_bench [--events N] [--interval-us U] [--rounds-1 R] [--rounds-64 R] [--on-loop]
 //               [--concurrency C (default 64)] [--request-kb K]
 //               [--passthrough] [--phase-locked] [--no-pin]
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -39,7 +32,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bare_relay.h"
 #include "bench/receive_stamp.h"
+#include "bench/sse_stream_client.h"
 #include "cassette/base/log.h"
 #include "cassette/codec.h"
 #include "cassette/redact.h"
@@ -159,133 +154,6 @@ class SseUpstream final : public td::proxy::Handler {
   std::map<Stream*, std::shared_ptr<Stream>> streams_;
 };
 
-// One streaming request: decodes chunked framing, cuts events at the blank line, and notes
-// when each event's last byte reached the socket.
-class StreamClient {
- public:
-  StreamClient(uint16_t port, const std::string& request) {
-    start_us_ = NowUs();
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (!td::bench::EnableReceiveStamps(fd_)) {
-      std::fprintf(stderr, "proxy_bench: SO_TIMESTAMPNS: %s\n", std::strerror(errno));
-      std::exit(1);
-    }
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
-            static_cast<ssize_t>(request.size())) {
-      failed_ = true;
-    }
-  }
-  ~StreamClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  StreamClient(const StreamClient&) = delete;
-  StreamClient& operator=(const StreamClient&) = delete;
-
-  int fd() const { return fd_; }
-  bool finished() const { return failed_ || ended_; }
-  bool ok(int events) const { return !failed_ && seen_ == events; }
-  Micros ttfb_us() const { return ttfb_us_; }
-  const std::vector<Micros>& delays_us() const { return delays_us_; }
-
-  // Reads what the socket has. Returns false once the stream is over (or broke).
-  bool Read() {
-    char buf[65536];
-    Micros arrived = -1;
-    ssize_t n = td::bench::RecvStamped(fd_, buf, sizeof buf, &arrived);
-    if (n <= 0) {
-      ended_ = true;
-      return false;
-    }
-    if (arrived < 0) {
-      std::fprintf(stderr, "proxy_bench: no receive timestamp from the kernel\n");
-      std::exit(1);
-    }
-    Feed(std::string_view(buf, static_cast<size_t>(n)), arrived);
-    return !ended_;
-  }
-
- private:
-  void Feed(std::string_view bytes, Micros arrived) {
-    raw_.append(bytes);
-    if (!head_done_) {
-      size_t end = raw_.find("\r\n\r\n");
-      if (end == std::string::npos) return;
-      raw_.erase(0, end + 4);
-      head_done_ = true;
-    }
-    // De-chunk what is here.
-    bool more = true;
-    while (more && !ended_) {
-      switch (chunk_) {
-        case Chunk::kSize: {
-          size_t eol = raw_.find("\r\n");
-          if (eol == std::string::npos) {
-            more = false;
-            break;
-          }
-          chunk_left_ = std::strtoull(raw_.substr(0, eol).c_str(), nullptr, 16);
-          raw_.erase(0, eol + 2);
-          chunk_ = Chunk::kData;
-          if (chunk_left_ == 0) ended_ = true;  // the last chunk
-          break;
-        }
-        case Chunk::kData: {
-          size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_left_, raw_.size()));
-          body_.append(raw_, 0, take);
-          raw_.erase(0, take);
-          chunk_left_ -= take;
-          if (chunk_left_ > 0) {
-            more = false;
-          } else {
-            chunk_ = Chunk::kDataEnd;
-          }
-          break;
-        }
-        case Chunk::kDataEnd:
-          if (raw_.size() < 2) {
-            more = false;
-          } else {
-            raw_.erase(0, 2);
-            chunk_ = Chunk::kSize;
-          }
-          break;
-      }
-    }
-    // Cut complete events.
-    size_t end;
-    while ((end = body_.find("\n\n")) != std::string::npos) {
-      std::string event = body_.substr(0, end + 2);
-      body_.erase(0, end + 2);
-      size_t t = event.find("\"t\":");
-      if (t == std::string::npos) continue;
-      Micros sent = std::strtoll(event.c_str() + t + 4, nullptr, 10);
-      if (seen_ == 0) ttfb_us_ = arrived - start_us_;
-      delays_us_.push_back(arrived - sent);
-      ++seen_;
-    }
-  }
-
-  int fd_ = -1;
-  bool failed_ = false;
-  bool ended_ = false;
-  Micros start_us_ = 0;
-  std::string raw_;   // undecoded bytes
-  std::string body_;  // decoded, not yet cut into events
-  bool head_done_ = false;
-  enum class Chunk { kSize, kData, kDataEnd } chunk_ = Chunk::kSize;
-  uint64_t chunk_left_ = 0;
-  int seen_ = 0;
-  Micros ttfb_us_ = 0;             // connect start -> first event at the socket
-  std::vector<Micros> delays_us_;  // per event: arrival at the socket - send stamp
-};
-
 struct Samples {
   std::vector<Micros> ttfb;
   std::vector<Micros> delay;
@@ -300,10 +168,10 @@ void RunRound(uint16_t port, int streams, int events, const std::string& body_js
       "x-api-key: bench-placeholder\r\nContent-Length: " +
       std::to_string(body_json.size()) + "\r\n\r\n" + body_json;
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  std::vector<std::unique_ptr<StreamClient>> clients;
+  std::vector<std::unique_ptr<td::bench::SseStreamClient>> clients;
   size_t open = 0;
   for (int i = 0; i < streams; ++i) {
-    auto& client = clients.emplace_back(std::make_unique<StreamClient>(port, request));
+    auto& client = clients.emplace_back(std::make_unique<td::bench::SseStreamClient>(port, request));
     if (client->finished()) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -316,7 +184,7 @@ void RunRound(uint16_t port, int streams, int events, const std::string& body_js
   while (open > 0 && NowUs() < deadline) {
     int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 1000);
     for (int k = 0; k < n; ++k) {
-      auto* client = static_cast<StreamClient*>(ready[static_cast<size_t>(k)].data.ptr);
+      auto* client = static_cast<td::bench::SseStreamClient*>(ready[static_cast<size_t>(k)].data.ptr);
       if (!client->Read()) {
         ::epoll_ctl(ep, EPOLL_CTL_DEL, client->fd(), nullptr);
         --open;
@@ -364,120 +232,6 @@ void PrintRows(const char* what, const Samples (&samples)[kPaths],
     std::printf("\n");
   }
 }
-
-// The baseline for one extra hop, as nginx is for serving bytes: the simplest forwarder there
-// is, on the proxy's core. One thread, epoll, and for every client connection a blocking
-// connect to the upstream; bytes are read and written on as they come, both ways. No HTTP
-// parsing, no recording, no event library.
-class BareRelay {
- public:
-  BareRelay(uint16_t upstream_port, bool pin) : upstream_port_(upstream_port) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listener_, 1024) != 0 ||
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      LoopThread::Die("bare relay: cannot listen");
-    }
-    port_ = ntohs(addr.sin_port);
-    wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    thread_ = std::thread([this, pin] {
-      if (pin) PinToCore(0);
-      Run();
-    });
-  }
-  ~BareRelay() {
-    Stop();
-    ::close(wake_);
-    ::close(listener_);
-  }
-  uint16_t port() const { return port_; }
-  // The relay thread's CPU time; valid once the relay is stopped.
-  Micros cpu_us() const { return cpu_us_; }
-  void Stop() {
-    if (!thread_.joinable()) return;
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_, &one, sizeof one);
-    thread_.join();
-  }
-
- private:
-  void Run() {
-    int ep = ::epoll_create1(EPOLL_CLOEXEC);
-    auto watch = [ep](int fd, uint64_t tag) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u64 = tag;
-      ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    };
-    watch(listener_, kListener);
-    watch(wake_, kWake);
-    std::map<int, int> peer;  // each relayed socket -> the other end
-    auto drop = [&](int fd) {
-      auto it = peer.find(fd);
-      if (it == peer.end()) return;
-      int other = it->second;
-      peer.erase(fd);
-      peer.erase(other);
-      ::close(fd);
-      ::close(other);
-    };
-    std::vector<epoll_event> ready(256);
-    char buf[65536];
-    while (true) {
-      int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), -1);
-      for (int k = 0; k < n; ++k) {
-        const uint64_t tag = ready[static_cast<size_t>(k)].data.u64;
-        if (tag == kWake) {
-          for (auto& [fd, other] : peer) ::close(fd);
-          ::close(ep);
-          cpu_us_ = ThreadCpuUs();
-          return;
-        }
-        if (tag == kListener) {
-          int client;
-          while ((client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0) {
-            int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in addr{};
-            addr.sin_family = AF_INET;
-            addr.sin_port = htons(upstream_port_);
-            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            if (::connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-              ::close(client);
-              ::close(upstream);
-              continue;
-            }
-            int one = 1;
-            ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            ::setsockopt(upstream, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            peer[client] = upstream;
-            peer[upstream] = client;
-            watch(client, static_cast<uint64_t>(client));
-            watch(upstream, static_cast<uint64_t>(upstream));
-          }
-          continue;
-        }
-        const int fd = static_cast<int>(tag);
-        auto it = peer.find(fd);
-        if (it == peer.end()) continue;
-        ssize_t got = ::read(fd, buf, sizeof buf);
-        if (got <= 0 || ::write(it->second, buf, static_cast<size_t>(got)) != got) drop(fd);
-      }
-    }
-  }
-
-  static constexpr uint64_t kListener = ~uint64_t{0};
-  static constexpr uint64_t kWake = ~uint64_t{0} - 1;
-  uint16_t upstream_port_;
-  int listener_ = -1;
-  int wake_ = -1;
-  uint16_t port_ = 0;
-  Micros cpu_us_ = 0;
-  std::thread thread_;
-};
 
 int IntFlag(int argc, char** argv, const char* name, int fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
@@ -577,7 +331,7 @@ int main(int argc, char** argv) {
               phase_locked ? "at the same moments (--phase-locked)"
                            : "spread over the interval (independent phases)");
   std::printf("  added: a path's percentile minus direct's (same run, paths alternate in a round)\n");
-  BareRelay relay(upstream_port, pin);
+  td::bench::BareRelay relay(upstream_port, pin ? 0 : -1);
   for (auto [streams, rounds] : {std::pair{1, rounds_1}, std::pair{many, rounds_64}}) {
     const uint16_t ports[kPaths] = {upstream_port, relay.port(), proxy_port};
     Samples all[kPaths];
