@@ -9,8 +9,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -25,6 +23,8 @@
 #include <map>
 #include <thread>
 #include <vector>
+
+#include "bench/pin_thread.h"
 
 namespace td::bench {
 
@@ -47,11 +47,9 @@ class BareRelay {
     port_ = ntohs(addr.sin_port);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     thread_ = std::thread([this, core] {
-      if (core >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(core, &set);
-        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      if (core >= 0 && !PinThisThreadToCore(core)) {
+        std::fprintf(stderr, "bare relay: cannot pin its thread to core %d\n", core);
+        std::exit(1);
       }
       Run();
     });

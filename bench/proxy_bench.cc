@@ -14,8 +14,6 @@
 //   proxy_bench [--events N] [--interval-us U] [--rounds-1 R] [--rounds-64 R] [--on-loop]
 //               [--concurrency C (default 64)] [--request-kb K]
 //               [--passthrough] [--phase-locked] [--no-pin]
-#include <pthread.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -33,6 +31,7 @@
 #include <vector>
 
 #include "bench/bare_relay.h"
+#include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
 #include "bench/sse_stream_client.h"
 #include "cassette/base/log.h"
@@ -53,10 +52,7 @@ Micros NowUs() { return td::bench::RealMicros(); }
 
 // Pins the calling thread (and the threads it starts later) to one core.
 void PinToCore(int core) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(core, &set);
-  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+  if (!td::bench::PinThisThreadToCore(core)) {
     std::fprintf(stderr, "proxy_bench: cannot pin a thread to core %d\n", core);
     std::exit(1);
   }

@@ -15,8 +15,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -34,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
 #include "cassette/codec.h"
 
@@ -110,11 +109,10 @@ bool Dechunk(Conn& c) {
 
 // Pins the calling thread to `cpu` (a number, or empty for no pinning).
 void PinThread(const std::string& cpu) {
-  if (cpu.empty()) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(std::atoi(cpu.c_str()), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (!cpu.empty() && !td::bench::PinThisThreadToCore(std::atoi(cpu.c_str()))) {
+    std::fprintf(stderr, "cannot pin the bare server's thread to core %s\n", cpu.c_str());
+    std::exit(1);
+  }
 }
 
 // The baseline, as nginx is for throughput: the same schedule served by the simplest timer
