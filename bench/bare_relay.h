@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -60,6 +61,8 @@ class BareRelay {
     ::close(listener_);
   }
   uint16_t port() const { return port_; }
+  // Client connections being relayed now (each with its upstream connection).
+  size_t open_pairs() const { return pairs_.load(std::memory_order_relaxed); }
   // The relay thread's CPU time in microseconds; valid once the relay is stopped.
   std::int64_t cpu_us() const { return cpu_us_; }
   void Stop() {
@@ -89,6 +92,7 @@ class BareRelay {
       peer.erase(other);
       ::close(fd);
       ::close(other);
+      pairs_.store(peer.size() / 2, std::memory_order_relaxed);
     };
     std::vector<epoll_event> ready(256);
     char buf[65536];
@@ -124,6 +128,7 @@ class BareRelay {
             peer[upstream] = client;
             watch(client, static_cast<uint64_t>(client));
             watch(upstream, static_cast<uint64_t>(upstream));
+            pairs_.store(peer.size() / 2, std::memory_order_relaxed);
           }
           continue;
         }
@@ -143,6 +148,7 @@ class BareRelay {
   int wake_ = -1;
   uint16_t port_ = 0;
   std::int64_t cpu_us_ = 0;
+  std::atomic<size_t> pairs_{0};
   std::thread thread_;
 };
 

@@ -4,7 +4,9 @@
 // cassette) and a bare relay (the simplest forwarder: the cost of any extra hop here). Each
 // round runs the same streams three times, directly to the upstream, through the bare relay
 // and through the proxy, and prints time to first event and per-event delay (arrival minus send
-// time) for each, with the excess over direct. Not a test: figures go to docs/performance.md.
+// time) for each, with the excess over direct, the first event of each stream (sent while the
+// hop is still admitting the other streams) on a row of its own, and the host's steal time in
+// each path's rounds. Not a test: figures go to docs/performance.md.
 // One epoll thread runs every client of a round and times each event by the kernel's receive
 // stamp (bench/receive_stamp.h); the send stamps use the same clock. On a machine with two or
 // more cores the proxy's threads (its loop and its cassette writer) and the relay run on core 0
@@ -19,6 +21,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "bench/bare_relay.h"
+#include "bench/host_steal.h"
 #include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
 #include "bench/sse_stream_client.h"
@@ -152,6 +157,7 @@ class SseUpstream final : public td::proxy::Handler {
 
 struct Samples {
   std::vector<Micros> ttfb;
+  std::vector<Micros> first;  // each stream's first event: sent while the hop admits the rest
   std::vector<Micros> delay;
   int failed = 0;
 };
@@ -194,6 +200,7 @@ void RunRound(uint16_t port, int streams, int events, const std::string& body_js
       continue;
     }
     out->ttfb.push_back(client->ttfb_us());
+    out->first.push_back(client->delays_us().front());
     out->delay.insert(out->delay.end(), client->delays_us().begin(), client->delays_us().end());
   }
 }
@@ -270,6 +277,12 @@ int main(int argc, char** argv) {
   }
   td::SetLogLevel(td::LogLevel::kWarn);  // no access log lines in the figures
 
+  const td::bench::ReceiveStampKeeper stamps;  // every round's first bytes stamped too
+  if (!stamps.on()) {
+    std::fprintf(stderr, "%s: the kernel does not stamp received bytes (SO_TIMESTAMPNS)\n", argv[0]);
+    return 1;
+  }
+
   const std::string cassette_path = (std::filesystem::temp_directory_path() /
                                      ("proxy_bench-" + std::to_string(::getpid()) + ".jsonl.zst"))
                                         .string();
@@ -321,27 +334,63 @@ int main(int argc, char** argv) {
                           : " (writes on a worker thread)");
   std::printf("  threads: %s\n", pin ? "the proxy's and the relay on core 0, the rest on core 1"
                                      : "not pinned (--no-pin)");
-  std::printf("  ttfb: connect start to first complete event; event: arrival minus send stamp\n");
+  std::printf("  ttfb: connect start to first complete event; event: arrival minus send stamp;\n"
+              "  first: the event row for each stream's first event only (all streams start at once)\n");
   std::printf("  request body %zu bytes\n", body_json.size());
   std::printf("  concurrent streams send %s\n",
               phase_locked ? "at the same moments (--phase-locked)"
                            : "spread over the interval (independent phases)");
   std::printf("  added: a path's percentile minus direct's (same run, paths alternate in a round)\n");
   td::bench::BareRelay relay(upstream_port, pin ? 0 : -1);
+  // Waits until the last path's connections are closed everywhere, so that one path's
+  // teardown (64 closes take the relay or the proxy a millisecond) does not land in the next
+  // path's round: the relay and the proxy hold no client connection, and the upstream's
+  // connection count (the proxy's pooled ones stay open) has stopped changing.
+  auto settle = [&] {
+    const Micros give_up = NowUs() + 2'000'000;
+    size_t upstream_open = SIZE_MAX;
+    int unchanged_ms = 0;
+    while (NowUs() < give_up) {
+      size_t proxy_open = 0, now_open = 0;
+      proxy_thread.RunSync([&] { proxy_open = proxy_server->open_connections(); });
+      upstream_thread.RunSync([&] { now_open = upstream_server->open_connections(); });
+      unchanged_ms = now_open == upstream_open ? unchanged_ms + 1 : 0;
+      upstream_open = now_open;
+      if (relay.open_pairs() == 0 && proxy_open == 0 && unchanged_ms >= 5) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
   for (auto [streams, rounds] : {std::pair{1, rounds_1}, std::pair{many, rounds_64}}) {
+    if (rounds <= 0) continue;  // --rounds-1 0: only the many-stream case
     const uint16_t ports[kPaths] = {upstream_port, relay.port(), proxy_port};
     Samples all[kPaths];
     // Each round's event p99 by path: one stall of this machine (they last milliseconds, every
     // few seconds, and hit every stream at once) moves the pooled p99 of a short run; the
     // median round shows what a hop adds when none hits.
     std::vector<Micros> round_p99[kPaths];
+    // Host steal (both cores) during each path's rounds, and the events of the rounds it
+    // spared: what a hop adds when the hypervisor does not take the core away.
+    Micros stolen_us[kPaths] = {};
+    std::vector<Micros> spared[kPaths];
+    int spared_rounds[kPaths] = {};
+    const bool steal_known = td::bench::StolenMicros(0) >= 0;
+    auto stolen_now = [] { return td::bench::StolenMicros(0) + td::bench::StolenMicros(1); };
     for (int r = 0; r < rounds; ++r) {
       for (int path = 0; path < kPaths; ++path) {
         Samples round;
+        const Micros steal_before = stolen_now();
         RunRound(ports[path], streams, events, body_json, &round);
+        const Micros stolen = stolen_now() - steal_before;
+        settle();
+        stolen_us[path] += stolen;
+        if (stolen == 0) {
+          ++spared_rounds[path];
+          spared[path].insert(spared[path].end(), round.delay.begin(), round.delay.end());
+        }
         round_p99[path].push_back(Percentile(round.delay, 0.99));
         Samples& to = all[path];
         to.ttfb.insert(to.ttfb.end(), round.ttfb.begin(), round.ttfb.end());
+        to.first.insert(to.first.end(), round.first.begin(), round.first.end());
         to.delay.insert(to.delay.end(), round.delay.begin(), round.delay.end());
         to.failed += round.failed;
       }
@@ -349,6 +398,7 @@ int main(int argc, char** argv) {
     std::printf("streams=%d rounds=%d (failed streams: direct %d, bare relay %d, tapedeck %d)\n",
                 streams, rounds, all[kDirect].failed, all[kRelay].failed, all[kTapedeck].failed);
     PrintRows("ttfb", all, &Samples::ttfb);
+    PrintRows("first", all, &Samples::first);
     PrintRows("event", all, &Samples::delay);
     if (rounds > 1) {
       std::printf("  event p99 by round (us), direct / bare relay / tapedeck:");
@@ -365,6 +415,23 @@ int main(int argc, char** argv) {
                   static_cast<long long>(median[kRelay] - median[kDirect]),
                   static_cast<long long>(median[kTapedeck]),
                   static_cast<long long>(median[kTapedeck] - median[kDirect]));
+    }
+    if (steal_known) {
+      std::printf("  host steal during each path's rounds: direct %lld ms, bare relay %lld ms, "
+                  "tapedeck %lld ms\n",
+                  static_cast<long long>(stolen_us[kDirect] / 1000),
+                  static_cast<long long>(stolen_us[kRelay] / 1000),
+                  static_cast<long long>(stolen_us[kTapedeck] / 1000));
+      Micros p99[kPaths];
+      for (int path = 0; path < kPaths; ++path) p99[path] = Percentile(spared[path], 0.99);
+      std::printf("  rounds with no steal: direct %d, bare relay %d, tapedeck %d of %d; their event "
+                  "p99: direct %lld us, bare relay %lld us (added %lld), tapedeck %lld us (added "
+                  "%lld)\n",
+                  spared_rounds[kDirect], spared_rounds[kRelay], spared_rounds[kTapedeck], rounds,
+                  static_cast<long long>(p99[kDirect]), static_cast<long long>(p99[kRelay]),
+                  static_cast<long long>(p99[kRelay] - p99[kDirect]),
+                  static_cast<long long>(p99[kTapedeck]),
+                  static_cast<long long>(p99[kTapedeck] - p99[kDirect]));
     }
   }
 

@@ -5,9 +5,11 @@
 // The benchmarks time every event this way and stamp what they send with RealMicros().
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -48,5 +50,48 @@ inline ssize_t RecvStamped(int fd, char* buf, size_t size, std::int64_t* arrived
   }
   return n;
 }
+
+// Linux turns receive stamping on for the whole stack a moment after the first socket asks for
+// it (deferred work) and off when the last such socket closes. Every client socket of a round
+// is closed before the next round starts, so without a socket that stays, the first bytes of a
+// round can arrive unstamped. A bench holds one of these for its whole run.
+class ReceiveStampKeeper {
+ public:
+  // Opens a loopback UDP socket that asks for stamps, and waits (up to a second) until a
+  // datagram it sends itself comes back stamped.
+  ReceiveStampKeeper() {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || !EnableReceiveStamps(fd_) ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return;
+    }
+    for (int tries = 0; tries < 1000 && !on_; ++tries) {
+      char byte = 0;
+      std::int64_t arrived = -1;
+      if (sendto(fd_, &byte, 1, 0, reinterpret_cast<sockaddr*>(&addr), len) != 1) return;
+      on_ = RecvStamped(fd_, &byte, 1, &arrived) == 1 && arrived >= 0;
+      if (!on_) {
+        timespec ms{0, 1000000};
+        nanosleep(&ms, nullptr);
+      }
+    }
+  }
+  ~ReceiveStampKeeper() {
+    if (fd_ >= 0) close(fd_);
+  }
+  ReceiveStampKeeper(const ReceiveStampKeeper&) = delete;
+  ReceiveStampKeeper& operator=(const ReceiveStampKeeper&) = delete;
+  // True once the kernel stamps what loopback sockets receive.
+  bool on() const { return on_; }
+
+ private:
+  int fd_ = -1;
+  bool on_ = false;
+};
 
 }  // namespace td::bench

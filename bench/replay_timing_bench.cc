@@ -324,6 +324,12 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  const td::bench::ReceiveStampKeeper stamps;  // every round's first bytes stamped too
+  if (!stamps.on()) {
+    std::fprintf(stderr, "%s: the kernel does not stamp received bytes (SO_TIMESTAMPNS)\n", argv[0]);
+    return 1;
+  }
+
   // The cassette: one streamed interaction, `events` events `gap_ms` apart.
   td::cassette::Cassette cassette;
   td::cassette::Interaction it;
