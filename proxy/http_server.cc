@@ -29,7 +29,9 @@ struct HttpServer::Impl {
   std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections;
   std::function<void()> on_idle;
   TimerHandle idle_timer;
-  TimerHandle accept_retry_timer;
+  // While the listener is paused: resumes it (after an accept error, or the listener's turn).
+  TimerHandle accept_resume_timer;
+  int accepted_this_turn = 0;
 
   ~Impl() {
     // Connections first: each detaches its exchange so handlers see a closed sink.
@@ -38,6 +40,21 @@ struct HttpServer::Impl {
 };
 
 namespace {
+
+// Connections accepted in one turn of the loop. libevent's listener otherwise accepts the
+// whole backlog in one callback: when a test suite opens 64 streams at once, the first events
+// of the streams already answered would wait behind every other stream's accept and set-up.
+constexpr int kAcceptsPerTurn = 4;
+
+// Stops accepting; after `delay_us` (0: once the loop has run what is already waiting), accepts
+// again unless the server is shutting down.
+void PauseAccepting(HttpServer::Impl* impl, Micros delay_us) {
+  evconnlistener_disable(impl->listener.get());
+  impl->accept_resume_timer = impl->shared.loop->RunAfter(delay_us, [impl] {
+    impl->accepted_this_turn = 0;
+    if (impl->listener && !impl->shared.draining) evconnlistener_enable(impl->listener.get());
+  });
+}
 
 void OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* arg) noexcept {
   auto* impl = static_cast<HttpServer::Impl*>(arg);
@@ -53,22 +70,20 @@ void OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* ar
     ++impl->accepted;
     ServerConnection* key = conn.get();
     impl->connections.emplace(key, std::move(conn));
+    if (++impl->accepted_this_turn >= kAcceptsPerTurn) PauseAccepting(impl, 0);
   } catch (const std::exception& e) {
     TD_LOG(kError) << "accept: " << e.what();
   }
 }
 
-void OnAcceptError(evconnlistener* listener, void* arg) noexcept {
+void OnAcceptError(evconnlistener*, void* arg) noexcept {
   auto* impl = static_cast<HttpServer::Impl*>(arg);
   int err = EVUTIL_SOCKET_ERROR();
   try {
     TD_LOG(kWarn) << "accept failed: " << evutil_socket_error_to_string(err)
                   << "; pausing new connections for 100 ms";
     // Out of descriptors (EMFILE) would otherwise spin: pause, then try again.
-    evconnlistener_disable(listener);
-    impl->accept_retry_timer = impl->shared.loop->RunAfter(100'000, [impl] {
-      if (impl->listener && !impl->shared.draining) evconnlistener_enable(impl->listener.get());
-    });
+    PauseAccepting(impl, 100'000);
   } catch (...) {
   }
 }
@@ -150,7 +165,7 @@ std::string HttpServer::url() const {
 
 void HttpServer::StopAccepting() {
   impl_->shared.draining = true;
-  impl_->accept_retry_timer.Cancel();
+  impl_->accept_resume_timer.Cancel();
   impl_->listener.reset();  // closes the listening socket: new connections are refused
   std::vector<ServerConnection*> idle;
   for (auto& [conn, owned] : impl_->connections) {

@@ -330,6 +330,42 @@ TEST_F(ServerTest, StopAcceptingLetsInFlightExchangesFinishThenReportsIdle) {
   ASSERT_TRUE(busy->ReadUntilClosed(&raw)) << "a draining server closes after the response";
 }
 
+TEST_F(ServerTest, ABurstOfConnectionsIsAcceptedInTurnsAndEveryOneIsServed) {
+  // 40 connections wait in the backlog at once; the server accepts a few per loop turn and
+  // pauses its listener in between. None may be left behind.
+  Start(Echo);
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 40; ++i) clients.push_back(Client());
+  for (size_t i = 0; i < clients.size(); ++i) {
+    ASSERT_TRUE(clients[i]->Send(TestClient::BuildRequest("GET", "/" + std::to_string(i))));
+  }
+  for (size_t i = 0; i < clients.size(); ++i) {
+    ClientResponse response;
+    ASSERT_TRUE(clients[i]->ReadResponse(&response)) << "client " << i;
+    EXPECT_EQ(response.body, "GET /" + std::to_string(i) + " ");
+  }
+  EXPECT_EQ(thread_->RunSync([this] { return server_->accepted_connections(); }), 40u);
+}
+
+TEST_F(ServerTest, StopAcceptingWhileTheListenerIsBetweenTurnsRefusesNewConnections) {
+  Start(Echo);
+  // Four connections end the listener's turn: shutdown begins while it is paused, with its
+  // resumption due on the next loop turn.
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 4; ++i) clients.push_back(Client());
+  ASSERT_TRUE(WaitUntil(
+      [&] { return thread_->RunSync([this] { return server_->accepted_connections(); }) == 4; },
+      "four accepted connections"));
+  thread_->RunSync([this] { server_->StopAccepting(); });
+  thread_->RunSync([] {});  // the loop has turned: a resumption would have run by now
+  TestClient refused(server_->port());
+  EXPECT_FALSE(refused.Connect());
+  for (auto& client : clients) {
+    std::string raw;
+    ASSERT_TRUE(client->ReadUntilClosed(&raw)) << "idle connections close on shutdown";
+  }
+}
+
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterTheTimeout) {
   proxy::ServerOptions options;
   options.limits.idle_timeout_us = 50'000;
