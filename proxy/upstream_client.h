@@ -32,7 +32,9 @@ struct UpstreamOptions {
   Micros read_timeout_us = 600'000'000;
   std::string ca_file;    // PEM file of extra CAs trusted besides the system store
   bool insecure = false;  // no certificate or host name verification (the CLI warns loudly)
-  size_t max_idle_connections = 32;                // keep-alive pool size
+  // Keep-alive pool size: a test suite that runs 64 streams at once finds them all pooled
+  // next time, instead of connecting half of them again while the other half stream.
+  size_t max_idle_connections = 128;
   Micros idle_connection_timeout_us = 60'000'000;  // pooled connections close after this
   size_t max_response_header_bytes = 256 * 1024;
 };
