@@ -8,7 +8,9 @@
 // Content-Length and chunked request bodies, Expect: 100-continue, pipelined requests answered
 // in order (one at a time per connection). Malformed requests get a 400 (or 413/414/431/501/
 // 505) with a plain-text reason, and the connection is closed. A client that closes (or half-
-// closes) its side while its response is in progress counts as gone, as in nginx.
+// closes) its side while its response is in progress counts as gone, as in nginx. New
+// connections are accepted a few per loop turn, so that a burst of them (a test suite opening
+// 64 streams at once) does not hold up the responses already flowing.
 //
 // Threading: create, use and destroy on the loop thread.
 #pragma once
