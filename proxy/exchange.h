@@ -75,8 +75,9 @@ class Exchange {
 
   virtual ResponseSink& sink() = 0;
 
-  // Called once if the client goes away before the response was finished or reset. The
-  // handler must cancel its work (timers, upstream request). Replaces any earlier callback.
+  // Called once if the client goes away before the response was finished or reset, from the
+  // loop and never from inside a sink call (a Write() that meets a dead socket only queues).
+  // The handler must cancel its work (timers, upstream request). Replaces any earlier callback.
   virtual void SetOnClientGone(std::function<void()> on_gone) = 0;
 };
 

@@ -76,10 +76,11 @@ class RecordHandler::Forward {
   }
 
  private:
+  // The client gets each piece first; the tap records it after, with the time it arrived.
   void OnHead(const UpstreamResponseHead& head) {
+    const Micros arrived = tap_.elapsed_us();
     status_ = head.status;
     ++owner_->stats_.forwarded;
-    tap_.OnHead(head.status, head.headers, head.content_length.has_value());
     std::optional<size_t> length;
     if (head.content_length) {
       length = static_cast<size_t>(*head.content_length);
@@ -92,14 +93,18 @@ class RecordHandler::Forward {
       }
     }
     exchange_->sink().Start(head.status, head.headers, length);
+    tap_.OnHead(head.status, head.headers, head.content_length.has_value(), arrived);
   }
 
   void OnBody(std::string_view bytes) {
-    if (recording_) tap_.OnBody(bytes);
+    const Micros arrived = tap_.elapsed_us();
     bytes_ += bytes.size();
     ResponseSink& sink = exchange_->sink();
+    // At once, one write per upstream read. A sink never reports the client gone from inside
+    // Write(), so the tap below still records this piece.
+    if (sink.IsOpen()) sink.Write(bytes);
+    if (recording_) tap_.OnBody(bytes, arrived);
     if (!sink.IsOpen()) return;
-    sink.Write(bytes);  // at once: one write per upstream read
     if (!paused_ && sink.BufferedBytes() > owner_->options_.high_watermark) {
       // The client reads slower than the upstream sends: hold the upstream back.
       paused_ = true;

@@ -46,9 +46,10 @@ RecordingTap::RecordingTap(const Clock* clock, uint64_t seq, const cassette::Req
 
 Micros RecordingTap::elapsed_us() const { return clock_->NowMicros() - start_us_; }
 
-void RecordingTap::OnHead(int status, const cassette::Headers& headers, bool length_framed) {
+void RecordingTap::OnHead(int status, const cassette::Headers& headers, bool length_framed,
+                          Micros at_us) {
   head_seen_ = true;
-  interaction_.timing.headers_us = elapsed_us();
+  interaction_.timing.headers_us = at_us;
   interaction_.response.status = status;
   interaction_.response.headers = internal::EndToEndHeaders(headers);
   if (std::optional<cassette::StreamKind> kind = StreamKindFor(headers, length_framed)) {
@@ -56,11 +57,11 @@ void RecordingTap::OnHead(int status, const cassette::Headers& headers, bool len
   }
 }
 
-void RecordingTap::OnBody(std::string_view bytes) {
+void RecordingTap::OnBody(std::string_view bytes, Micros at_us) {
   if (bytes.empty()) return;
   body_bytes_ += bytes.size();
   if (builder_) {
-    builder_->AddChunk(bytes, elapsed_us());
+    builder_->AddChunk(bytes, at_us);
   } else {
     interaction_.response.body.bytes.append(bytes);
   }

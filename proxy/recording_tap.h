@@ -33,14 +33,17 @@ class RecordingTap {
   // (Host names the proxy, not the API). `clock` must outlive the tap.
   RecordingTap(const Clock* clock, uint64_t seq, const cassette::Request& request);
 
-  // The response head arrived. `headers` as received; hop-by-hop fields are dropped.
-  void OnHead(int status, const cassette::Headers& headers, bool length_framed);
-  // A body piece arrived (one upstream read).
-  void OnBody(std::string_view bytes);
+  // The response head arrived `at_us` (an elapsed_us() reading). `headers` as received;
+  // hop-by-hop fields are dropped.
+  void OnHead(int status, const cassette::Headers& headers, bool length_framed, Micros at_us);
+  // A body piece (one upstream read) arrived `at_us`. The proxy reads the clock when bytes
+  // arrive, forwards them, and records them after: the client never waits for the recording.
+  void OnBody(std::string_view bytes, Micros at_us);
   // Builds the interaction. `truncated` says why the response ended early, if it did.
   cassette::Interaction Finish(std::optional<std::string> truncated);
 
   bool head_seen() const { return head_seen_; }
+  // Time since the request was forwarded: the arrival stamp to pass to OnHead and OnBody.
   Micros elapsed_us() const;
   uint64_t body_bytes() const { return body_bytes_; }
 

@@ -97,8 +97,9 @@ class FakeSink final : public proxy::ResponseSink {
     gone_ = true;
     if (on_gone_) on_gone_();
   }
-  // The client leaves just before write number `n` (0-based) is accepted, from inside Write(),
-  // the way a real connection fails under a producer.
+  // The client leaves just before write number `n` (0-based) is accepted, and the sink says so
+  // from inside Write(). The server's sink never does (it reports from the loop, later); a
+  // producer that survives this survives the real one.
   void GoneBeforeWrite(size_t n) { gone_before_write_ = n; }
   // Every Write adds its size to BufferedBytes() until Drain().
   void set_buffer_writes(bool on) { buffer_writes_ = on; }

@@ -46,16 +46,22 @@ cassette::Request SampleRequest() {
 TEST(RecordingTapTest, StampsArrivalsRelativeToTheForward) {
   FakeClock clock(/*now_us=*/5'000'000, /*wall_us=*/1'700'000'000'000'000);
   RecordingTap tap(&clock, 7, SampleRequest());
+  // Each piece is stamped when it arrives and recorded after the proxy has forwarded it (the
+  // 40 us between): the recording keeps the arrival time.
   clock.Advance(250);
+  Micros arrived = tap.elapsed_us();
+  clock.Advance(40);
   tap.OnHead(200,
              {{"content-type", "text/event-stream"},
               {"transfer-encoding", "chunked"},
               {"request-id", "req_1"}},
-             false);
-  clock.Advance(750);
-  tap.OnBody("event: a\ndata: 1\n\nevent: b\nda");  // one event and a half
-  clock.Advance(1000);
-  tap.OnBody("ta: 2\n\n");
+             false, arrived);
+  clock.Advance(710);
+  arrived = tap.elapsed_us();
+  clock.Advance(40);
+  tap.OnBody("event: a\ndata: 1\n\nevent: b\nda", arrived);  // one event and a half
+  clock.Advance(960);
+  tap.OnBody("ta: 2\n\n", tap.elapsed_us());
   clock.Advance(500);
   cassette::Interaction got = tap.Finish(std::nullopt);
 
@@ -85,9 +91,10 @@ TEST(RecordingTapTest, StampsArrivalsRelativeToTheForward) {
 TEST(RecordingTapTest, KeepsAPlainBodyWholeAndMarksTruncation) {
   FakeClock clock;
   RecordingTap tap(&clock, 1, SampleRequest());
-  tap.OnHead(200, {{"content-type", "application/json"}, {"content-length", "11"}}, true);
-  tap.OnBody("{\"a\":");
-  tap.OnBody("1}");
+  tap.OnHead(200, {{"content-type", "application/json"}, {"content-length", "11"}}, true,
+             tap.elapsed_us());
+  tap.OnBody("{\"a\":", tap.elapsed_us());
+  tap.OnBody("1}", tap.elapsed_us());
   EXPECT_EQ(tap.body_bytes(), 7u);
   cassette::Interaction got = tap.Finish(std::string("client disconnected"));
   EXPECT_FALSE(got.response.streamed());
@@ -107,8 +114,8 @@ TEST(RecordingTapTest, ScrubMasksWhatTheConfiguredRulesLeaveAndNamesNoValue) {
 
   FakeClock clock;
   RecordingTap tap(&clock, 3, SampleRequest());
-  tap.OnHead(200, {{"content-type", "text/event-stream"}}, false);
-  tap.OnBody("data: {\"echo\":\"" + std::string(kKey) + "\"}\n\n");
+  tap.OnHead(200, {{"content-type", "text/event-stream"}}, false, tap.elapsed_us());
+  tap.OnBody("data: {\"echo\":\"" + std::string(kKey) + "\"}\n\n", tap.elapsed_us());
   cassette::Interaction got = tap.Finish(std::nullopt);
 
   std::vector<std::string> notes;
@@ -128,8 +135,8 @@ TEST(RecordingTapTest, ScrubWithDefaultRulesHasNothingLeftToNote) {
   ASSERT_TRUE(redactor.ok());
   FakeClock clock;
   RecordingTap tap(&clock, 1, SampleRequest());
-  tap.OnHead(200, {{"content-type", "application/json"}}, true);
-  tap.OnBody("{\"ok\":true}");
+  tap.OnHead(200, {{"content-type", "application/json"}}, true, tap.elapsed_us());
+  tap.OnBody("{\"ok\":true}", tap.elapsed_us());
   cassette::Interaction got = tap.Finish(std::nullopt);
   std::vector<std::string> notes;
   EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
