@@ -8,6 +8,7 @@
 #include "cassette/base/log.h"
 #include "proxy/internal/ev_handles.h"
 #include "proxy/internal/headers.h"
+#include "proxy/internal/host_resolver.h"
 #include "proxy/internal/ssl_handles.h"
 #include "proxy/internal/tls.h"
 #include "proxy/internal/upstream_connection.h"
@@ -97,7 +98,7 @@ class CallImpl final : public UpstreamCall {
 
 struct UpstreamClient::Impl final : internal::ConnectionOwner {
   ~Impl() override {
-    // Connections (and their pending DNS lookups) before the resolver and TLS context.
+    // Connections (and their pending lookups) before the resolver and TLS context.
     idle.clear();
     connections.clear();
   }
@@ -130,6 +131,7 @@ struct UpstreamClient::Impl final : internal::ConnectionOwner {
   internal::ClientContext ctx;
   internal::SslCtxPtr ssl_ctx;
   internal::EvdnsBasePtr dns;
+  std::unique_ptr<internal::HostResolver> resolver;  // uses `dns`: destroyed before it
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections;
   std::vector<UpstreamConnection*> idle;  // most recently used last
 };
@@ -147,19 +149,29 @@ Result<std::unique_ptr<UpstreamClient>> UpstreamClient::Create(EventLoop* loop, 
     if (!ctx.ok()) return ctx.status();
     impl->ssl_ctx = std::move(*ctx);
   }
-  impl->dns.reset(evdns_base_new(
-      loop->base(), EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE));
-  if (!impl->dns) {
-    // No usable resolv.conf: numeric hosts and /etc/hosts still work.
+  if (!options.dns_server.empty()) {
     impl->dns.reset(evdns_base_new(loop->base(), EVDNS_BASE_DISABLE_WHEN_INACTIVE));
-    if (impl->dns) evdns_base_load_hosts(impl->dns.get(), nullptr);
+    if (impl->dns &&
+        evdns_base_nameserver_ip_add(impl->dns.get(), options.dns_server.c_str()) != 0) {
+      return InvalidArgumentError("upstream client: bad DNS server " + options.dns_server);
+    }
+  } else {
+    impl->dns.reset(evdns_base_new(
+        loop->base(), EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE));
+    if (!impl->dns) {
+      // No usable resolv.conf: numeric hosts and /etc/hosts still work.
+      impl->dns.reset(evdns_base_new(loop->base(), EVDNS_BASE_DISABLE_WHEN_INACTIVE));
+      if (impl->dns) evdns_base_load_hosts(impl->dns.get(), nullptr);
+    }
   }
   if (!impl->dns) return InternalError("upstream client: cannot create a DNS resolver");
+  impl->resolver = std::make_unique<internal::HostResolver>(loop, impl->dns.get(), url.host,
+                                                            url.port, options.dns_cache_us);
   impl->ctx.loop = loop;
   impl->ctx.url = std::move(url);
   impl->ctx.options = std::move(options);
   impl->ctx.ssl_ctx = impl->ssl_ctx.get();
-  impl->ctx.dns = impl->dns.get();
+  impl->ctx.resolver = impl->resolver.get();
   impl->ctx.owner = impl.get();
   return std::unique_ptr<UpstreamClient>(new UpstreamClient(std::move(impl)));
 }

@@ -2,7 +2,8 @@
 //
 // The client a recording forwards requests with: HTTP/1.1 over bufferevents, TLS through
 // bufferevent_openssl (system CA store plus an optional CA file, SNI, host name verification,
-// an explicit insecure switch), asynchronous DNS, a keep-alive pool, a connect timeout and an
+// an explicit insecure switch), asynchronous DNS (one lookup shared by the connections that
+// start together, its answer kept for a minute), a keep-alive pool, a connect timeout and an
 // idle-read timeout. Responses stream: the head, then each body piece as it is read (one
 // callback per read), then the end or a classified error. A call can pause and resume reading
 // (backpressure) and be cancelled (the client left).
@@ -36,6 +37,12 @@ struct UpstreamOptions {
   // next time, instead of connecting half of them again while the other half stream.
   size_t max_idle_connections = 128;
   Micros idle_connection_timeout_us = 60'000'000;  // pooled connections close after this
+  // How long a resolved address of the upstream host is reused by new connections (curl's
+  // default); 0: every new connection looks the host up. Failures are never reused.
+  Micros dns_cache_us = 60'000'000;
+  // "IP:PORT" of the one DNS server to ask instead of the system's (/etc/resolv.conf and
+  // /etc/hosts). For tests; empty in the CLI.
+  std::string dns_server;
   size_t max_response_header_bytes = 256 * 1024;
 };
 

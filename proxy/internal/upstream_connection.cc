@@ -45,12 +45,6 @@ void Guarded(UpstreamConnection* conn, F&& f) noexcept {
   }
 }
 
-void OnUpstreamResolved(int result, evutil_addrinfo* addrs, void* arg) noexcept {
-  if (result == EVUTIL_EAI_CANCEL) return;  // a cancelled lookup: `arg` may be gone
-  auto* conn = static_cast<UpstreamConnection*>(arg);
-  Guarded(conn, [conn, result, addrs] { conn->HandleResolved(result, addrs); });
-}
-
 void OnUpstreamRead(bufferevent*, void* arg) noexcept {
   auto* conn = static_cast<UpstreamConnection*>(arg);
   Guarded(conn, [conn] { conn->HandleRead(); });
@@ -83,12 +77,6 @@ UpstreamConnection::UpstreamConnection(ClientContext* ctx)
       }()) {}
 
 UpstreamConnection::~UpstreamConnection() {
-  if (dns_request_) {
-    // The cancelled lookup's callback comes later with EVUTIL_EAI_CANCEL and touches nothing.
-    evdns_getaddrinfo_request* request = dns_request_;
-    dns_request_ = nullptr;
-    evdns_getaddrinfo_cancel(request);
-  }
   if (call_) call_->conn = nullptr;
 }
 
@@ -107,33 +95,22 @@ void UpstreamConnection::Connect(std::shared_ptr<CallState> call) {
     Fail(UpstreamError::kTimeout, "connect to " + Where() + " timed out after " +
                                       Duration(ctx_->options.connect_timeout_us));
   });
-  // Never call back from inside Send(): start on the next iteration.
-  start_timer_ = ctx_->loop->RunAfter(0, [this] { StartResolve(); });
+  // The resolver answers on a later loop turn, never from inside Send().
+  resolving_ = ctx_->resolver->Resolve(
+      [this](int result, const std::vector<ResolvedAddress>& addrs) {
+        Guarded(this, [this, result, &addrs] { HandleResolved(result, addrs); });
+      });
 }
 
-void UpstreamConnection::StartResolve() {
-  if (closed_) return;
-  evutil_addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_protocol = IPPROTO_TCP;
-  std::string port = std::to_string(ctx_->url.port);
-  // May call OnResolved before returning (numeric hosts, /etc/hosts); then it returns null.
-  evdns_getaddrinfo_request* request = evdns_getaddrinfo(
-      ctx_->dns, ctx_->url.host.c_str(), port.c_str(), &hints, &OnUpstreamResolved, this);
-  if (!closed_ && !connected_ && !bev_ && !addrs_) dns_request_ = request;
-}
-
-void UpstreamConnection::HandleResolved(int result, evutil_addrinfo* addrs) {
-  dns_request_ = nullptr;
-  EvAddrInfoPtr owned(addrs);
+void UpstreamConnection::HandleResolved(int result, const std::vector<ResolvedAddress>& addrs) {
+  resolving_.reset();
   if (closed_) return;
   if (result != 0) {
     Fail(UpstreamError::kDns, "resolve " + ctx_->url.host + ": " + evutil_gai_strerror(result));
     return;
   }
-  addrs_ = std::move(owned);
-  next_addr_ = addrs_.get();
+  addrs_ = addrs;
+  next_addr_ = 0;
   TryNextAddress();
 }
 
@@ -149,9 +126,8 @@ void UpstreamConnection::TryNextAddress() {
   RetireBufferEvent();
   event_base* base = ctx_->loop->base();
   const int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-  while (next_addr_) {
-    evutil_addrinfo* ai = next_addr_;
-    next_addr_ = ai->ai_next;
+  while (next_addr_ < addrs_.size()) {
+    const ResolvedAddress& address = addrs_[next_addr_++];
     if (ctx_->ssl_ctx) {
       SslPtr ssl(SSL_new(ctx_->ssl_ctx));
       if (!ssl) {
@@ -176,7 +152,8 @@ void UpstreamConnection::TryNextAddress() {
       continue;
     }
     bufferevent_setcb(bev_.get(), &OnUpstreamRead, nullptr, &OnUpstreamEvent, this);
-    if (bufferevent_socket_connect(bev_.get(), ai->ai_addr, static_cast<int>(ai->ai_addrlen)) < 0) {
+    const auto* addr = reinterpret_cast<const sockaddr*>(&address.addr);
+    if (bufferevent_socket_connect(bev_.get(), addr, static_cast<int>(address.len)) < 0) {
       int err = errno;
       last_error_ = std::strerror(err ? err : ECONNREFUSED);
       bev_.reset();  // never got a callback: safe to free now
@@ -285,8 +262,8 @@ void UpstreamConnection::OnConnected() {
   // Many servers close TLS without close_notify; for a body read until close that is its end
   // (a cut Content-Length or chunked body is still caught by the parser).
   if (ctx_->ssl_ctx) bufferevent_openssl_set_allow_dirty_shutdown(bev_.get(), 1);
-  addrs_.reset();
-  next_addr_ = nullptr;
+  addrs_.clear();
+  next_addr_ = 0;
   if (!call_) {
     Close();
     return;
@@ -491,14 +468,9 @@ void UpstreamConnection::Abandon() {
 void UpstreamConnection::Close() {
   if (closed_) return;
   closed_ = true;
-  if (dns_request_) {
-    evdns_getaddrinfo_request* request = dns_request_;
-    dns_request_ = nullptr;
-    evdns_getaddrinfo_cancel(request);
-  }
+  resolving_.reset();
   connect_timer_.Cancel();
   idle_timer_.Cancel();
-  start_timer_.Cancel();
   if (resume_event_) event_del(resume_event_.get());
   if (bev_) {
     bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);

@@ -1,6 +1,6 @@
 // File: proxy/internal/upstream_connection.h
 //
-// One connection of UpstreamClient: resolve (evdns), connect to each address in turn, TLS
+// One connection of UpstreamClient: resolve (HostResolver), connect to each address in turn, TLS
 // handshake with verification, write a request, parse the streamed response, then either go
 // back to the pool (keep-alive) or close. Callbacks to the caller go through CallState, which
 // outlives the connection; the connection never calls the caller after Close().
@@ -10,9 +10,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/event_loop.h"
 #include "proxy/internal/ev_handles.h"
+#include "proxy/internal/host_resolver.h"
 #include "proxy/internal/http_parser.h"
 #include "proxy/upstream_client.h"
 
@@ -51,7 +53,7 @@ struct ClientContext {
   UpstreamUrl url;
   UpstreamOptions options;
   SSL_CTX* ssl_ctx = nullptr;  // null for http://
-  evdns_base* dns = nullptr;
+  HostResolver* resolver = nullptr;
   ConnectionOwner* owner = nullptr;
 };
 
@@ -62,7 +64,7 @@ class UpstreamConnection {
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
-  // A new connection for `call`; resolving starts on the next loop iteration.
+  // A new connection for `call`: resolves (the answer comes on a later loop turn), connects.
   void Connect(std::shared_ptr<CallState> call);
   // An idle pooled connection takes `call`: the request is written now.
   void Send(std::shared_ptr<CallState> call);
@@ -75,14 +77,13 @@ class UpstreamConnection {
   bool closed() const { return closed_; }
 
   // For the libevent trampolines in upstream_connection.cc only.
-  void HandleResolved(int result, evutil_addrinfo* addrs);  // takes ownership of `addrs`
+  void HandleResolved(int result, const std::vector<ResolvedAddress>& addrs);
   void HandleRead();
   void HandleEvent(short what);
   void HandleResume() { ProcessInput(); }
   void HandleException(std::string_view what);  // fails the call, closes
 
  private:
-  void StartResolve();
   void TryNextAddress();
   void OnConnected();
   void OnConnectFailed(short what);
@@ -99,16 +100,15 @@ class UpstreamConnection {
 
   ClientContext* ctx_;
   std::shared_ptr<CallState> call_;
-  evdns_getaddrinfo_request* dns_request_ = nullptr;
-  EvAddrInfoPtr addrs_;
-  evutil_addrinfo* next_addr_ = nullptr;
+  std::unique_ptr<HostResolver::Request> resolving_;
+  std::vector<ResolvedAddress> addrs_;  // from the resolver, tried in order
+  size_t next_addr_ = 0;
   std::string last_error_;
   BufferEventPtr bev_;
   EventPtr resume_event_;
   HttpParser parser_;
   TimerHandle connect_timer_;
   TimerHandle idle_timer_;
-  TimerHandle start_timer_;
   std::string body_scratch_;
   uint64_t served_ = 0;  // responses completed on this connection
   bool reused_ = false;  // the current request went out on a connection that served before

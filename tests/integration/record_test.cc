@@ -18,6 +18,7 @@
 #include "cassette/sse.h"
 #include "tests/integration/record_fixture.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_dns.h"
 #include "tests/support/fixtures.h"
 
 namespace td::testing {
@@ -475,6 +476,102 @@ TEST_F(RecordTest, UnreachableUpstreamGivesA502InTheProvidersShapeAndRecordsNoth
   EXPECT_EQ(stats().upstream_errors, 2u);
   cassette::Cassette cassette = ReadBack();
   EXPECT_TRUE(cassette.interactions.empty());
+}
+
+// An upstream by name (api.test), resolved through a FakeDns instead of the system's.
+RecordProxyConfig NamedUpstream(const FakeDns& dns, uint16_t port) {
+  RecordProxyConfig config;
+  config.upstream_url = "http://api.test:" + std::to_string(port);
+  config.upstream.dns_server = dns.address();
+  return config;
+}
+
+TEST_F(RecordTest, StreamsStartedTogetherShareOneLookupOfTheUpstreamHost) {
+  StartUpstream();
+  FakeDns dns;
+  ASSERT_NE(dns.port(), 0);
+  ASSERT_TRUE(StartProxy(NamedUpstream(dns, upstream_->port())));
+  // Five streams held open at once need five upstream connections, all resolving together.
+  constexpr int kStreams = 5;
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < kStreams; ++i) {
+    upstream_->Respond(FakeResponse::Sse(Sample(1), /*hold=*/true));
+    clients.push_back(Client());
+    ASSERT_TRUE(clients.back()->Send(PostMessages()));
+  }
+  ASSERT_TRUE(upstream_->WaitForRequests(kStreams));
+  EXPECT_EQ(upstream_->accepted_connections(), static_cast<uint64_t>(kStreams));
+  for (int i = 0; i < kStreams; ++i) upstream_->ReleaseAll(static_cast<uint64_t>(i));
+  for (auto& client : clients) {
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response));
+    EXPECT_EQ(response.status, 200);
+  }
+  EXPECT_EQ(dns.a_queries(), 1) << "one lookup for five connections";
+  EXPECT_EQ(dns.a_names(), std::vector<std::string>{"api.test"});
+}
+
+TEST_F(RecordTest, LaterConnectionsReuseTheResolvedAddress) {
+  StartUpstream();
+  FakeDns dns;
+  ASSERT_NE(dns.port(), 0);
+  RecordProxyConfig config = NamedUpstream(dns, upstream_->port());
+  config.upstream.max_idle_connections = 0;  // no pool: each request connects anew
+  ASSERT_TRUE(StartProxy(config));
+
+  auto client = Client();
+  for (int i = 0; i < 3; ++i) {
+    upstream_->Respond(FakeResponse::Json(R"({"n":)" + std::to_string(i) + "}"));
+    ClientResponse response;
+    ASSERT_TRUE(PostAndRead(*client, &response));
+    EXPECT_EQ(response.status, 200);
+  }
+  EXPECT_EQ(upstream_->accepted_connections(), 3u);
+  EXPECT_EQ(dns.a_queries(), 1) << "the answer is kept for 60 s by default";
+}
+
+TEST_F(RecordTest, AHostThatDoesNotResolveGetsA502AndTheNextRequestAsksAgain) {
+  StartUpstream();
+  FakeDns dns;
+  ASSERT_NE(dns.port(), 0);
+  dns.set_nxdomain(true);
+  ASSERT_TRUE(StartProxy(NamedUpstream(dns, upstream_->port())));
+
+  auto client = Client();
+  ClientResponse response;
+  ASSERT_TRUE(PostAndRead(*client, &response));
+  EXPECT_EQ(response.status, 502);
+  EXPECT_NE(response.body.find(R"("type":"error")"), std::string::npos) << response.body;
+  EXPECT_NE(response.body.find("resolve api.test"), std::string::npos) << response.body;
+  EXPECT_EQ(stats().upstream_errors, 1u);
+
+  // The failure is not kept: once the name resolves, the next request gets through.
+  dns.set_nxdomain(false);
+  upstream_->Respond(FakeResponse::Json(R"({"ok":true})"));
+  ASSERT_TRUE(PostAndRead(*client, &response));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, R"({"ok":true})");
+  EXPECT_EQ(dns.a_queries(), 2);
+}
+
+TEST_F(RecordTest, WithTheDnsCacheOffEveryNewConnectionLooksTheHostUp) {
+  StartUpstream();
+  FakeDns dns;
+  ASSERT_NE(dns.port(), 0);
+  RecordProxyConfig config = NamedUpstream(dns, upstream_->port());
+  config.upstream.dns_cache_us = 0;
+  config.upstream.max_idle_connections = 0;  // no pool: each request connects anew
+  ASSERT_TRUE(StartProxy(config));
+
+  auto client = Client();
+  for (int i = 0; i < 3; ++i) {
+    upstream_->Respond(FakeResponse::Json(R"({"n":)" + std::to_string(i) + "}"));
+    ClientResponse response;
+    ASSERT_TRUE(PostAndRead(*client, &response));
+    EXPECT_EQ(response.status, 200);
+  }
+  EXPECT_EQ(upstream_->accepted_connections(), 3u);
+  EXPECT_EQ(dns.a_queries(), 3);
 }
 
 TEST_F(RecordTest, UpstreamClosingBeforeTheHeadGivesA502) {
