@@ -38,7 +38,7 @@ std::unique_ptr<HostResolver::Request> HostResolver::Resolve(Done done) {
   waiters_.emplace(id, std::move(done));
   auto request = std::make_unique<Request>(this, id);
   if (answer_ && (answer_->error != 0 || loop_->NowMicros() < answer_->until_us)) {
-    DeliverSoon();  // kept, or a failure not yet told to everyone who asked with this one
+    DeliverSoon();  // a kept answer, or a failure still being told to those who asked with it
   } else if (!lookup_running_) {
     answer_.reset();
     StartLookup();
@@ -47,7 +47,6 @@ std::unique_ptr<HostResolver::Request> HostResolver::Resolve(Done done) {
 }
 
 void HostResolver::StartLookup() {
-  ++lookups_;
   evutil_addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

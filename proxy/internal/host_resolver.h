@@ -58,9 +58,6 @@ class HostResolver {
   // fresh one, unless the request is destroyed first.
   [[nodiscard]] std::unique_ptr<Request> Resolve(Done done);
 
-  // Lookups handed to evdns so far.
-  uint64_t lookups() const { return lookups_; }
-
   // For the evdns trampoline in host_resolver.cc only.
   void HandleAnswer(int result, evutil_addrinfo* addrs);  // takes ownership of `addrs`
 
@@ -86,7 +83,6 @@ class HostResolver {
   bool lookup_running_ = false;
   std::optional<Answer> answer_;
   TimerHandle deliver_timer_;
-  uint64_t lookups_ = 0;
 };
 
 }  // namespace td::proxy::internal
