@@ -279,7 +279,8 @@ int main(int argc, char** argv) {
 
   const td::bench::ReceiveStampKeeper stamps;  // every round's first bytes stamped too
   if (!stamps.on()) {
-    std::fprintf(stderr, "%s: the kernel does not stamp received bytes (SO_TIMESTAMPNS)\n", argv[0]);
+    std::fprintf(stderr, "%s: the kernel does not stamp received bytes (SO_TIMESTAMPNS)\n",
+                 argv[0]);
     return 1;
   }
 
@@ -335,7 +336,7 @@ int main(int argc, char** argv) {
   std::printf("  threads: %s\n", pin ? "the proxy's and the relay on core 0, the rest on core 1"
                                      : "not pinned (--no-pin)");
   std::printf("  ttfb: connect start to first complete event; event: arrival minus send stamp;\n"
-              "  first: the event row for each stream's first event only (all streams start at once)\n");
+              "  first: the same, for each stream's first event only (streams start at once)\n");
   std::printf("  request body %zu bytes\n", body_json.size());
   std::printf("  concurrent streams send %s\n",
               phase_locked ? "at the same moments (--phase-locked)"
@@ -424,9 +425,9 @@ int main(int argc, char** argv) {
                   static_cast<long long>(stolen_us[kTapedeck] / 1000));
       Micros p99[kPaths];
       for (int path = 0; path < kPaths; ++path) p99[path] = Percentile(spared[path], 0.99);
-      std::printf("  rounds with no steal: direct %d, bare relay %d, tapedeck %d of %d; their event "
-                  "p99: direct %lld us, bare relay %lld us (added %lld), tapedeck %lld us (added "
-                  "%lld)\n",
+      std::printf("  rounds with no steal: direct %d, bare relay %d, tapedeck %d of %d; their "
+                  "event p99: direct %lld us, bare relay %lld us (added %lld), tapedeck %lld us "
+                  "(added %lld)\n",
                   spared_rounds[kDirect], spared_rounds[kRelay], spared_rounds[kTapedeck], rounds,
                   static_cast<long long>(p99[kDirect]), static_cast<long long>(p99[kRelay]),
                   static_cast<long long>(p99[kRelay] - p99[kDirect]),

@@ -326,7 +326,8 @@ int main(int argc, char** argv) {
 
   const td::bench::ReceiveStampKeeper stamps;  // every round's first bytes stamped too
   if (!stamps.on()) {
-    std::fprintf(stderr, "%s: the kernel does not stamp received bytes (SO_TIMESTAMPNS)\n", argv[0]);
+    std::fprintf(stderr, "%s: the kernel does not stamp received bytes (SO_TIMESTAMPNS)\n",
+                 argv[0]);
     return 1;
   }
 

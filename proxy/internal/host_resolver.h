@@ -47,8 +47,7 @@ class HostResolver {
 
   // `dns` and `loop` must outlive the resolver. `keep_us`: how long a good answer is reused
   // (0: never; every connection looks up).
-  HostResolver(EventLoop* loop, evdns_base* dns, std::string host, uint16_t port,
-               Micros keep_us);
+  HostResolver(EventLoop* loop, evdns_base* dns, std::string host, uint16_t port, Micros keep_us);
   // Cancels a lookup in flight; waiting requests are not called. Requests must not outlive it.
   ~HostResolver();
   HostResolver(const HostResolver&) = delete;

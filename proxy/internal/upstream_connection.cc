@@ -96,8 +96,8 @@ void UpstreamConnection::Connect(std::shared_ptr<CallState> call) {
                                       Duration(ctx_->options.connect_timeout_us));
   });
   // The resolver answers on a later loop turn, never from inside Send().
-  resolving_ = ctx_->resolver->Resolve(
-      [this](int result, const std::vector<ResolvedAddress>& addrs) {
+  resolving_ =
+      ctx_->resolver->Resolve([this](int result, const std::vector<ResolvedAddress>& addrs) {
         Guarded(this, [this, result, &addrs] { HandleResolved(result, addrs); });
       });
 }
