@@ -55,6 +55,11 @@ void OnUpstreamEvent(bufferevent*, short what, void* arg) noexcept {
   Guarded(conn, [conn, what] { conn->HandleEvent(what); });
 }
 
+void OnUpstreamReadable(evutil_socket_t, short what, void* arg) noexcept {
+  auto* conn = static_cast<UpstreamConnection*>(arg);
+  Guarded(conn, [conn, what] { conn->HandleReadable(what); });
+}
+
 void OnUpstreamResume(evutil_socket_t, short, void* arg) noexcept {
   auto* conn = static_cast<UpstreamConnection*>(arg);
   Guarded(conn, [conn] { conn->HandleResume(); });
@@ -264,6 +269,18 @@ void UpstreamConnection::OnConnected() {
   if (ctx_->ssl_ctx) bufferevent_openssl_set_allow_dirty_shutdown(bev_.get(), 1);
   addrs_.clear();
   next_addr_ = 0;
+  if (!ctx_->ssl_ctx) {
+    // Plain sockets are read here, not by the bufferevent (which keeps connect and writes):
+    // one recv() per readable socket, where libevent's read path adds an ioctl(FIONREAD), an
+    // evbuffer chain and a deferred callback to every streamed event.
+    bufferevent_disable(bev_.get(), EV_READ);
+    read_event_.reset(event_new(ctx_->loop->base(), bufferevent_getfd(bev_.get()),
+                                EV_READ | EV_PERSIST, &OnUpstreamReadable, this));
+    if (!read_event_) {
+      Fail(UpstreamError::kConnect, "upstream " + Where() + ": event_new failed");
+      return;
+    }
+  }
   if (!call_) {
     Close();
     return;
@@ -294,24 +311,66 @@ void UpstreamConnection::WriteRequest() {
     bufferevent_write(bev_.get(), wire.data(), wire.size());
     bufferevent_enable(bev_.get(), EV_WRITE);
   }
-  timeval tv = ToTimeval(ctx_->options.read_timeout_us);
-  bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
   if (call_->paused) {
-    bufferevent_disable(bev_.get(), EV_READ);
+    StopReading();
   } else {
+    WatchReads(/*response_due=*/true);
+  }
+}
+
+void UpstreamConnection::WatchReads(bool response_due) {
+  // While a response is due, silence longer than the read timeout fails it; an idle pooled
+  // connection is watched only to notice the upstream closing it.
+  timeval tv = ToTimeval(ctx_->options.read_timeout_us);
+  const timeval* timeout = response_due ? &tv : nullptr;
+  if (read_event_) {
+    event_add(read_event_.get(), timeout);
+  } else {
+    bufferevent_set_timeouts(bev_.get(), timeout, nullptr);
     bufferevent_enable(bev_.get(), EV_READ);
   }
 }
 
+void UpstreamConnection::StopReading() {
+  if (read_event_) {
+    event_del(read_event_.get());
+  } else if (bev_) {
+    bufferevent_disable(bev_.get(), EV_READ);
+  }
+}
+
+size_t UpstreamConnection::UnparsedBytes() const {
+  if (read_event_) return input_.size();
+  return bev_ ? evbuffer_get_length(bufferevent_get_input(bev_.get())) : 0;
+}
+
 void UpstreamConnection::Pause() {
-  if (bev_ && connected_) bufferevent_disable(bev_.get(), EV_READ);
+  if (bev_ && connected_) StopReading();
 }
 
 void UpstreamConnection::Resume() {
   if (!bev_ || !connected_ || closed_) return;
-  bufferevent_enable(bev_.get(), EV_READ);
-  // Bytes read before the pause wait in the input buffer: parse them on the next iteration.
+  WatchReads(/*response_due=*/true);
+  // Bytes read before the pause wait unparsed: parse them on the next iteration.
   if (resume_event_) event_active(resume_event_.get(), EV_TIMEOUT, 0);
+}
+
+void UpstreamConnection::HandleReadable(short what) {
+  if (closed_) return;
+  if (what & EV_TIMEOUT) {
+    HandleEvent(BEV_EVENT_READING | BEV_EVENT_TIMEOUT);
+    return;
+  }
+  char buf[16384];
+  const ssize_t n = ::recv(bufferevent_getfd(bev_.get()), buf, sizeof buf, 0);
+  if (n > 0) {
+    input_.append(buf, static_cast<size_t>(n));
+    HandleRead();
+  } else if (n == 0) {
+    HandleEvent(BEV_EVENT_READING | BEV_EVENT_EOF);
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    HandleEvent(BEV_EVENT_READING | BEV_EVENT_ERROR);  // reads errno
+  }
 }
 
 void UpstreamConnection::HandleRead() {
@@ -336,11 +395,17 @@ bool UpstreamConnection::DeliverBody(std::string_view bytes) {
 
 void UpstreamConnection::ProcessInput() {
   if (closed_ || !call_ || call_->paused || !bev_) return;
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  if (evbuffer_get_length(in) == 0) return;
-  int chunks = evbuffer_peek(in, -1, nullptr, nullptr, 0);
-  std::vector<evbuffer_iovec> vecs(static_cast<size_t>(std::max(chunks, 0)));
-  evbuffer_peek(in, -1, nullptr, vecs.data(), chunks);
+  if (UnparsedBytes() == 0) return;
+  // The unparsed bytes: one piece read directly, or the bufferevent's chains (TLS).
+  evbuffer* in = read_event_ ? nullptr : bufferevent_get_input(bev_.get());
+  std::vector<evbuffer_iovec> vecs;
+  if (in) {
+    int chunks = evbuffer_peek(in, -1, nullptr, nullptr, 0);
+    vecs.resize(static_cast<size_t>(std::max(chunks, 0)));
+    evbuffer_peek(in, -1, nullptr, vecs.data(), chunks);
+  } else {
+    vecs.push_back(evbuffer_iovec{input_.data(), input_.size()});
+  }
 
   // Body pieces of this read are handed over as one callback; the views stay valid until
   // the drain at the end.
@@ -360,7 +425,12 @@ void UpstreamConnection::ProcessInput() {
     return alive;
   };
   auto drain = [&] {
-    if (!closed_ && bev_) evbuffer_drain(in, consumed);
+    if (closed_ || !bev_) return;
+    if (in) {
+      evbuffer_drain(in, consumed);
+    } else {
+      input_.erase(0, consumed);
+    }
   };
 
   for (const evbuffer_iovec& vec : vecs) {
@@ -412,8 +482,7 @@ void UpstreamConnection::Complete() {
   call->conn = nullptr;
   call->done = true;
   ++served_;
-  const bool reusable = parser_.head().keep_alive && bev_ &&
-                        evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
+  const bool reusable = parser_.head().keep_alive && bev_ && UnparsedBytes() == 0;
   if (reusable) {
     BecomeIdle();
   } else {
@@ -426,8 +495,7 @@ void UpstreamConnection::Complete() {
 
 void UpstreamConnection::BecomeIdle() {
   parser_.Reset();
-  bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
-  bufferevent_enable(bev_.get(), EV_READ);  // to notice the upstream closing it
+  WatchReads(/*response_due=*/false);  // to notice the upstream closing it
   idle_timer_ = ctx_->loop->RunAfter(ctx_->options.idle_connection_timeout_us, [this] { Close(); });
   ctx_->owner->ConnectionIdle(this);
 }
@@ -472,6 +540,7 @@ void UpstreamConnection::Close() {
   connect_timer_.Cancel();
   idle_timer_.Cancel();
   if (resume_event_) event_del(resume_event_.get());
+  if (read_event_) event_del(read_event_.get());
   if (bev_) {
     bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
     bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);

@@ -81,6 +81,7 @@ class UpstreamConnection {
   void HandleRead();
   void HandleEvent(short what);
   void HandleResume() { ProcessInput(); }
+  void HandleReadable(short what);  // plain sockets: the socket is readable, or timed out
   void HandleException(std::string_view what);  // fails the call, closes
 
  private:
@@ -88,6 +89,10 @@ class UpstreamConnection {
   void OnConnected();
   void OnConnectFailed(short what);
   void WriteRequest();
+  // Reading the response: watched with the read timeout while one is due, without when idle.
+  void WatchReads(bool response_due);
+  void StopReading();
+  size_t UnparsedBytes() const;
   void ProcessInput();
   bool DeliverBody(std::string_view bytes);  // false when the call ended meanwhile
   void Complete();
@@ -104,7 +109,9 @@ class UpstreamConnection {
   std::vector<ResolvedAddress> addrs_;  // from the resolver, tried in order
   size_t next_addr_ = 0;
   std::string last_error_;
-  BufferEventPtr bev_;
+  BufferEventPtr bev_;  // connects, writes, and (TLS) reads
+  EventPtr read_event_;  // plain sockets once connected: read here, not by bev_
+  std::string input_;    // read by read_event_, not parsed yet
   EventPtr resume_event_;
   HttpParser parser_;
   TimerHandle connect_timer_;
