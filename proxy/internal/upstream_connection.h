@@ -1,7 +1,8 @@
 // File: proxy/internal/upstream_connection.h
 //
 // One connection of UpstreamClient: resolve (HostResolver), connect to each address in turn, TLS
-// handshake with verification, write a request, parse the streamed response, then either go
+// handshake with verification, write a request, parse the streamed response (read with one
+// recv() per readable event on plain sockets, through the bufferevent on TLS), then either go
 // back to the pool (keep-alive) or close. Callbacks to the caller go through CallState, which
 // outlives the connection; the connection never calls the caller after Close().
 #pragma once
@@ -109,7 +110,7 @@ class UpstreamConnection {
   std::vector<ResolvedAddress> addrs_;  // from the resolver, tried in order
   size_t next_addr_ = 0;
   std::string last_error_;
-  BufferEventPtr bev_;  // connects, writes, and (TLS) reads
+  BufferEventPtr bev_;   // connects, writes, and (TLS) reads
   EventPtr read_event_;  // plain sockets once connected: read here, not by bev_
   std::string input_;    // read by read_event_, not parsed yet
   EventPtr resume_event_;
