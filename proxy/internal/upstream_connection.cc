@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "cassette/base/log.h"
@@ -398,14 +399,15 @@ void UpstreamConnection::ProcessInput() {
   if (UnparsedBytes() == 0) return;
   // The unparsed bytes: one piece read directly, or the bufferevent's chains (TLS).
   evbuffer* in = read_event_ ? nullptr : bufferevent_get_input(bev_.get());
-  std::vector<evbuffer_iovec> vecs;
+  evbuffer_iovec direct{input_.data(), input_.size()};
+  std::vector<evbuffer_iovec> chains;
   if (in) {
     int chunks = evbuffer_peek(in, -1, nullptr, nullptr, 0);
-    vecs.resize(static_cast<size_t>(std::max(chunks, 0)));
-    evbuffer_peek(in, -1, nullptr, vecs.data(), chunks);
-  } else {
-    vecs.push_back(evbuffer_iovec{input_.data(), input_.size()});
+    chains.resize(static_cast<size_t>(std::max(chunks, 0)));
+    evbuffer_peek(in, -1, nullptr, chains.data(), chunks);
   }
+  const std::span<const evbuffer_iovec> vecs =
+      in ? std::span<const evbuffer_iovec>(chains) : std::span<const evbuffer_iovec>(&direct, 1);
 
   // Body pieces of this read are handed over as one callback; the views stay valid until
   // the drain at the end.
