@@ -19,6 +19,7 @@
 
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
+#include "cassette/base/unique_fd.h"
 #include "cassette/internal/codec_internal.h"
 #include "cassette/internal/codec_text.h"
 #include "cassette/internal/zstd_handles.h"
@@ -47,39 +48,6 @@ std::string Where(std::string_view name) {
   out += name;
   return out;
 }
-
-// Owns one file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { Reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Closes now and reports the error close(2) gives (it can report a failed write-back).
-  int Close() {
-    if (fd_ < 0) return 0;
-    const int rc = ::close(std::exchange(fd_, -1));
-    return rc == 0 ? 0 : errno;
-  }
-  void Reset() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-
- private:
-  int fd_ = -1;
-};
 
 Status WriteAll(int fd, std::string_view data, std::string_view where) {
   while (!data.empty()) {

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "cassette/base/log.h"
+#include "cassette/base/unique_fd.h"
 #include "proxy/internal/ev_handles.h"
 
 namespace td::proxy {
@@ -120,12 +121,11 @@ struct EventLoop::Handles {
     // Events before the base they belong to; the eventfd after its event.
     deferred.reset();
     wake.reset();
-    if (wake_fd >= 0) ::close(wake_fd);
   }
   internal::EventBasePtr base;  // freed last
   internal::EventPtr deferred;
   internal::EventPtr wake;
-  int wake_fd = -1;
+  UniqueFd wake_fd;  // closed after the body above freed its event
 };
 
 EventLoop::EventLoop() : handles_(std::make_unique<Handles>()) {}
@@ -155,10 +155,10 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
   event_config_set_flag(config.get(), EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
   h.base.reset(event_base_new_with_config(config.get()));
   if (!h.base) return InternalError("event loop: event_base_new_with_config failed");
-  h.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (h.wake_fd < 0) return IoErrno("event loop: eventfd", errno);
+  h.wake_fd = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!h.wake_fd.valid()) return IoErrno("event loop: eventfd", errno);
   h.wake.reset(
-      event_new(h.base.get(), h.wake_fd, EV_READ | EV_PERSIST, &Handles::OnWake, loop.get()));
+      event_new(h.base.get(), h.wake_fd.get(), EV_READ | EV_PERSIST, &Handles::OnWake, loop.get()));
   h.deferred.reset(event_new(h.base.get(), -1, 0, &Handles::OnDeferred, loop.get()));
   if (!h.wake || !h.deferred || event_add(h.wake.get(), nullptr) != 0) {
     return InternalError("event loop: cannot create its internal events");
@@ -225,7 +225,7 @@ void EventLoop::Post(std::function<void()> fn) {
   }
   uint64_t one = 1;
   // EAGAIN means the counter is already non-zero: the loop will wake anyway.
-  [[maybe_unused]] ssize_t n = ::write(handles_->wake_fd, &one, sizeof one);
+  [[maybe_unused]] ssize_t n = ::write(handles_->wake_fd.get(), &one, sizeof one);
 }
 
 void EventLoop::RunPosted() {

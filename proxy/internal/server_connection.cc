@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "cassette/base/log.h"
+#include "cassette/base/unique_fd.h"
 #include "cassette/provider.h"
 #include "proxy/internal/headers.h"
 #include "proxy/internal/net_util.h"
@@ -354,22 +355,18 @@ ServerConnection::~ServerConnection() {
 Status ServerConnection::Start() {
   event_base* base = shared_->loop->base();
   const int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+  UniqueFd owned(fd_);  // ours until a bufferevent takes it over (BEV_OPT_CLOSE_ON_FREE)
   if (shared_->tls_ctx) {
     SslPtr ssl(SSL_new(shared_->tls_ctx));
-    if (!ssl) {
-      ::close(fd_);
-      return InternalError("accept " + peer_ + ": SSL_new failed");
-    }
+    if (!ssl) return InternalError("accept " + peer_ + ": SSL_new failed");
     // libevent owns the SSL from here on, even if the call fails.
     bev_.reset(bufferevent_openssl_socket_new(base, fd_, ssl.release(), BUFFEREVENT_SSL_ACCEPTING,
                                               options));
   } else {
     bev_.reset(bufferevent_socket_new(base, fd_, options));
   }
-  if (!bev_) {
-    ::close(fd_);
-    return InternalError("accept " + peer_ + ": cannot create a bufferevent");
-  }
+  if (!bev_) return InternalError("accept " + peer_ + ": cannot create a bufferevent");
+  owned.release();
   resume_event_.reset(event_new(base, -1, 0, &OnServerResume, this));
   if (!resume_event_) return InternalError("accept " + peer_ + ": event_new failed");
   bufferevent_setcb(bev_.get(), &OnServerRead, &OnServerWrite, &OnServerEvent, this);
