@@ -193,6 +193,15 @@ std::unique_ptr<UpstreamCall> UpstreamClient::Send(UpstreamRequest request,
   return std::make_unique<CallImpl>(std::move(state));
 }
 
+std::unique_ptr<UpstreamCall> UpstreamClient::Probe(
+    std::function<void(const UpstreamResult&)> on_done) {
+  auto state = std::make_shared<CallState>();
+  state->callbacks.on_done = std::move(on_done);
+  state->probe = true;
+  impl_->StartNew(state);
+  return std::make_unique<CallImpl>(std::move(state));
+}
+
 const UpstreamUrl& UpstreamClient::url() const { return impl_->ctx.url; }
 
 size_t UpstreamClient::idle_connections() const { return impl_->idle.size(); }

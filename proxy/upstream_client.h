@@ -117,6 +117,11 @@ class UpstreamClient {
   // Sends `request` on a pooled connection or a new one. A request sent on a reused
   // connection that the upstream closed before answering is retried once on a fresh one.
   std::unique_ptr<UpstreamCall> Send(UpstreamRequest request, UpstreamCallbacks callbacks);
+  // The start-up check: opens one new connection (DNS, TCP, and the TLS handshake with the
+  // certificate verified) without sending anything, then calls `on_done` on the loop with the
+  // result (the error says which step failed). The connection then waits in the pool for the
+  // first request. Destroying the returned call cancels the check.
+  std::unique_ptr<UpstreamCall> Probe(std::function<void(const UpstreamResult&)> on_done);
 
   const UpstreamUrl& url() const;
   size_t idle_connections() const;

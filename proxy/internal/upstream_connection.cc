@@ -286,6 +286,18 @@ void UpstreamConnection::OnConnected() {
     Close();
     return;
   }
+  if (call_->probe) {
+    // A start-up check: connected (and, with TLS, the certificate verified). Nothing is sent;
+    // the connection waits in the pool for the first request.
+    std::shared_ptr<CallState> call = std::move(call_);
+    call->conn = nullptr;
+    call->done = true;
+    BecomeIdle();
+    std::function<void(const UpstreamResult&)> on_done = std::move(call->callbacks.on_done);
+    call->callbacks = UpstreamCallbacks();
+    if (on_done && !call->cancelled) on_done(UpstreamResult());
+    return;
+  }
   WriteRequest();
 }
 

@@ -34,6 +34,7 @@ struct CallState {
   bool done = false;
   bool paused = false;
   bool retried = false;
+  bool probe = false;  // UpstreamClient::Probe: connect (and verify TLS), send nothing
 };
 
 // What a connection reports to the client that owns it.
