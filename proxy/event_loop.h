@@ -58,6 +58,9 @@ class EventLoop final : public Scheduler {
   void StopSoon();
   // Any thread: runs `fn` on the loop thread, in posting order.
   void Post(std::function<void()> fn);
+  // Loop thread: runs what Post() has queued so far, now. For a shutdown that must deliver
+  // what another thread posted after Run() returned.
+  void RunPostedNow() { RunPosted(); }
 
   // Calls `fn` on the loop each time signal `signo` arrives (SIGINT, SIGTERM). Only one
   // EventLoop per process may handle signals.

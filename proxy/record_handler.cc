@@ -345,8 +345,16 @@ RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interacti
   if (options_.writer) {
     out.written = options_.writer->Append(*interaction);
     if (!out.written.ok()) {
-      TD_LOG(kError) << "CASSETTE WRITE FAILED, interaction seq=" << interaction->seq
-                     << " is not in the cassette: " << out.written.message();
+      if (!write_failure_logged_) {
+        write_failure_logged_ = true;
+        TD_LOG(kError) << "CASSETTE WRITE FAILED: " << out.written.message()
+                       << "; interaction seq=" << interaction->seq
+                       << " and every later one will not be saved (clients still get their "
+                          "responses; the run ends with an error naming how many were lost)";
+      } else {
+        TD_LOG(kDebug) << "interaction seq=" << interaction->seq
+                       << " not saved: " << out.written.message();
+      }
     }
   }
   return out;
@@ -364,14 +372,17 @@ void RecordHandler::Recorded(const cassette::Interaction& interaction, const Per
       TD_LOG(kDebug) << "recorded seq=" << interaction.seq << " to " << options_.writer->path();
     } else {
       ++stats_.write_errors;
-      TD_LOG(kError) << stats_.write_errors << " cassette write failure(s) so far";
     }
   }
-  if (options_.on_recorded) options_.on_recorded(interaction);
+  if (options_.on_recorded) {
+    options_.on_recorded(interaction, options_.writer != nullptr && persisted.written.ok());
+  }
 }
 
 void RecordHandler::Flush() {
-  if (worker_) worker_->Flush();
+  if (!worker_) return;
+  worker_->Flush();
+  loop_->RunPostedNow();  // the results the worker posted back, which a stopped loop holds
 }
 
 }  // namespace td::proxy

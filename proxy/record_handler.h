@@ -37,13 +37,15 @@ struct RecordOptions {
   UpstreamUrl upstream_url;
   UpstreamOptions upstream;
   cassette::Redactor redactor;  // applied before anything is written
-  // Not owned; must outlive the handler. nullptr: passthrough (forward only, record nothing).
+  // Not owned; must outlive the handler. nullptr: passthrough (forward only, record nothing),
+  // unless AttachWriter() sets one before the first request.
   cassette::CassetteWriter* writer = nullptr;
   // Stamps timings. Not owned. nullptr: the loop's clock.
   const Clock* clock = nullptr;
   // Called with each interaction as written (redacted), after the Append; auto mode adds it
-  // to the replay index. Called even when the Append failed (the interaction is still valid).
-  std::function<void(const cassette::Interaction&)> on_recorded;
+  // to the replay index. Called even when the Append failed (the interaction is still valid):
+  // `saved` says whether it reached the cassette.
+  std::function<void(const cassette::Interaction&, bool saved)> on_recorded;
   // Upstream reads pause while the client's unsent bytes exceed this.
   size_t high_watermark = 1 << 20;
   // The access log's mode= field; empty: "record", or "passthrough" when writer is null.
@@ -74,18 +76,24 @@ class RecordHandler final : public Handler {
 
   void Handle(std::shared_ptr<Exchange> exchange) override;
 
+  // Sets the cassette to record to, for a caller that opens it only once the listener is bound
+  // and the upstream checked (so a failed start creates no file). Before the first request.
+  void AttachWriter(cassette::CassetteWriter* writer) { options_.writer = writer; }
+
   // Shutdown after the grace period: every in-flight exchange is cut (the client's connection
   // reset, the upstream request cancelled) and recorded truncated with `reason`, if it had a
   // response head.
   void AbortAll(const std::string& reason);
 
   // With write_on_worker: blocks until every completed interaction has been written (Append
-  // returned). Call it before closing the writer. A no-op otherwise. Loop thread.
+  // returned), then delivers those results (stats, on_recorded) on the calling thread. Call it
+  // before closing the writer. A no-op otherwise. Loop thread (also once Run() returned).
   void Flush();
 
   size_t in_flight() const { return forwards_.size(); }
   const RecordStats& stats() const { return stats_; }
   const UpstreamClient& upstream() const { return *client_; }
+  UpstreamClient& upstream() { return *client_; }
 
   class Forward;  // one forwarded exchange; defined in record_handler.cc
   class Worker;   // the write_on_worker thread; defined in record_handler.cc
@@ -118,6 +126,8 @@ class RecordHandler final : public Handler {
   // Set false (on the loop) when the handler goes, for results the worker posted back.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<Worker> worker_;  // with write_on_worker
+  // The first failed Append is logged loudly, the rest quietly (Persist's thread only).
+  bool write_failure_logged_ = false;
 };
 
 }  // namespace td::proxy

@@ -86,7 +86,7 @@ class RecordTest : public ::testing::Test {
       options.writer = writer_.get();
       options.clock = config.clock;
       options.write_on_worker = config.write_on_worker;
-      options.on_recorded = [this](const cassette::Interaction& interaction) {
+      options.on_recorded = [this](const cassette::Interaction& interaction, bool) {
         recorded_.Update([&] { recorded_list_.push_back(interaction); });
       };
       Result<std::unique_ptr<proxy::RecordHandler>> handler =
