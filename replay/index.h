@@ -70,6 +70,8 @@ class Index {
 
   // Times interaction `i` was served.
   std::uint64_t uses(size_t i) const { return uses_[i]; }
+  // Counts a use of `i` served outside Next() (auto mode records it while answering).
+  void CountUse(size_t i) { ++uses_[i]; }
   // Interactions never served, ascending.
   std::vector<size_t> Unused() const;
 

@@ -64,11 +64,16 @@ ReplayHandler::~ReplayHandler() {
   for (auto& [id, play] : active_) play->exchange->SetOnClientGone(nullptr);
 }
 
-size_t ReplayHandler::AddInteraction(const cassette::Interaction& interaction) {
+size_t ReplayHandler::AddInteraction(const cassette::Interaction& interaction, bool recorded) {
   cassette::Request request = interaction.request;
   redactor_.RedactRequest(&request, nullptr);
   prepared_.push_back(PreparedResponse::From(interaction));
-  return index_.Add(request);
+  const size_t index = index_.Add(request);
+  if (recorded) {
+    ++recorded_;
+    index_.CountUse(index);
+  }
+  return index;
 }
 
 void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
@@ -93,18 +98,19 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
     Play(exchange, lookup.index, start_us);
     return;
   }
+  if (miss_fallback_ != nullptr) {
+    // Auto mode: the record path answers, and its access line says result=recorded.
+    ++forwarded_;
+    TD_LOG(kDebug) << "not in the cassette ("
+                   << (lookup.kind == Index::Lookup::Kind::kMiss ? "miss" : "exhausted")
+                   << "): forwarding " << live.method << " " << live.path;
+    miss_fallback_->Handle(std::move(exchange));
+    return;
+  }
   if (lookup.kind == Index::Lookup::Kind::kExhausted) {
     ++exhausted_;
   } else {
     ++misses_;
-  }
-  if (miss_fallback_ != nullptr) {
-    ++forwarded_;
-    TD_LOG(kInfo) << "mode=replay result="
-                  << (lookup.kind == Index::Lookup::Kind::kMiss ? "miss" : "exhausted")
-                  << " forwarded " << live.method << " " << live.path;
-    miss_fallback_->Handle(std::move(exchange));
-    return;
   }
   RespondMiss(*exchange, live, lookup, start_us);
 }
@@ -209,6 +215,7 @@ ReplayStats ReplayHandler::Stats() const {
   stats.misses = misses_;
   stats.exhausted = exhausted_;
   stats.forwarded = forwarded_;
+  stats.recorded = recorded_;
   for (size_t i = 0; i < index_.size(); ++i) stats.uses.push_back(index_.uses(i));
   stats.unused = index_.Unused();
   stats.active = active_.size();
@@ -222,6 +229,7 @@ std::string ReplayHandler::StatsJson() const {
       {"misses", stats.misses},
       {"exhausted", stats.exhausted},
       {"forwarded", stats.forwarded},
+      {"recorded", stats.recorded},
       {"interactions", stats.uses.size()},
       {"uses", stats.uses},
       {"unused", stats.unused},
@@ -229,6 +237,11 @@ std::string ReplayHandler::StatsJson() const {
       {"recent_misses", std::vector<std::string>(recent_misses_.begin(), recent_misses_.end())},
   };
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+bool ReplayHandler::StrictProblem(bool unused_ok) const {
+  return misses_ > 0 || exhausted_ > 0 || forwarded_ > recorded_ ||
+         (!unused_ok && !index_.Unused().empty());
 }
 
 std::string ReplayHandler::Summary() const {
@@ -239,7 +252,10 @@ std::string ReplayHandler::Summary() const {
   std::string out = "replay: " + plural(stats.hits, "hit", "hits") + ", " +
                     plural(stats.misses, "miss", "misses") + ", " +
                     std::to_string(stats.exhausted) + " exhausted";
-  if (stats.forwarded > 0) out += ", " + std::to_string(stats.forwarded) + " forwarded";
+  if (stats.forwarded > 0 || stats.recorded > 0) {
+    out += ", " + std::to_string(stats.forwarded) + " forwarded, " +
+           std::to_string(stats.recorded) + " recorded";
+  }
   if (stats.unused.empty()) {
     return out + "; all " + plural(stats.uses.size(), "interaction", "interactions") + " used";
   }

@@ -35,10 +35,15 @@ struct ReplayOptions {
 };
 
 struct ReplayStats {
-  std::uint64_t hits = 0;           // served from the cassette
-  std::uint64_t misses = 0;         // no recorded interaction matched
-  std::uint64_t exhausted = 0;      // matched, but every copy was used (on-exhausted=error)
-  std::uint64_t forwarded = 0;      // misses and exhausted requests handed to the fallback
+  std::uint64_t hits = 0;       // served from the cassette
+  std::uint64_t misses = 0;     // no recorded interaction matched: answered with a miss error
+  std::uint64_t exhausted = 0;  // matched, but every copy was used (on-exhausted=error)
+  // Auto mode: requests the cassette could not serve, handed to the fallback (the record path)
+  // instead of being answered with a miss; and the interactions it recorded for them, which
+  // count as used. A forwarded request that was not recorded (the upstream failed) is a
+  // problem for --strict, as a miss would be.
+  std::uint64_t forwarded = 0;
+  std::uint64_t recorded = 0;
   std::vector<std::uint64_t> uses;  // per interaction, in cassette order
   std::vector<size_t> unused;       // interactions never served
   size_t active = 0;                // responses still playing
@@ -58,16 +63,22 @@ class ReplayHandler final : public proxy::Handler {
 
   void Handle(std::shared_ptr<proxy::Exchange> exchange) override;
 
-  // Auto mode: makes a newly recorded interaction servable. Returns its index.
-  size_t AddInteraction(const cassette::Interaction& interaction);
+  // Makes an interaction servable and returns its index. Auto mode adds what it recorded with
+  // `recorded` true: it counts as used (a live request was answered with it) and as recorded.
+  size_t AddInteraction(const cassette::Interaction& interaction, bool recorded = false);
 
   ReplayStats Stats() const;
   // Stats as JSON, for GET /__tapedeck/stats: {"hits":..,"misses":..,"exhausted":..,
-  // "forwarded":..,"interactions":N,"uses":[..],"unused":[..],"active":..,"recent_misses":[..]}.
+  // "forwarded":..,"recorded":..,"interactions":N,"uses":[..],"unused":[..],"active":..,
+  // "recent_misses":[..]}.
   std::string StatsJson() const;
   // For the shutdown log: "replay: 12 hits, 1 miss, 0 exhausted; 2 of 14 interactions never
-  // used: #3, #9".
+  // used: #3, #9" (auto mode adds ", 2 forwarded, 2 recorded").
   std::string Summary() const;
+  // True when --strict must fail the run: a miss, an exhausted request, a forwarded request
+  // that was not recorded (auto mode: the upstream failed), or, unless `unused_ok` (auto
+  // --prune drops them), an interaction never used.
+  bool StrictProblem(bool unused_ok = false) const;
 
  private:
   struct ActivePlay;
@@ -93,6 +104,7 @@ class ReplayHandler final : public proxy::Handler {
   std::uint64_t misses_ = 0;
   std::uint64_t exhausted_ = 0;
   std::uint64_t forwarded_ = 0;
+  std::uint64_t recorded_ = 0;
   std::deque<std::string> recent_misses_;  // the last few miss messages, for StatsJson
 
   std::uint64_t next_play_id_ = 1;

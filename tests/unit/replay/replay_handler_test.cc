@@ -230,14 +230,28 @@ TEST_F(ReplayHandlerTest, MissesGoToTheFallbackInAutoMode) {
   EXPECT_EQ(fallback.exchanges[0].get(), ex.get());
   EXPECT_FALSE(ex->fake_sink().started());  // replay wrote nothing; the fallback answers
   // The lead's record handler reports what it recorded; from then on it is served.
-  EXPECT_EQ(handler->AddInteraction(fresh), 1u);
+  EXPECT_EQ(handler->AddInteraction(fresh, /*recorded=*/true), 1u);
   auto again = Send(*handler, Live(fresh));
   EXPECT_EQ(fallback.exchanges.size(), 1u);
   EXPECT_EQ(again->fake_sink().header("request-id"), "req_New answer");
   ReplayStats stats = handler->Stats();
-  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.misses, 0u) << "a forwarded request is not a miss";
   EXPECT_EQ(stats.forwarded, 1u);
+  EXPECT_EQ(stats.recorded, 1u);
   EXPECT_EQ(stats.hits, 1u);
+  EXPECT_EQ(stats.uses[1], 2u) << "recording it counts as a use";
+  Send(*handler, Live(cassette[0]));
+  EXPECT_FALSE(handler->StrictProblem()) << handler->Summary();
+}
+
+TEST_F(ReplayHandlerTest, AForwardThatWasNotRecordedFailsStrictAutoMode) {
+  RecordingFallback fallback;
+  std::vector<cassette::Interaction> cassette = {Recorded("Hello", "Hi!")};
+  auto handler = Make(cassette, Instant(), &fallback);
+  Send(*handler, Live(cassette[0]));
+  Send(*handler, Live(Recorded("New question", "New answer")));
+  // The upstream failed: the record path answered 502 and recorded nothing.
+  EXPECT_TRUE(handler->StrictProblem()) << handler->Summary();
 }
 
 TEST_F(ReplayHandlerTest, RedactedLiveRequestMatchesARedactedRecording) {
