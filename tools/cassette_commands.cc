@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "cassette/cassette_lock.h"
 #include "cassette/codec.h"
 #include "cassette/json_mapping.h"
 #include "cassette/redact.h"
@@ -122,12 +123,11 @@ void Ls(const std::string& path, const Loaded& l, bool many, std::ostream& out) 
     const Interaction& it = l.cassette.interactions[i];
     std::string model = cassette::ModelOf(it.request);
     std::ostringstream line;
-    line << "#" << std::left << std::setw(4) << i << " " << std::setw(6) << it.request.method
-         << " " << std::setw(32) << it.request.Target() << " " << std::setw(24)
-         << (model.empty() ? "-" : model) << " " << std::right << std::setw(3)
-         << it.response.status << "  " << std::left << std::setw(16)
-         << BodySummary(it.response) << " " << std::right << std::setw(9)
-         << Seconds(it.timing.done_us);
+    line << "#" << std::left << std::setw(4) << i << " " << std::setw(6) << it.request.method << " "
+         << std::setw(32) << it.request.Target() << " " << std::setw(24)
+         << (model.empty() ? "-" : model) << " " << std::right << std::setw(3) << it.response.status
+         << "  " << std::left << std::setw(16) << BodySummary(it.response) << " " << std::right
+         << std::setw(9) << Seconds(it.timing.done_us);
     if (it.truncated) line << "  truncated: " << *it.truncated;
     out << line.str() << "\n";
   }
@@ -184,10 +184,11 @@ void Show(const std::string& path, const Loaded& l, long only, std::ostream& out
   for (size_t i = 0; i < c.interactions.size(); ++i) {
     if (only >= 0 && static_cast<size_t>(only) != i) continue;
     const Interaction& it = c.interactions[i];
-    out << "\n#" << i << "  seq " << it.seq << "  recorded " << FormatRfc3339Micros(it.recorded_at_us)
-        << "\n";
+    out << "\n#" << i << "  seq " << it.seq << "  recorded "
+        << FormatRfc3339Micros(it.recorded_at_us) << "\n";
     out << "  " << it.request.method << " " << it.request.Target() << "\n";
-    for (const auto& [k, v] : it.request.headers) out << "  > " << k << ": " << OneLine(v, 160) << "\n";
+    for (const auto& [k, v] : it.request.headers)
+      out << "  > " << k << ": " << OneLine(v, 160) << "\n";
     ShowBody(it.request.body, "  > ", out);
     out << "  < " << it.response.status << "  after " << Seconds(it.timing.headers_us) << "\n";
     for (const auto& [k, v] : it.response.headers) {
@@ -230,8 +231,7 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
   }
   for (size_t i = 0; i < l.cassette.interactions.size(); ++i) {
     for (const auto& f : cassette::ScanInteraction(l.cassette.interactions[i], i)) {
-      out << path << ": interaction " << f.interaction << ": " << f.where << ": " << f.rule
-          << "\n";
+      out << path << ": interaction " << f.interaction << ": " << f.where << ": " << f.rule << "\n";
       ++problems;
     }
   }
@@ -280,6 +280,18 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
   int code = kExitOk;
   size_t problems = 0;
   for (const std::string& path : files) {
+    // Only redact writes: it holds the cassette's lock from reading to the atomic rewrite, so
+    // it never interleaves with a recording (readers never lock).
+    std::optional<cassette::CassetteLock> lock;
+    if (verb == "redact") {
+      Result<cassette::CassetteLock> locked = cassette::CassetteLock::Acquire(path);
+      if (!locked.ok()) {
+        err << "tapedeck: " << locked.status().message() << "\n";
+        code = kExitCassette;
+        continue;
+      }
+      lock = std::move(*locked);
+    }
     Loaded l;
     if (!Load(path, &l, err, &code)) continue;
     if (verb == "ls") {

@@ -26,14 +26,12 @@ void SetVar(std::vector<std::string>* env, const std::string& name, const std::s
 }  // namespace
 
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
-                                          const std::string& base_url, bool placeholder_keys) {
+                                          const std::string& base_url) {
   std::vector<std::string> out = env;
   SetVar(&out, "ANTHROPIC_BASE_URL", base_url, false);
   SetVar(&out, "OPENAI_BASE_URL", base_url + "/v1", false);
-  if (placeholder_keys) {
-    SetVar(&out, "ANTHROPIC_API_KEY", std::string(kPlaceholderKey), true);
-    SetVar(&out, "OPENAI_API_KEY", std::string(kPlaceholderKey), true);
-  }
+  SetVar(&out, "ANTHROPIC_API_KEY", std::string(kPlaceholderKey), true);
+  SetVar(&out, "OPENAI_API_KEY", std::string(kPlaceholderKey), true);
   return out;
 }
 
@@ -53,7 +51,7 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
   posix_spawnattr_init(&attr);
   sigset_t defaults;
   sigemptyset(&defaults);
-  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP}) sigaddset(&defaults, s);
+  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGXFSZ}) sigaddset(&defaults, s);
   sigset_t empty;
   sigemptyset(&empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -63,7 +61,9 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
   int rc = posix_spawnp(&pid, cargv[0], nullptr, &attr, cargv.data(), cenv.data());
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    return InvalidArgumentError("exec: cannot start \"" + argv[0] + "\": " + std::strerror(rc));
+    std::string message = "exec: cannot start \"" + argv[0] + "\": " + std::strerror(rc);
+    if (rc == ENOENT) return NotFoundError(message + " (not found in PATH)");
+    return FailedPreconditionError(std::move(message));
   }
   return ChildProcess(pid);
 }

@@ -14,18 +14,20 @@
 namespace td::cli {
 
 // The child's environment: `env` with ANTHROPIC_BASE_URL=`base_url` and
-// OPENAI_BASE_URL=`base_url`/v1 set (replacing any values there), and, when
-// `placeholder_keys`, ANTHROPIC_API_KEY and OPENAI_API_KEY set to a placeholder where unset
-// or empty (the SDKs refuse to start without a key, and a replay needs none).
+// OPENAI_BASE_URL=`base_url`/v1 set (replacing any values there), and ANTHROPIC_API_KEY and
+// OPENAI_API_KEY set to a placeholder where unset or empty, in every mode: the SDKs refuse to
+// start without a key, a replay needs none, and when recording a real key set in `env` passes
+// through (an upstream that needs one answers 401 to the placeholder).
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
-                                          const std::string& base_url, bool placeholder_keys);
+                                          const std::string& base_url);
 
 // The placeholder key exec sets: obviously fake, and not secret-shaped.
 inline constexpr std::string_view kPlaceholderKey = "tapedeck-placeholder-key";
 
 class ChildProcess {
  public:
-  // Starts `argv[0]` (searched in PATH) with `argv` and `env`. Errors name the command.
+  // Starts `argv[0]` (searched in PATH) with `argv` and `env`. Errors name the command:
+  // kNotFound when there is no such command, kFailedPrecondition when it cannot be run.
   static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& env);
   pid_t pid() const { return pid_; }

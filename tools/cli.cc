@@ -60,7 +60,8 @@ std::string HelpText(std::string_view command) {
     for (const Command& c : kCommands) out << "  " << c.usage << "\n";
     out << "\nRun `tapedeck COMMAND --help` for a command's flags. Exit codes: 0 ok, 1 strict\n"
            "replay or verify found a problem, 2 usage or configuration error, 3 cassette\n"
-           "unreadable or unwritable, 4 upstream unreachable at start.\n";
+           "unreadable, unwritable or locked by another tapedeck, 4 upstream unreachable at\n"
+           "start, 5 listen address cannot be bound; exec returns its command's status.\n";
     return out.str();
   }
   out << "usage: " << cmd->usage << "\n\n" << cmd->summary << "\n\nflags:\n";
@@ -129,7 +130,7 @@ int Main(const std::vector<std::string>& args, const std::vector<std::string>& e
       std::cout << config->Describe();
       return kExitOk;
     default:
-      return RunServe(*config);
+      return RunServe(*config, env);
   }
 }
 

@@ -30,7 +30,10 @@ const std::vector<FlagSpec> kFlags = {
   {"grace-period", "SECONDS", false, kServing, "10", "on SIGINT/SIGTERM, how long in-flight responses may take to finish"},
   {"require-key", "KEY", false, kServing & ~kExec, "", "clients must send `x-tapedeck-key: KEY` (for an instance exposed on a network)"},
   {"no-compress", "", false, kRecording | kCassetteCmd, "false", "write plain JSON Lines instead of zstd"},
-  {"append", "", false, kRecord, "false", "record: add to an existing cassette instead of starting a new one"},
+  {"overwrite", "", false, kRecord | kExec, "false", "record: replace a cassette that holds interactions (atomically, when the run ends cleanly)"},
+  {"append", "", false, kRecord | kExec, "false", "record: add to an existing cassette instead of refusing it"},
+  {"prune", "", false, kAuto | kExec, "false", "auto: on a clean close, drop the interactions this run never used"},
+  {"no-upstream-check", "", false, kRecording | kPassthrough, "false", "do not connect to the upstream at start (exit 4 when it is unreachable)"},
 
   {"redact-header", "NAME", true, kRecording | kReplaying | kCassetteCmd, "", "also redact this header"},
   {"redact-query", "NAME", true, kRecording | kReplaying | kCassetteCmd, "", "also redact this query parameter"},

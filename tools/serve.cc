@@ -5,16 +5,15 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>  // environ
 
 #include <cstdio>
 #include <iostream>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cassette/base/log.h"
 #include "cassette/codec.h"
+#include "cassette/record_target.h"
 #include "proxy/event_loop.h"
 #include "proxy/http_server.h"
 #include "proxy/record_handler.h"
@@ -31,10 +30,14 @@ enum class Mode { kRecord, kReplay, kAuto, kPassthrough };
 
 std::string_view ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kRecord: return "record";
-    case Mode::kReplay: return "replay";
-    case Mode::kAuto: return "auto";
-    case Mode::kPassthrough: return "passthrough";
+    case Mode::kRecord:
+      return "record";
+    case Mode::kReplay:
+      return "replay";
+    case Mode::kAuto:
+      return "auto";
+    case Mode::kPassthrough:
+      return "passthrough";
   }
   return "?";
 }
@@ -51,7 +54,10 @@ struct Plan {
   proxy::ServerOptions server;
   std::string cassette_path;
   cassette::WriteOptions write;
-  bool append = false;
+  // What a recording does with a cassette that already holds interactions.
+  cassette::ExistingCassette existing = cassette::ExistingCassette::kRefuse;
+  bool prune = false;           // auto: drop unused interactions on a clean close
+  bool check_upstream = false;  // connect to the upstream before listening (exit 4)
   cassette::RedactionRules redaction;
   std::optional<proxy::UpstreamUrl> upstream;
   proxy::UpstreamOptions upstream_options;
@@ -64,10 +70,14 @@ Status Fail(std::string message) { return InvalidArgumentError(std::move(message
 
 Result<Mode> ModeOf(const Config& config) {
   switch (config.command()) {
-    case kRecord: return Mode::kRecord;
-    case kReplay: return Mode::kReplay;
-    case kAuto: return Mode::kAuto;
-    case kPassthrough: return Mode::kPassthrough;
+    case kRecord:
+      return Mode::kRecord;
+    case kReplay:
+      return Mode::kReplay;
+    case kAuto:
+      return Mode::kAuto;
+    case kPassthrough:
+      return Mode::kPassthrough;
     case kExec: {
       const std::string& m = config.Get("mode");
       if (m == "replay") return Mode::kReplay;
@@ -75,7 +85,8 @@ Result<Mode> ModeOf(const Config& config) {
       if (m == "auto") return Mode::kAuto;
       return Fail("--mode \"" + m + "\": expected replay, record or auto");
     }
-    default: return Fail("not a serving command");
+    default:
+      return Fail("not a serving command");
   }
 }
 
@@ -86,7 +97,8 @@ Status BuildReplayOptions(const Config& config, replay::ReplayOptions* out) {
     if (!m.ok()) return m.status().WithContext("--preset");
     match = std::move(*m);
   }
-  for (const std::string& p : config.GetAll("ignore-json-path")) match.ignore_json_paths.push_back(p);
+  for (const std::string& p : config.GetAll("ignore-json-path"))
+    match.ignore_json_paths.push_back(p);
   for (const std::string& h : config.GetAll("ignore-header")) match.ignore_headers.push_back(h);
   for (const std::string& h : config.GetAll("match-header")) match.match_headers.push_back(h);
   for (const std::string& n : config.GetAll("normalize")) {
@@ -107,14 +119,9 @@ Status BuildReplayOptions(const Config& config, replay::ReplayOptions* out) {
   if (!fault.ok()) return fault.status();
   out->play = replay::PlayOptions{*timing, *chunking, *fault};
 
-  const std::string& ex = config.Get("on-exhausted");
-  if (ex == "repeat-last") {
-    out->on_exhausted = replay::OnExhausted::kRepeatLast;
-  } else if (ex == "error") {
-    out->on_exhausted = replay::OnExhausted::kError;
-  } else {
-    return Fail("--on-exhausted \"" + ex + "\": expected repeat-last or error");
-  }
+  Result<replay::OnExhausted> exhausted = replay::ParseOnExhausted(config.Get("on-exhausted"));
+  if (!exhausted.ok()) return exhausted.status();
+  out->on_exhausted = *exhausted;
   return Status::Ok();
 }
 
@@ -162,15 +169,28 @@ Result<Plan> BuildPlan(const Config& config) {
     if (*ct == 0 || *rt == 0) return Fail("--connect-timeout and --read-timeout must be > 0");
     plan.upstream_options.connect_timeout_us = *ct;
     plan.upstream_options.read_timeout_us = *rt;
+    plan.check_upstream = !config.GetBool("no-upstream-check");
   } else if (!config.Get("upstream").empty() && plan.exec) {
     return Fail("--upstream is for --mode record or auto; replay never contacts a network");
   }
   Result<cassette::RedactionRules> rules = config.Redaction();
   if (!rules.ok()) return rules.status();
   plan.redaction = std::move(*rules);
+  const bool overwrite = config.GetBool("overwrite");
+  const bool append = config.GetBool("append");
+  plan.prune = config.GetBool("prune");
+  if (overwrite && append) return Fail("--overwrite and --append: choose one");
+  if ((overwrite || append) && plan.mode != Mode::kRecord) {
+    return Fail(std::string(overwrite ? "--overwrite" : "--append") +
+                " is for record mode (auto mode always adds to its cassette)");
+  }
+  if (plan.prune && plan.mode != Mode::kAuto) return Fail("--prune is for auto mode");
   if (Records(plan.mode)) {
     plan.write = config.Write();
-    plan.append = plan.mode == Mode::kAuto || config.GetBool("append");
+    plan.existing = plan.mode == Mode::kAuto ? cassette::ExistingCassette::kAppend
+                    : overwrite              ? cassette::ExistingCassette::kOverwrite
+                    : append                 ? cassette::ExistingCassette::kAppend
+                                             : cassette::ExistingCassette::kRefuse;
   }
   if (Replays(plan.mode)) {
     TD_RETURN_IF_ERROR(BuildReplayOptions(config, &plan.replay));
@@ -182,17 +202,17 @@ Result<Plan> BuildPlan(const Config& config) {
   return plan;
 }
 
-bool FileExists(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 // The running pieces of one mode. Members are destroyed in reverse order of declaration, so
 // keep this order: the server (which owns connections and their exchanges) goes before the
-// handlers, the handlers before the writer, everything before the loop.
+// handlers, the handlers before the cassette target (whose writer they use), everything before
+// the loop.
 struct Runtime {
   std::unique_ptr<proxy::EventLoop> loop;
-  std::unique_ptr<cassette::CassetteWriter> writer;
+  std::optional<cassette::RecordTarget> target;  // record, auto: the lock and the file written
+  // Auto mode, for --prune: each interaction the player serves, by index, and its position in
+  // the cassette file (none when its Append failed).
+  std::vector<std::optional<size_t>> file_position;
+  size_t file_interactions = 0;
   std::unique_ptr<proxy::RecordHandler> recorder;
   std::unique_ptr<replay::ReplayHandler> player;
   std::unique_ptr<AdminHandler> admin;
@@ -207,7 +227,19 @@ std::string RecordStatsJson(const proxy::RecordStats& s, size_t in_flight) {
   return j.dump();
 }
 
-Status BuildRuntime(const Plan& plan, Runtime* rt) {
+// Step 1 (record, auto): the lock, and a look at the cassette and at what an earlier run may
+// have left. Creates no file but the lock file.
+Status PrepareTarget(const Plan& plan, Runtime* rt) {
+  Result<cassette::RecordTarget> target =
+      cassette::RecordTarget::Prepare(plan.cassette_path, plan.existing, plan.write);
+  if (!target.ok()) return target.status();
+  for (const std::string& note : target->notes()) TD_LOG(kWarn) << note;
+  rt->target = std::move(*target);
+  return Status::Ok();
+}
+
+// Step 2: the loop and the handlers. Nothing listens yet and no cassette is open.
+Status BuildHandlers(const Plan& plan, Runtime* rt) {
   Result<std::unique_ptr<proxy::EventLoop>> loop = proxy::EventLoop::Create();
   if (!loop.ok()) return loop.status();
   rt->loop = std::move(*loop);
@@ -216,20 +248,21 @@ Status BuildRuntime(const Plan& plan, Runtime* rt) {
   if (!redactor.ok()) return redactor.status();
 
   std::vector<cassette::Interaction> recorded;
-  if (Replays(plan.mode) && (plan.mode == Mode::kReplay || FileExists(plan.cassette_path))) {
+  if (plan.mode == Mode::kReplay) {
+    if (std::optional<std::string> note = cassette::UnfinishedRecordingNote(plan.cassette_path)) {
+      TD_LOG(kWarn) << *note;
+    }
     cassette::ReadReport report;
     Result<cassette::Cassette> c = cassette::ReadCassette(plan.cassette_path, &report);
     if (!c.ok()) return c.status();
     for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
     recorded = std::move(c->interactions);
-  }
-  if (Records(plan.mode)) {
-    auto open_mode = plan.append ? cassette::CassetteWriter::OpenMode::kAppend
-                                 : cassette::CassetteWriter::OpenMode::kTruncate;
-    Result<std::unique_ptr<cassette::CassetteWriter>> w =
-        cassette::CassetteWriter::Open(plan.cassette_path, open_mode, plan.write);
-    if (!w.ok()) return w.status();
-    rt->writer = std::move(*w);
+  } else if (plan.mode == Mode::kAuto) {
+    if (std::optional<cassette::Cassette> c = rt->target->TakeExisting()) {
+      recorded = std::move(c->interactions);
+    }
+    rt->file_interactions = recorded.size();
+    for (size_t i = 0; i < recorded.size(); ++i) rt->file_position.push_back(i);
   }
   if (Forwards(plan.mode)) {
     if (plan.upstream_options.insecure) {
@@ -240,14 +273,16 @@ Status BuildRuntime(const Plan& plan, Runtime* rt) {
     ro.upstream_url = *plan.upstream;
     ro.upstream = plan.upstream_options;
     ro.redactor = *redactor;
-    ro.writer = rt->writer.get();  // null in passthrough: forward only
     ro.log_mode = std::string(ModeName(plan.mode));
     // Serialising and compressing a 100 KB agent turn takes milliseconds; off the loop, it does
     // not delay other streams (docs/performance.md, "Record path"). Flushed before Close().
     ro.write_on_worker = true;
-    // Auto mode: what gets recorded becomes servable for the next identical request.
-    ro.on_recorded = [rt](const cassette::Interaction& i) {
-      if (rt->player) rt->player->AddInteraction(i);
+    // Auto mode: what gets recorded is served to the next identical request, and counts as used.
+    ro.on_recorded = [rt](const cassette::Interaction& i, bool saved) {
+      if (!rt->player) return;
+      rt->player->AddInteraction(i, /*recorded=*/true);
+      rt->file_position.push_back(saved ? std::optional<size_t>(rt->file_interactions++)
+                                        : std::nullopt);
     };
     Result<std::unique_ptr<proxy::RecordHandler>> rec =
         proxy::RecordHandler::Create(rt->loop.get(), std::move(ro));
@@ -270,20 +305,22 @@ Status BuildRuntime(const Plan& plan, Runtime* rt) {
   }
   rt->admin = std::make_unique<AdminHandler>(std::string(ModeName(plan.mode)), main_handler,
                                              std::move(stats));
-  Result<std::unique_ptr<proxy::HttpServer>> server =
-      proxy::HttpServer::Create(rt->loop.get(), plan.server, rt->admin.get());
-  if (!server.ok()) return server.status();
-  rt->server = std::move(*server);
   return Status::Ok();
 }
 
 // Graceful shutdown: stop accepting, let in-flight responses finish within the grace period,
-// then stop the loop. A second request to stop (a second Ctrl-C) stops at once.
+// then stop the loop. A second request to stop (a second Ctrl-C) stops at once. Before the
+// server exists (during the upstream check) it only stops the loop.
 class Shutdown {
  public:
   Shutdown(Runtime* rt, Micros grace_us) : rt_(rt), grace_us_(grace_us) {}
 
   void Begin(std::string_view why) {
+    if (!rt_->server) {
+      begun_ = true;
+      rt_->loop->Stop();
+      return;
+    }
     if (begun_) {
       TD_LOG(kWarn) << why << " again: stopping now";
       CutInFlight("stopped before its response ended");
@@ -291,8 +328,8 @@ class Shutdown {
     }
     begun_ = true;
     size_t active = rt_->server->active_exchanges();
-    TD_LOG(kInfo) << why << ": stopping (" << active << " response"
-                  << (active == 1 ? "" : "s") << " in flight)";
+    TD_LOG(kInfo) << why << ": stopping (" << active << " response" << (active == 1 ? "" : "s")
+                  << " in flight)";
     rt_->server->StopAccepting();
     if (active == 0) {
       rt_->loop->Stop();
@@ -305,6 +342,8 @@ class Shutdown {
       CutInFlight("grace period over at shutdown");
     });
   }
+
+  bool begun() const { return begun_; }
 
  private:
   // Records what was cut (truncated) before the loop stops, so no completed part is lost.
@@ -319,20 +358,145 @@ class Shutdown {
   proxy::TimerHandle grace_timer_;
 };
 
+// Step 3 (record, auto, passthrough): connects to the upstream, TLS handshake and certificate
+// included, before anything listens: a wrong URL, a dead host or a bad certificate is exit 4
+// at start rather than a 502 on the first request. The connection then serves that request.
+// A signal during the check stops it (kFailedPrecondition).
+Status CheckUpstream(const Plan& plan, Runtime* rt) {
+  std::optional<proxy::UpstreamResult> result;
+  std::unique_ptr<proxy::UpstreamCall> probe =
+      rt->recorder->upstream().Probe([&](const proxy::UpstreamResult& r) {
+        result = r;
+        rt->loop->Stop();
+      });
+  TD_RETURN_IF_ERROR(rt->loop->Run());
+  if (!result) return FailedPreconditionError("stopped while checking the upstream");
+  if (!result->ok()) {
+    return UnavailableError("upstream " + plan.upstream->ToString() + " is unreachable: " +
+                            result->message + " (--no-upstream-check starts without this check)");
+  }
+  return Status::Ok();
+}
+
+// Step 4: binds the listen address (exit 5).
+Status Listen(const Plan& plan, Runtime* rt) {
+  Result<std::unique_ptr<proxy::HttpServer>> server =
+      proxy::HttpServer::Create(rt->loop.get(), plan.server, rt->admin.get());
+  if (!server.ok()) {
+    return server.status()
+        .WithContext("cannot listen")
+        .WithContext(plan.exec
+                         ? "exec"
+                         : "--listen " + plan.server.host + ":" + std::to_string(plan.server.port) +
+                               " (--listen 127.0.0.1:0 takes a free port)");
+  }
+  rt->server = std::move(*server);
+  return Status::Ok();
+}
+
+// Step 5 (record, auto): creates the file the run writes and hands its writer to the recorder.
+Status OpenCassette(Runtime* rt) {
+  Result<cassette::CassetteWriter*> writer = rt->target->Open();
+  if (!writer.ok()) return writer.status();
+  rt->recorder->AttachWriter(*writer);
+  return Status::Ok();
+}
+
+// auto --prune, after a clean commit: keeps, in their order, the interactions this run used
+// (what it recorded included) and rewrites the cassette atomically, under the lock.
+Status Prune(Runtime* rt, std::string* summary) {
+  const std::string& path = rt->target->path();
+  cassette::ReadReport report;
+  Result<cassette::Cassette> c = cassette::ReadCassette(path, &report);
+  if (!c.ok()) return c.status().WithContext("--prune");
+  if (c->interactions.size() != rt->file_interactions) {
+    return FailedPreconditionError("--prune: cassette " + path + " holds " +
+                                   std::to_string(c->interactions.size()) +
+                                   " interactions where this run expected " +
+                                   std::to_string(rt->file_interactions) + "; left as it is");
+  }
+  std::vector<bool> used(c->interactions.size(), false);
+  const replay::ReplayStats stats = rt->player->Stats();
+  for (size_t i = 0; i < stats.uses.size() && i < rt->file_position.size(); ++i) {
+    if (stats.uses[i] > 0 && rt->file_position[i]) used[*rt->file_position[i]] = true;
+  }
+  cassette::Cassette kept;
+  kept.created_at_us = c->created_at_us;
+  std::string dropped;
+  for (size_t i = 0; i < c->interactions.size(); ++i) {
+    if (used[i]) {
+      kept.interactions.push_back(std::move(c->interactions[i]));
+    } else {
+      dropped += (dropped.empty() ? "#" : ", #") + std::to_string(i);
+    }
+  }
+  if (dropped.empty()) {
+    *summary = "cassette " + path + ": every interaction was used; nothing to prune";
+    return Status::Ok();
+  }
+  TD_RETURN_IF_ERROR(rt->target->Rewrite(kept).WithContext("--prune"));
+  *summary = "cassette " + path + ": pruned " +
+             std::to_string(c->interactions.size() - kept.interactions.size()) +
+             " unused interaction(s) (" + dropped + "); " +
+             std::to_string(kept.interactions.size()) + " kept";
+  return Status::Ok();
+}
+
+// The end of a recording: commits the cassette, says what was lost if anything was, prunes.
+// Returns the exit code for the cassette (kExitOk or kExitCassette).
+int FinishCassette(const Plan& plan, Runtime* rt) {
+  const proxy::RecordStats& stats = rt->recorder->stats();
+  const uint64_t lost = stats.write_errors + stats.not_recorded;
+  std::string summary;
+  Status committed = rt->target->Commit(&summary);
+  if (lost > 0) {
+    std::cerr << "tapedeck: " << lost << " interaction" << (lost == 1 ? " was" : "s were")
+              << " not saved to " << plan.cassette_path;
+    if (stats.not_recorded > 0) {
+      std::cerr << " (" << stats.not_recorded
+                << " withheld: a secret-shaped value could not be masked)";
+    }
+    std::cerr << (committed.ok() ? "" : ": " + committed.message()) << "\n";
+    return kExitCassette;
+  }
+  if (!committed.ok()) {
+    std::cerr << "tapedeck: " << committed.message() << "\n";
+    return kExitCassette;
+  }
+  TD_LOG(kInfo) << summary;
+  if (plan.prune && rt->player) {
+    Status pruned = Prune(rt, &summary);
+    if (!pruned.ok()) {
+      std::cerr << "tapedeck: " << pruned.message() << "\n";
+      return kExitCassette;
+    }
+    TD_LOG(kInfo) << summary;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
-int RunServe(const Config& config) {
+int RunServe(const Config& config, const std::vector<std::string>& env) {
   Result<Plan> plan = BuildPlan(config);
   if (!plan.ok()) {
     std::cerr << "tapedeck: " << plan.status().message() << "\n";
     return kExitUsage;
   }
+  auto fail = [](const Status& status, int code) {
+    std::cerr << "tapedeck: " << status.message() << "\n";
+    return code;
+  };
+  // A write past RLIMIT_FSIZE must fail with EFBIG (and be reported), not kill the process.
+  ::signal(SIGXFSZ, SIG_IGN);
+
   Runtime rt;
-  Status built = BuildRuntime(*plan, &rt);
-  if (!built.ok()) {
-    std::cerr << "tapedeck: " << built.message() << "\n";
-    return ExitCodeFor(built);
+  if (Records(plan->mode)) {
+    Status prepared = PrepareTarget(*plan, &rt);
+    if (!prepared.ok()) return fail(prepared, ExitCodeFor(prepared));
   }
+  Status built = BuildHandlers(*plan, &rt);
+  if (!built.ok()) return fail(built, ExitCodeFor(built));
 
   Shutdown shutdown(&rt, plan->grace_us);
   std::optional<ChildProcess> child;
@@ -343,10 +507,19 @@ int RunServe(const Config& config) {
       if (child && !child_done) child->Signal(signo);  // exec: the child decides; we follow it
       shutdown.Begin(signo == SIGINT ? "interrupted" : "terminated");
     });
-    if (!s.ok()) {
-      std::cerr << "tapedeck: " << s.message() << "\n";
-      return kExitProblem;
-    }
+    if (!s.ok()) return fail(s, kExitProblem);
+  }
+
+  if (plan->check_upstream) {
+    Status reachable = CheckUpstream(*plan, &rt);
+    if (shutdown.begun()) return kExitProblem;
+    if (!reachable.ok()) return fail(reachable, kExitUpstream);
+  }
+  Status listening = Listen(*plan, &rt);
+  if (!listening.ok()) return fail(listening, kExitListen);
+  if (rt.target) {
+    Status opened = OpenCassette(&rt);
+    if (!opened.ok()) return fail(opened, ExitCodeFor(opened));
   }
 
   std::string url = rt.server->url();
@@ -357,6 +530,7 @@ int RunServe(const Config& config) {
   std::fprintf(stderr, "tapedeck listening on %s\n", url.c_str());
   std::fflush(stderr);
 
+  int start_failure = kExitOk;
   if (plan->exec) {
     // SIGCHLD is watched before the child exists, so an instant exit is not missed.
     Status s = rt.loop->OnSignal(SIGCHLD, [&] {
@@ -365,22 +539,20 @@ int RunServe(const Config& config) {
         shutdown.Begin("command exited");
       }
     });
-    if (!s.ok()) {
-      std::cerr << "tapedeck: " << s.message() << "\n";
-      return kExitProblem;
-    }
-    std::vector<std::string> env;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
-    Result<ChildProcess> spawned = ChildProcess::Spawn(
-        plan->command, ChildEnvironment(env, url, plan->mode == Mode::kReplay));
+    if (!s.ok()) return fail(s, kExitProblem);
+    Result<ChildProcess> spawned = ChildProcess::Spawn(plan->command, ChildEnvironment(env, url));
     if (!spawned.ok()) {
+      // Nothing ran: stop at once (the cassette is left as it was).
       std::cerr << "tapedeck: " << spawned.status().message() << "\n";
-      return kExitUsage;
-    }
-    child = *spawned;
-    if (child->Poll(&child_exit)) {  // exited before the handler could see SIGCHLD
-      child_done = true;
-      shutdown.Begin("command exited");
+      start_failure =
+          spawned.status().code() == StatusCode::kNotFound ? kExitNotFound : kExitCannotRun;
+      shutdown.Begin("command did not start");
+    } else {
+      child = *spawned;
+      if (child->Poll(&child_exit)) {  // exited before the handler could see SIGCHLD
+        child_done = true;
+        shutdown.Begin("command exited");
+      }
     }
   }
 
@@ -392,34 +564,24 @@ int RunServe(const Config& config) {
     child_exit = child->Wait();
   }
 
+  rt.server.reset();  // closes what is left (cut streams were recorded by Shutdown's AbortAll)
+  if (rt.recorder) rt.recorder->Flush();  // every interaction written, its result delivered
   bool problem = false;
   if (rt.player) {
-    replay::ReplayStats st = rt.player->Stats();
     TD_LOG(kInfo) << rt.player->Summary();
-    problem = plan->strict && (st.misses > 0 || st.exhausted > 0 || !st.unused.empty());
+    problem = plan->strict && rt.player->StrictProblem(/*unused_ok=*/plan->prune);
     if (problem) {
       std::cerr << "tapedeck: strict replay failed: " << rt.player->Summary() << "\n";
     }
   }
-  rt.server.reset();  // closes what is left (cut streams were recorded by Shutdown's AbortAll)
-  int code = kExitOk;
-  if (rt.recorder) rt.recorder->Flush();  // the writer thread's queue reaches the file
-  if (rt.writer) {
-    Status closed = rt.writer->Close();
-    if (!closed.ok()) {
-      std::cerr << "tapedeck: " << closed.message() << "\n";
-      code = kExitCassette;
-    } else {
-      TD_LOG(kInfo) << "cassette " << rt.writer->path() << ": " << rt.writer->appended()
-                    << " interaction(s) written";
-    }
-  }
+  const int cassette_code = rt.target ? FinishCassette(*plan, &rt) : kExitOk;
+  if (start_failure != kExitOk) return start_failure;
   if (plan->exec) {
     if (child_exit != 0) return child_exit;
-    if (problem) return kExitProblem;
-    return code;
+    if (cassette_code != kExitOk) return cassette_code;
+    return problem ? kExitProblem : kExitOk;
   }
-  if (code != kExitOk) return code;
+  if (cassette_code != kExitOk) return cassette_code;
   return problem ? kExitProblem : kExitOk;
 }
 

@@ -1,22 +1,21 @@
 // The tapedeck binary end to end: record through `tapedeck record` against a fake upstream,
 // stop it, replay with `tapedeck replay`, and compare bytes; signals, exit codes, exec.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 
-#include <gtest/gtest.h>
-
 #include "cassette/codec.h"
 #include "tests/integration/tapedeck_process.h"
-#include "tests/support/fixtures.h"
 #include "tests/support/fake_upstream.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_client.h"
 
 namespace td::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string TempPath(const std::string& name) { return ::testing::TempDir() + name; }
 
 // A real recorded SSE stream when the shared fixtures are there, cut into pieces at awkward
 // places (chunks are not events); a synthetic one otherwise.
@@ -55,7 +54,16 @@ ClientResponse Request(uint16_t port, std::string_view method, std::string_view 
   return r;
 }
 
-TEST(CliIntegrationTest, RecordThenReplayServesByteIdenticalResponses) {
+// Each test writes its cassettes into a folder of its own, removed afterwards.
+class CliIntegrationTest : public ::testing::Test {
+ protected:
+  std::string TempPath(const std::string& name) const { return dir_.Path(name); }
+
+ private:
+  ScopedTempDir dir_;
+};
+
+TEST_F(CliIntegrationTest, RecordThenReplayServesByteIdenticalResponses) {
   std::string cassette_path = TempPath("roundtrip.jsonl.zst");
   std::vector<std::string> pieces = StreamPieces();
   ClientResponse recorded_stream, recorded_json;
@@ -100,8 +108,8 @@ TEST(CliIntegrationTest, RecordThenReplayServesByteIdenticalResponses) {
   EXPECT_EQ(cassette::SerializeCassette(*c).find(FakeKey()), std::string::npos)
       << "the key must not reach the cassette";
 
-  TapedeckProcess rep({"replay", "--cassette", cassette_path, "--listen", "127.0.0.1:0",
-                       "--timing", "instant"});
+  TapedeckProcess rep(
+      {"replay", "--cassette", cassette_path, "--listen", "127.0.0.1:0", "--timing", "instant"});
   ASSERT_TRUE(rep.WaitListening());
   // Key order and whitespace differ from the recording; JSON matches as JSON.
   ClientResponse replayed_stream =
@@ -129,7 +137,7 @@ TEST(CliIntegrationTest, RecordThenReplayServesByteIdenticalResponses) {
   EXPECT_NE(rep.stderr_text().find("2 hits, 1 miss"), std::string::npos) << rep.stderr_text();
 }
 
-TEST(CliIntegrationTest, SigtermDuringAStreamKeepsEveryCompletedInteraction) {
+TEST_F(CliIntegrationTest, SigtermDuringAStreamKeepsEveryCompletedInteraction) {
   std::string cassette_path = TempPath("sigterm.jsonl.zst");
   FakeUpstream upstream;
   upstream.Respond(FakeResponse::Json(R"({"ok":true})"));
@@ -148,9 +156,8 @@ TEST(CliIntegrationTest, SigtermDuringAStreamKeepsEveryCompletedInteraction) {
   upstream.Release(1, 1);
   ClientResponse partial;
   ASSERT_TRUE(streaming.ReadHead(&partial));
-  ASSERT_TRUE(streaming.ReadBodyUntil(&partial, [](const std::string& b) {
-    return b == "event: a\ndata: 1\n\n";
-  }));
+  ASSERT_TRUE(streaming.ReadBodyUntil(
+      &partial, [](const std::string& b) { return b == "event: a\ndata: 1\n\n"; }));
 
   rec.Signal(SIGTERM);  // the held stream never finishes: the grace period cuts it
   int code = -1;
@@ -168,7 +175,7 @@ TEST(CliIntegrationTest, SigtermDuringAStreamKeepsEveryCompletedInteraction) {
   EXPECT_EQ(cut.response.stream->Concatenated(), "event: a\ndata: 1\n\n");
 }
 
-TEST(CliIntegrationTest, KillNineLeavesEveryCompletedInteractionReadable) {
+TEST_F(CliIntegrationTest, KillNineLeavesEveryCompletedInteractionReadable) {
   std::string cassette_path = TempPath("kill9.jsonl.zst");
   FakeUpstream upstream;
   upstream.SetDefault(FakeResponse::Json(R"({"ok":true})"));
@@ -176,8 +183,8 @@ TEST(CliIntegrationTest, KillNineLeavesEveryCompletedInteractionReadable) {
                        "--listen", "127.0.0.1:0", "--log-level", "debug"});
   ASSERT_TRUE(rec.WaitListening());
   for (int i = 0; i < 3; ++i) {
-    ClientResponse r = Request(rec.port(), "POST", "/v1/messages",
-                               "{\"turn\":" + std::to_string(i) + "}");
+    ClientResponse r =
+        Request(rec.port(), "POST", "/v1/messages", "{\"turn\":" + std::to_string(i) + "}");
     ASSERT_EQ(r.status, 200);
   }
   // Each interaction is appended (off the loop) once its response completes; the debug line
@@ -195,21 +202,21 @@ TEST(CliIntegrationTest, KillNineLeavesEveryCompletedInteractionReadable) {
   EXPECT_EQ(c->interactions[2].request.body.bytes, R"({"turn":2})");
   // zstd itself reads it too (the frame has no end), when the tool is installed.
   if (std::system("command -v zstd >/dev/null 2>&1") == 0) {
-    std::string cmd = "zstd -dc " + cassette_path + " 2>/dev/null | wc -l > " +
-                      TempPath("kill9.lines");
+    std::string cmd =
+        "zstd -dc " + cassette_path + " 2>/dev/null | wc -l > " + TempPath("kill9.lines");
     (void)std::system(cmd.c_str());
     EXPECT_EQ(std::stoi(testing::ReadFile(TempPath("kill9.lines"))), 4);  // header + 3 interactions
   }
 }
 
-TEST(CliIntegrationTest, BadUpstreamUrlsExitTwoWithAClearMessage) {
+TEST_F(CliIntegrationTest, BadUpstreamUrlsExitTwoWithAClearMessage) {
   struct Case {
     std::string url;
     std::string says;
   };
-  for (const Case& c : {Case{"localhost:8080", "missing scheme"},
-                        Case{"https://api.anthropic.com\n", "position"},
-                        Case{"ftp://example.com", "http"}, Case{"https://", "host"}}) {
+  for (const Case& c :
+       {Case{"localhost:8080", "missing scheme"}, Case{"https://api.anthropic.com\n", "position"},
+        Case{"ftp://example.com", "http"}, Case{"https://", "host"}}) {
     TapedeckProcess p({"record", "--upstream", c.url, "--cassette", TempPath("never.zst")});
     int code = -1;
     ASSERT_TRUE(p.WaitExit(&code));
@@ -219,7 +226,7 @@ TEST(CliIntegrationTest, BadUpstreamUrlsExitTwoWithAClearMessage) {
   }
 }
 
-TEST(CliIntegrationTest, UsageAndCassetteErrorsHaveTheirExitCodes) {
+TEST_F(CliIntegrationTest, UsageAndCassetteErrorsHaveTheirExitCodes) {
   int code = -1;
   TapedeckProcess typo({"replay", "--cassette", "x.zst", "--timing", "fast"});
   ASSERT_TRUE(typo.WaitExit(&code));
@@ -233,8 +240,8 @@ TEST(CliIntegrationTest, UsageAndCassetteErrorsHaveTheirExitCodes) {
   EXPECT_EQ(code, 3);
   EXPECT_NE(bad.stderr_text().find(garbage), std::string::npos) << bad.stderr_text();
 
-  TapedeckProcess missing({"replay", "--cassette", TempPath("absent.zst"), "--listen",
-                           "127.0.0.1:0"});
+  TapedeckProcess missing(
+      {"replay", "--cassette", TempPath("absent.zst"), "--listen", "127.0.0.1:0"});
   ASSERT_TRUE(missing.WaitExit(&code));
   EXPECT_EQ(code, 3);
 
@@ -248,10 +255,10 @@ std::string Sample(const std::string& name) {
   return std::string(TD_SOURCE_DIR) + "/examples/cassettes/" + name;
 }
 
-TEST(CliIntegrationTest, ExecPassesTheCommandsExitStatusThrough) {
+TEST_F(CliIntegrationTest, ExecPassesTheCommandsExitStatusThrough) {
   int code = -1;
-  TapedeckProcess seven({"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--", "sh",
-                         "-c", "exit 7"});
+  TapedeckProcess seven(
+      {"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--", "sh", "-c", "exit 7"});
   ASSERT_TRUE(seven.WaitExit(&code));
   EXPECT_EQ(code, 7);
 
@@ -263,26 +270,26 @@ TEST(CliIntegrationTest, ExecPassesTheCommandsExitStatusThrough) {
       "test \"$OPENAI_API_KEY\" = tapedeck-placeholder-key && "
       "exec 3<>/dev/tcp/127.0.0.1/${ANTHROPIC_BASE_URL##*:} && "
       "printf 'GET /__tapedeck/health HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '\"status\":\"ok\"' <&3";
-  TapedeckProcess env_check({"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--",
-                             "bash", "-c", script},
-                            {"ANTHROPIC_API_KEY=", "OPENAI_API_KEY="});
+  TapedeckProcess env_check(
+      {"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--", "bash", "-c", script},
+      {"ANTHROPIC_API_KEY=", "OPENAI_API_KEY="});
   ASSERT_TRUE(env_check.WaitExit(&code));
   EXPECT_EQ(code, 0) << env_check.stderr_text();
 
   // --strict: the command succeeded but never used the recorded interaction.
-  TapedeckProcess strict({"exec", "--strict", "--cassette", Sample("hello-anthropic.jsonl"),
-                          "--", "true"});
+  TapedeckProcess strict(
+      {"exec", "--strict", "--cassette", Sample("hello-anthropic.jsonl"), "--", "true"});
   ASSERT_TRUE(strict.WaitExit(&code));
   EXPECT_EQ(code, 1);
   EXPECT_NE(strict.stderr_text().find("never used"), std::string::npos) << strict.stderr_text();
 
-  TapedeckProcess no_such({"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--",
-                           "/nonexistent/command"});
+  TapedeckProcess no_such(
+      {"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--", "/nonexistent/command"});
   ASSERT_TRUE(no_such.WaitExit(&code));
-  EXPECT_NE(code, 0);
+  EXPECT_EQ(code, 127);
 }
 
-TEST(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
+TEST_F(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
   // hello-anthropic.jsonl: headers at 178 ms, then 16 events, most 45 ms apart.
   Result<cassette::Cassette> c = cassette::ReadCassette(Sample("hello-anthropic.jsonl"));
   ASSERT_TRUE(c.ok());
@@ -294,8 +301,7 @@ TEST(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
   ASSERT_TRUE(client.Connect());
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(client.Send(TestClient::BuildRequest(
-      "POST", "/v1/messages", {{"content-type", "application/json"}},
-      rec.request.body.bytes)));
+      "POST", "/v1/messages", {{"content-type", "application/json"}}, rec.request.body.bytes)));
   ClientResponse r;
   ASSERT_TRUE(client.ReadHead(&r));
   auto ms_since_start = [&] {
@@ -307,9 +313,8 @@ TEST(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
   std::string expected;
   for (const cassette::StreamEvent& e : rec.response.stream->events) {
     expected += e.bytes;
-    ASSERT_TRUE(client.ReadBodyUntil(&r, [&](const std::string& b) {
-      return b.size() >= expected.size();
-    }));
+    ASSERT_TRUE(client.ReadBodyUntil(
+        &r, [&](const std::string& b) { return b.size() >= expected.size(); }));
     double got = ms_since_start();
     double want = static_cast<double>(e.at_us) / 1000.0;
     EXPECT_GE(got, want - 1.0) << "an event arrived before its recorded time";
@@ -318,7 +323,7 @@ TEST(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
   EXPECT_EQ(r.body, expected);
 }
 
-TEST(CliIntegrationTest, LargeBodiesReplayWholeInEveryChunkingAtInstantTiming) {
+TEST_F(CliIntegrationTest, LargeBodiesReplayWholeInEveryChunkingAtInstantTiming) {
   // 1 MiB: byte chunking fills the 256 KiB the player queues before it waits for the socket
   // four times over; each wait must end, however fast the socket takes the bytes.
   cassette::Cassette cassette;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,8 +18,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace td::testing {
 
@@ -121,6 +120,7 @@ class TapedeckProcess {
     if (pid_ > 0 && !exited_) kill(pid_, signo);
   }
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   const std::string& url() const { return url_; }
   const std::string& stderr_text() const { return stderr_; }

@@ -1,12 +1,14 @@
 // `tapedeck cassette ls|show|cat|verify|redact`, driven in-process through cli::Main's pieces.
 #include "tools/cassette_commands.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 
-#include <gtest/gtest.h>
-
+#include "cassette/cassette_lock.h"
 #include "cassette/codec.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
 #include "tools/exit_codes.h"
 
@@ -113,8 +115,7 @@ TEST(CassetteCommandsTest, VerifyNamesFileInteractionAndPlaceOfAPlantedKey) {
       Write("dirty.jsonl.zst", TwoInteractions(",\"leak\":\"" + FakeAnthropicKey() + "\""), true);
   CmdResult bad = Cmd("verify", {clean, dirty});
   EXPECT_EQ(bad.code, kExitProblem);
-  EXPECT_NE(bad.out.find(dirty + ": interaction 0: response.stream.events[1]"),
-            std::string::npos)
+  EXPECT_NE(bad.out.find(dirty + ": interaction 0: response.stream.events[1]"), std::string::npos)
       << bad.out;
   EXPECT_NE(bad.out.find("anthropic-key"), std::string::npos) << bad.out;
   EXPECT_EQ(bad.out.find(FakeAnthropicKey()), std::string::npos) << "never print the secret";
@@ -140,6 +141,19 @@ TEST(CassetteCommandsTest, RedactRewritesInPlaceAndVerifyThenPasses) {
   CmdResult again = Cmd("redact", {path});
   EXPECT_EQ(again.code, kExitOk);
   EXPECT_NE(again.out.find("nothing to redact"), std::string::npos) << again.out;
+}
+
+TEST(CassetteCommandsTest, RedactWaitsForNoOneAndNeverWritesACassetteBeingRecorded) {
+  std::string path =
+      Write("locked.jsonl.zst", TwoInteractions(",\"leak\":\"" + FakeAnthropicKey() + "\""), true);
+  const std::string before = testing::ReadFile(path);
+  Result<cassette::CassetteLock> recording = cassette::CassetteLock::Acquire(path);
+  ASSERT_TRUE(recording.ok());
+  CmdResult r = Cmd("redact", {path});
+  EXPECT_EQ(r.code, kExitCassette);
+  EXPECT_NE(r.err.find("being written by another tapedeck"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::ReadFile(path), before);
+  EXPECT_EQ(Cmd("verify", {path}).code, kExitProblem) << "readers do not wait for the lock";
 }
 
 TEST(CassetteCommandsTest, UnreadableFilesExitThreeNamingTheFile) {
