@@ -262,6 +262,13 @@ TEST_F(SafeRecordingTest, ASecondWriterIsRefusedNamingThePidAndTheFirstKeepsReco
 
   EXPECT_EQ(Post(first.port(), R"({"turn":1})").status, 200);
   ASSERT_TRUE(first.WaitForStderr("recorded seq=1"));
+  // Readers neither wait nor fail on the unfinished end of a cassette being recorded.
+  TapedeckProcess verify({"cassette", "verify", fresh});
+  ASSERT_TRUE(verify.WaitExit(&code));
+  EXPECT_EQ(code, 0) << verify.stderr_text();
+  TapedeckProcess ls({"cassette", "ls", fresh});
+  ASSERT_TRUE(ls.WaitExit(&code));
+  EXPECT_EQ(code, 0) << ls.stderr_text();
   first.Signal(SIGTERM);
   ASSERT_TRUE(first.WaitExit(&code));
   EXPECT_EQ(code, 0) << first.stderr_text();
@@ -277,8 +284,12 @@ TEST_F(SafeRecordingTest, AutoStrictPruneKeepsExactlyTheInteractionsUsed) {
       "printf 'POST /v1/messages HTTP/1.0\\r\\nContent-Type: application/json\\r\\n"
       "Content-Length: %d\\r\\n\\r\\n%s' \"${#1}\" \"$1\" >&3; grep -q \"$2\" <&3; }; "
       "ask '{\"turn\":0}' '\"answer\":0' && ask '{\"turn\":9}' '\"fresh\":true'";
-  TapedeckProcess exec({"exec", "--mode", "auto", "--strict", "--prune", "--upstream",
-                        upstream.url(), "--cassette", path_, "--", "bash", "-c", script});
+  // An unset key gets the placeholder in auto mode too (the SDKs refuse to start without one).
+  TapedeckProcess exec(
+      {"exec", "--mode", "auto", "--strict", "--prune", "--upstream", upstream.url(), "--cassette",
+       path_, "--", "bash", "-c",
+       "test \"$ANTHROPIC_API_KEY\" = tapedeck-placeholder-key || exit 8; " + script},
+      {"ANTHROPIC_API_KEY="});
   int code = -1;
   ASSERT_TRUE(exec.WaitExit(&code));
   EXPECT_EQ(code, 0) << exec.stderr_text();
