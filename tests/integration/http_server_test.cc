@@ -493,7 +493,8 @@ TEST_F(ServerTest, HeadDribbledPastItsDeadlineGets408) {
 
 TEST_F(ServerTest, BodyDribbledPastItsDeadlineGets408) {
   // The head arrives in time (in two parts 200 ms apart, within its 300 ms); the body then has
-  // its own 600 ms from the end of the head, whatever was left of the head's.
+  // its own 600 ms from the end of the head, whatever was left of the head's. (The timer armed
+  // for the head fires during the body and must re-arm for the time left, not answer.)
   proxy::ServerOptions options;
   options.limits.head_timeout_us = 300'000;
   options.limits.body_timeout_us = 600'000;
