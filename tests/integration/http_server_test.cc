@@ -492,11 +492,11 @@ TEST_F(ServerTest, HeadDribbledPastItsDeadlineGets408) {
 }
 
 TEST_F(ServerTest, BodyDribbledPastItsDeadlineGets408) {
-  // The head arrives in time (in two parts 200 ms apart, within its 300 ms); the body then has
+  // The head arrives in time (in two parts 100 ms apart, within its 500 ms); the body then has
   // its own 600 ms from the end of the head, whatever was left of the head's. (The timer armed
   // for the head fires during the body and must re-arm for the time left, not answer.)
   proxy::ServerOptions options;
-  options.limits.head_timeout_us = 300'000;
+  options.limits.head_timeout_us = 500'000;
   options.limits.body_timeout_us = 600'000;
   bool handled = false;
   Start(
@@ -508,7 +508,7 @@ TEST_F(ServerTest, BodyDribbledPastItsDeadlineGets408) {
   auto client = Client();
   const auto start = SteadyClock::now();
   ASSERT_TRUE(client->Send("POST /upload HTTP/1.1\r\nHost: h\r\n"));
-  EXPECT_FALSE(client->WaitReadable(milliseconds(200))) << "answered inside the head deadline";
+  EXPECT_FALSE(client->WaitReadable(milliseconds(100))) << "answered inside the head deadline";
   ASSERT_TRUE(client->Send("Content-Length: 1000\r\n\r\n"));
   size_t sent = Dribble(client.get(), std::string(1000, 'b'), milliseconds(50));
   const auto answered = SteadyClock::now() - start;
@@ -517,7 +517,7 @@ TEST_F(ServerTest, BodyDribbledPastItsDeadlineGets408) {
   ASSERT_TRUE(client->ReadResponse(&response));
   EXPECT_EQ(response.status, 408);
   EXPECT_EQ(response.body, "tapedeck: request body not complete after 600 ms\n");
-  EXPECT_GE(answered, milliseconds(200 + 600)) << "the body did not get its own deadline";
+  EXPECT_GE(answered, milliseconds(100 + 600)) << "the body did not get its own deadline";
   std::string raw;
   ASSERT_TRUE(client->ReadUntilClosed(&raw));
   std::lock_guard<std::mutex> lock(notifier_.mutex());
@@ -526,8 +526,8 @@ TEST_F(ServerTest, BodyDribbledPastItsDeadlineGets408) {
 
 TEST_F(ServerTest, RequestsInTimeAreServedAndTheirConnectionOutlivesTheDeadlinesWhileIdle) {
   proxy::ServerOptions options;
-  options.limits.head_timeout_us = 300'000;
-  options.limits.body_timeout_us = 300'000;
+  options.limits.head_timeout_us = 500'000;
+  options.limits.body_timeout_us = 500'000;
   Start(Echo, options);
   auto client = Client();
   const std::string request = TestClient::BuildRequest("POST", "/in-time", {}, "body");
@@ -543,7 +543,7 @@ TEST_F(ServerTest, RequestsInTimeAreServedAndTheirConnectionOutlivesTheDeadlines
     EXPECT_EQ(response.body, "POST /in-time body");
     // Idle for longer than both deadlines: only the 60 s idle timeout applies now, so the
     // server neither answers nor closes, and the next request gets deadlines of its own.
-    EXPECT_FALSE(client->WaitReadable(milliseconds(500))) << "round " << round;
+    EXPECT_FALSE(client->WaitReadable(milliseconds(700))) << "round " << round;
   }
   EXPECT_EQ(thread_->RunSync([this] { return server_->accepted_connections(); }), 1u);
 }
