@@ -4,11 +4,15 @@
 
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 
 #include "cassette/base/log.h"
@@ -40,12 +44,42 @@ void OnLibeventLog(int severity, const char* msg) noexcept {
   }
 }
 
+std::atomic<uint64_t> g_original_open_file_limit{0};
+
+// Raises the soft open-file limit to the hard one: the usual soft 1024 would run out under a
+// thousand concurrent streams (each a client and an upstream socket). Logged at debug.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  g_original_open_file_limit = limit.rlim_cur;
+  rlim_t target = limit.rlim_max;
+  if (target == RLIM_INFINITY) {
+    // The kernel refuses a soft limit above fs.nr_open, whatever the hard limit says.
+    uint64_t nr_open = 1 << 20;
+    std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+    target = static_cast<rlim_t>(nr_open);
+  }
+  if (limit.rlim_cur >= target) {
+    TD_LOG(kDebug) << "open-file limit: " << limit.rlim_cur << " (already the hard limit)";
+    return;
+  }
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = target;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    TD_LOG(kDebug) << "open-file limit: " << before << "; raising it to " << target
+                   << " failed: " << std::strerror(errno);
+    return;
+  }
+  TD_LOG(kDebug) << "open-file limit raised from " << before << " to " << target;
+}
+
 void InitProcessOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
     std::signal(SIGPIPE, SIG_IGN);
     event_set_log_callback(&OnLibeventLog);
     if (GetLogLevel() == LogLevel::kTrace) event_enable_debug_logging(EVENT_DBG_ALL);
+    RaiseOpenFileLimit();
   });
 }
 
@@ -167,6 +201,8 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
 }
 
 event_base* EventLoop::base() const { return handles_->base.get(); }
+
+uint64_t EventLoop::OriginalOpenFileLimit() { return g_original_open_file_limit; }
 
 Micros EventLoop::NowMicros() const { return SystemClock::Get().NowMicros(); }
 Micros EventLoop::WallMicros() const { return SystemClock::Get().WallMicros(); }

@@ -8,6 +8,7 @@
 // calls Run() (or, before Run(), the thread that created the loop).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -24,9 +25,14 @@ namespace td::proxy {
 class EventLoop final : public Scheduler {
  public:
   // Creates a loop. The first call also ignores SIGPIPE for the process (a peer that closes
-  // mid-write must give EPIPE, not kill tapedeck) and routes libevent's own log messages into
-  // TD_LOG (libevent debug messages only at LogLevel::kTrace).
+  // mid-write must give EPIPE, not kill tapedeck), routes libevent's own log messages into
+  // TD_LOG (libevent debug messages only at LogLevel::kTrace), and raises the soft open-file
+  // limit (RLIMIT_NOFILE) to the hard limit, logging the result at debug.
   static Result<std::unique_ptr<EventLoop>> Create();
+  // The soft open-file limit the process had before the first Create() raised it (0 before).
+  // A child process should be given it back: programs that use select() or size tables by the
+  // limit misbehave with a soft limit of a million. Any thread.
+  static uint64_t OriginalOpenFileLimit();
   ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;

@@ -1,8 +1,10 @@
-// HttpServer: the listener, connection ownership (deferred deletion), graceful-shutdown
-// bookkeeping. The per-connection protocol work is in internal/server_connection.cc.
+// HttpServer: the listener, connection ownership (deferred deletion), the per-client connection
+// cap, graceful-shutdown bookkeeping. The per-connection protocol work (and the request
+// deadlines) is in internal/server_connection.cc.
 #include "proxy/http_server.h"
 
 #include <netdb.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "cassette/base/log.h"
+#include "cassette/base/unique_fd.h"
 #include "proxy/internal/ev_handles.h"
 #include "proxy/internal/net_util.h"
 #include "proxy/internal/server_connection.h"
@@ -26,7 +29,16 @@ struct HttpServer::Impl {
   internal::EvConnListenerPtr listener;
   uint16_t port = 0;
   uint64_t accepted = 0;
+  uint64_t refused = 0;
   std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> connections;
+  // Open connections per client address ("127.0.0.1", "[::1]"), for the per-client cap.
+  std::unordered_map<std::string, size_t> per_client;
+  // Refusals are logged at most once per window: the first at once, the rest as a count when
+  // the window ends.
+  Micros refusal_window_end_us = 0;
+  uint64_t refusals_unlogged = 0;
+  std::string last_refused;
+  TimerHandle refusal_log_timer;
   std::function<void()> on_idle;
   TimerHandle idle_timer;
   // While the listener is paused: resumes it (after an accept error, or the listener's turn).
@@ -45,6 +57,66 @@ namespace {
 // whole backlog in one callback: when a test suite opens 64 streams at once, the first events
 // of the streams already answered would wait behind every other stream's accept and set-up.
 constexpr int kAcceptsPerTurn = 4;
+// At most one log line per this long about connections refused over the per-client cap.
+constexpr Micros kRefusalLogWindowUs = 10'000'000;
+
+// "127.0.0.1" for the peer "127.0.0.1:53422", "[::1]" for "[::1]:8080".
+std::string ClientAddress(const std::string& peer) {
+  size_t colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
+void LogRefusalsUnlogged(HttpServer::Impl* impl) {
+  impl->refusal_log_timer.Cancel();  // it has fired
+  if (impl->refusals_unlogged == 0) return;
+  TD_LOG(kWarn) << "refused " << impl->refusals_unlogged
+                << " more connection(s) over max_connections_per_client in the last "
+                << internal::DurationText(kRefusalLogWindowUs) << " (the last from "
+                << impl->last_refused << ")";
+  impl->refusals_unlogged = 0;
+  impl->refusal_window_end_us = impl->shared.loop->NowMicros() + kRefusalLogWindowUs;
+}
+
+// A flood of connections from one address must not flood the log as well.
+void LogRefusal(HttpServer::Impl* impl, const std::string& client, size_t open) {
+  Micros now = impl->shared.loop->NowMicros();
+  if (now >= impl->refusal_window_end_us) {
+    impl->refusal_window_end_us = now + kRefusalLogWindowUs;
+    TD_LOG(kWarn) << "refused a connection from " << client << ": it already has " << open
+                  << " open, the most one client address may hold (max_connections_per_client); "
+                  << "more refusals are counted and logged at most once per "
+                  << internal::DurationText(kRefusalLogWindowUs);
+    return;
+  }
+  ++impl->refusals_unlogged;
+  impl->last_refused = client;
+  if (!impl->refusal_log_timer) {
+    impl->refusal_log_timer = impl->shared.loop->RunAfter(impl->refusal_window_end_us - now,
+                                                          [impl] { LogRefusalsUnlogged(impl); });
+  }
+}
+
+// Answers a connection over the per-client cap without setting it up: one non-blocking write
+// of a 503, then close. What the client already sent is read first, so that the close sends a
+// FIN rather than an RST that could destroy the answer.
+void Refuse(HttpServer::Impl* impl, evutil_socket_t fd, const std::string& client, size_t open) {
+  UniqueFd owned(fd);
+  ++impl->refused;
+  LogRefusal(impl, client, open);
+  if (impl->tls_ctx) return;  // a TLS client cannot read a plain-text answer: just close
+  char discard[4096];
+  for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+  }
+  std::string response = internal::PlainErrorResponse(
+      503,
+      "too many connections from " + client + ": it already has " + std::to_string(open) +
+          " open, the most one client address may hold",
+      "Retry-After: 1\r\n");
+  // A short or failed write (the socket buffer is full, the client gone): the close says enough.
+  [[maybe_unused]] ssize_t n =
+      ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+}
 
 // Stops accepting; after `delay_us` (0: once the loop has run what is already waiting), accepts
 // again unless the server is shutting down.
@@ -59,18 +131,26 @@ void PauseAccepting(HttpServer::Impl* impl, Micros delay_us) {
 void OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* arg) noexcept {
   auto* impl = static_cast<HttpServer::Impl*>(arg);
   try {
+    if (++impl->accepted_this_turn >= kAcceptsPerTurn) PauseAccepting(impl, 0);
+    std::string peer = internal::FormatSockaddr(addr);
+    std::string client = ClientAddress(peer);
+    const size_t cap = impl->shared.options.limits.max_connections_per_client;
+    auto count = impl->per_client.find(client);
+    if (cap != 0 && count != impl->per_client.end() && count->second >= cap) {
+      Refuse(impl, fd, client, count->second);
+      return;
+    }
     internal::SetNoDelay(fd);
-    auto conn =
-        std::make_unique<ServerConnection>(&impl->shared, fd, internal::FormatSockaddr(addr));
+    auto conn = std::make_unique<ServerConnection>(&impl->shared, fd, std::move(peer));
     Status started = conn->Start();
     if (!started.ok()) {
       TD_LOG(kError) << started.message();
       return;
     }
     ++impl->accepted;
+    ++impl->per_client[client];
     ServerConnection* key = conn.get();
     impl->connections.emplace(key, std::move(conn));
-    if (++impl->accepted_this_turn >= kAcceptsPerTurn) PauseAccepting(impl, 0);
   } catch (const std::exception& e) {
     TD_LOG(kError) << "accept: " << e.what();
   }
@@ -116,6 +196,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(EventLoop* loop, ServerOp
   shared.on_connection_closed = [raw](ServerConnection* conn) {
     auto it = raw->connections.find(conn);
     if (it == raw->connections.end()) return;
+    auto count = raw->per_client.find(ClientAddress(conn->peer()));
+    if (count != raw->per_client.end() && --count->second == 0) raw->per_client.erase(count);
     raw->shared.loop->DeferDelete(std::move(it->second));
     raw->connections.erase(it);
   };
@@ -179,6 +261,8 @@ size_t HttpServer::active_exchanges() const { return impl_->shared.active_exchan
 size_t HttpServer::open_connections() const { return impl_->connections.size(); }
 
 uint64_t HttpServer::accepted_connections() const { return impl_->accepted; }
+
+uint64_t HttpServer::refused_connections() const { return impl_->refused; }
 
 void HttpServer::SetOnIdle(std::function<void()> on_idle) { impl_->on_idle = std::move(on_idle); }
 

@@ -12,6 +12,15 @@
 // connections are accepted a few per loop turn, so that a burst of them (a test suite opening
 // 64 streams at once) does not hold up the responses already flowing.
 //
+// Slow or greedy clients (ServerLimits): a request's head must arrive within head_timeout_us
+// of its first byte and its body within body_timeout_us of the end of the head, however
+// steadily the bytes trickle in; a client that misses either gets a 408 naming the deadline and
+// the connection is closed. Between requests only idle_timeout_us applies. One client address
+// may hold max_connections_per_client connections at once; a connection beyond that is
+// answered 503 (with Retry-After) and closed at once, and the refusals are logged at warn level
+// at most once per 10 s. When accepting fails for lack of descriptors (EMFILE), the listener
+// pauses for 100 ms; EventLoop raises the soft open-file limit to the hard limit at start.
+//
 // Threading: create, use and destroy on the loop thread.
 #pragma once
 
@@ -35,6 +44,20 @@ struct ServerLimits {
   // A connection with no request in progress (keep-alive), or one whose request stops
   // arriving, is closed after this long without bytes from the client.
   Micros idle_timeout_us = 60'000'000;
+  // From the first byte of a request to the end of its head (0: no deadline); else 408. SDK
+  // heads are a few hundred bytes in one packet; 30 s still lets the largest allowed head
+  // (64 KiB) arrive at 20 kbit/s, and stops a head sent a byte at a time, which the idle
+  // timeout alone never would.
+  Micros head_timeout_us = 30'000'000;
+  // From the end of a request's head to the end of its body (0: no deadline); else 408. Sized
+  // for the largest allowed body on a slow uplink: 64 MiB of base64 images or documents at
+  // 1 Mbit/s takes about 9 minutes, so 10 minutes (the upstream --read-timeout default too).
+  Micros body_timeout_us = 600'000'000;
+  // Connections one client address may hold open at once (0: no cap); one more is answered
+  // 503 and closed. Every local client, test suite and CI job shares 127.0.0.1, and a suite
+  // may open a thousand concurrent streams plus its SDK's pooled keep-alive connections, so the
+  // default is 4096: it only stops a runaway client from taking every descriptor.
+  size_t max_connections_per_client = 4096;
 };
 
 // TLS for the listener: PEM files. Both empty: plain HTTP (what tapedeck itself serves; TLS
@@ -82,6 +105,9 @@ class HttpServer {
   size_t open_connections() const;
   // Connections accepted since start (tests check keep-alive reuse with it).
   uint64_t accepted_connections() const;
+  // Connections refused since start because their client address held
+  // max_connections_per_client already.
+  uint64_t refused_connections() const;
   // Called on the loop (never inline from a sink call) whenever active_exchanges() drops to 0.
   // With StopAccepting(), this tells a shutdown that the last in-flight exchange ended.
   void SetOnIdle(std::function<void()> on_idle);

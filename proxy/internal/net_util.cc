@@ -7,6 +7,11 @@
 
 namespace td::proxy::internal {
 
+std::string DurationText(Micros us) {
+  if (us % 1000000 == 0) return std::to_string(us / 1000000) + " s";
+  return std::to_string(us / 1000) + " ms";
+}
+
 std::string FormatSockaddr(const sockaddr* addr) {
   char host[INET6_ADDRSTRLEN] = {0};
   if (addr->sa_family == AF_INET) {

@@ -1,15 +1,20 @@
 // File: proxy/internal/net_util.h
 //
-// Small socket helpers shared by the server and the upstream client: address formatting for
-// logs, TCP_NODELAY (SSE events are small and must not wait for Nagle), and SO_LINGER 0 so a
-// close sends RST (the way a network failure looks to a client).
+// Small socket helpers shared by the server and the upstream client: address (and timeout)
+// formatting for logs, TCP_NODELAY (SSE events are small and must not wait for Nagle), and
+// SO_LINGER 0 so a close sends RST (the way a network failure looks to a client).
 #pragma once
 
 #include <sys/socket.h>
 
 #include <string>
 
+#include "cassette/base/clock.h"
+
 namespace td::proxy::internal {
+
+// "30 s" for whole seconds, else "300 ms": for messages that name a timeout.
+std::string DurationText(Micros us);
 
 // "127.0.0.1:53422" or "[::1]:8080"; "?" for an unknown family.
 std::string FormatSockaddr(const sockaddr* addr);

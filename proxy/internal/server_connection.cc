@@ -1,6 +1,6 @@
 // One client connection of HttpServer: request parsing, dispatch, response framing, keep-alive,
-// lingering close, and client-gone detection. All callbacks are noexcept trampolines that
-// never free their own bufferevent (the server defers the deletion).
+// request deadlines, lingering close, and client-gone detection. All callbacks are noexcept
+// trampolines that never free their own bufferevent (the server defers the deletion).
 #include "proxy/internal/server_connection.h"
 
 #include <event2/bufferevent_ssl.h>
@@ -108,6 +108,22 @@ void OnServerResume(evutil_socket_t, short, void* arg) noexcept {
 }
 
 }  // namespace
+
+std::string PlainErrorResponse(int status, std::string_view reason,
+                               std::string_view extra_headers) {
+  std::string body = "tapedeck: " + std::string(reason) + "\n";
+  char line[64];
+  std::snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
+  std::string response = line;
+  response += ReasonPhrase(status);
+  response += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  response += std::to_string(body.size());
+  response += "\r\n";
+  response += extra_headers;
+  response += "Connection: close\r\n\r\n";
+  response += body;
+  return response;
+}
 
 // ---------------------------------------------------------------------------------------------
 // ServerExchange
@@ -482,7 +498,8 @@ void ServerConnection::HandleEvent(short what) {
   }
   if (what & BEV_EVENT_TIMEOUT) {
     if (!active_ && parser_.started() && !close_after_flush_) {
-      SendErrorAndClose(408, "request not received in time");
+      SendErrorAndClose(408, "no bytes of the request for " +
+                                 DurationText(shared_->options.limits.idle_timeout_us));
     } else {
       Close();
     }
@@ -510,6 +527,10 @@ void ServerConnection::ProcessInput() {
   evbuffer* in = bufferevent_get_input(bev_.get());
   while (!closed_ && !active_ && !close_after_flush_) {
     if (evbuffer_get_length(in) == 0) return;
+    // The first bytes of a request: its head is due within head_timeout_us.
+    if (phase_ == Phase::kNone && !parser_.started()) {
+      StartPhase(Phase::kHead, shared_->options.limits.head_timeout_us);
+    }
     evbuffer_iovec vec;
     if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) return;
     std::string_view data(static_cast<const char*>(vec.iov_base), vec.iov_len);
@@ -524,6 +545,9 @@ void ServerConnection::ProcessInput() {
           break;
         case HttpParser::Event::kHead: {
           const HttpHead& head = parser_.head();
+          if (head.body_kind != BodyKind::kNone) {
+            StartPhase(Phase::kBody, shared_->options.limits.body_timeout_us);
+          }
           if (head.expect_continue && head.body_kind != BodyKind::kNone) {
             static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
             Queue(kContinue.data(), kContinue.size());
@@ -535,6 +559,7 @@ void ServerConnection::ProcessInput() {
           break;
         case HttpParser::Event::kDone:
           evbuffer_drain(in, used);
+          phase_ = Phase::kNone;  // the timer, if armed, lapses unused (or serves the next one)
           Dispatch();
           return;
         case HttpParser::Event::kError:
@@ -593,17 +618,43 @@ void ServerConnection::Dispatch() {
 
 void ServerConnection::SendErrorAndClose(int status, std::string_view reason) {
   TD_LOG(kInfo) << "request from " << peer_ << " rejected: " << status << " " << reason;
-  std::string body = "tapedeck: " + std::string(reason) + "\n";
-  char line[64];
-  std::snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
-  std::string response = line;
-  response += ReasonPhrase(status);
-  response += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
-  response += std::to_string(body.size());
-  response += "\r\nConnection: close\r\n\r\n";
-  response += body;
+  phase_ = Phase::kNone;
+  std::string response = PlainErrorResponse(status, reason);
   Queue(response.data(), response.size());
   CloseAfterFlush();
+}
+
+void ServerConnection::StartPhase(Phase phase, Micros limit_us) {
+  phase_ = limit_us > 0 ? phase : Phase::kNone;
+  if (phase_ == Phase::kNone) return;
+  Micros now = shared_->loop->NowMicros();
+  phase_due_us_ = now + limit_us;
+  // A timer armed by an earlier phase (or request) that fires first finds this phase and
+  // re-arms for what is left: most requests complete without arming a timer of their own.
+  if (!deadline_timer_ || timer_due_us_ > phase_due_us_) ArmDeadline(now);
+}
+
+void ServerConnection::ArmDeadline(Micros now) {
+  timer_due_us_ = phase_due_us_;
+  deadline_timer_ = shared_->loop->RunAfter(phase_due_us_ - now, [this] { OnDeadline(); });
+}
+
+void ServerConnection::OnDeadline() {
+  deadline_timer_.Cancel();  // it has fired; an empty handle means none is armed
+  if (closed_ || close_after_flush_ || active_ || phase_ == Phase::kNone) return;
+  Micros now = shared_->loop->NowMicros();
+  if (now < phase_due_us_) {
+    ArmDeadline(now);
+    return;
+  }
+  const ServerLimits& limits = shared_->options.limits;
+  if (phase_ == Phase::kHead) {
+    SendErrorAndClose(408,
+                      "request head not complete after " + DurationText(limits.head_timeout_us));
+  } else {
+    SendErrorAndClose(408,
+                      "request body not complete after " + DurationText(limits.body_timeout_us));
+  }
 }
 
 void ServerConnection::EndActive() {
@@ -698,6 +749,7 @@ void ServerConnection::Close() {
   if (resume_event_) event_del(resume_event_.get());
   reset_deadline_.Cancel();
   reset_poll_.Cancel();
+  deadline_timer_.Cancel();
   // The server releases us through deferred deletion: our callback may be on the stack.
   if (shared_->on_connection_closed) shared_->on_connection_closed(this);
 }

@@ -4,7 +4,8 @@
 // handler. The connection parses requests one at a time (pipelined ones wait in the input
 // buffer), writes each response straight into the bufferevent's output buffer, and tells the
 // exchange when the client goes away. An exchange outlives its connection safely: once
-// detached, every sink call is a no-op.
+// detached, every sink call is a no-op. Each request has a head deadline and a body deadline
+// (ServerLimits), kept by one lazily re-armed timer per connection.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -14,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "proxy/event_loop.h"
 #include "proxy/exchange.h"
@@ -24,6 +26,11 @@
 namespace td::proxy::internal {
 
 class ServerConnection;
+
+// A complete `status` response with a plain-text body "tapedeck: <reason>\n" and
+// `Connection: close`; `extra_headers` ("Name: value\r\n" lines) go before the blank line.
+std::string PlainErrorResponse(int status, std::string_view reason,
+                               std::string_view extra_headers = {});
 
 // What connections share with their server. Owned by the server; outlives every connection.
 struct ServerShared {
@@ -152,6 +159,9 @@ class ServerConnection {
   void Fail(std::string_view what);  // logs, closes
 
  private:
+  // Which part of a request is being received, each with its own total deadline.
+  enum class Phase { kNone, kHead, kBody };
+
   void ProcessInput();
   void Dispatch();
   void SendErrorAndClose(int status, std::string_view reason);
@@ -161,6 +171,11 @@ class ServerConnection {
   void Abort();           // RST now
   void SetIdleTimeout(bool on);
   void EndActive();  // the active exchange ended: bookkeeping
+  // Enters `phase`, due `limit_us` from now (0: no deadline). Costs no timer while the one
+  // already armed fires first: it re-arms itself when it finds time left.
+  void StartPhase(Phase phase, Micros limit_us);
+  void ArmDeadline(Micros now);
+  void OnDeadline();
 
   ServerShared* shared_;
   std::string peer_;
@@ -177,6 +192,10 @@ class ServerConnection {
   bool resetting_ = false;
   TimerHandle reset_deadline_;
   TimerHandle reset_poll_;
+  Phase phase_ = Phase::kNone;
+  Micros phase_due_us_ = 0;     // when the current phase's time is up (loop clock)
+  Micros timer_due_us_ = 0;     // when deadline_timer_ fires: at or before phase_due_us_
+  TimerHandle deadline_timer_;  // empty when none is armed
   bool closed_ = false;
 };
 

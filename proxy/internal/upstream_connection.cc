@@ -29,11 +29,6 @@ timeval ToTimeval(Micros us) {
   return tv;
 }
 
-std::string Duration(Micros us) {
-  if (us % 1000000 == 0) return std::to_string(us / 1000000) + " s";
-  return std::to_string(us / 1000) + " ms";
-}
-
 // libevent trampolines: nothing may unwind into libevent.
 template <class F>
 void Guarded(UpstreamConnection* conn, F&& f) noexcept {
@@ -99,7 +94,7 @@ void UpstreamConnection::Connect(std::shared_ptr<CallState> call) {
   resume_event_.reset(event_new(ctx_->loop->base(), -1, 0, &OnUpstreamResume, this));
   connect_timer_ = ctx_->loop->RunAfter(ctx_->options.connect_timeout_us, [this] {
     Fail(UpstreamError::kTimeout, "connect to " + Where() + " timed out after " +
-                                      Duration(ctx_->options.connect_timeout_us));
+                                      DurationText(ctx_->options.connect_timeout_us));
   });
   // The resolver answers on a later loop turn, never from inside Send().
   resolving_ =
@@ -203,8 +198,8 @@ void UpstreamConnection::HandleEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    Fail(UpstreamError::kTimeout,
-         "no data from upstream " + Where() + " for " + Duration(ctx_->options.read_timeout_us));
+    Fail(UpstreamError::kTimeout, "no data from upstream " + Where() + " for " +
+                                      DurationText(ctx_->options.read_timeout_us));
     return;
   }
   const bool mid = parser_.started();

@@ -1,13 +1,19 @@
 // Integration tests of HttpServer on its own, with small in-test handlers: keep-alive and
-// pipelining, request bodies, Expect: 100-continue, limits, the required key, HTTP/1.0, the
-// sink's framing, Reset(), client-gone, and graceful shutdown.
+// pipelining, request bodies, Expect: 100-continue, limits (sizes, request deadlines, the
+// per-client connection cap), the required key, HTTP/1.0, the sink's framing, Reset(),
+// client-gone, and graceful shutdown.
 #include "proxy/http_server.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
+#include "cassette/base/log.h"
 #include "tests/support/loop_thread.h"
 #include "tests/support/test_client.h"
 #include "tests/support/wait.h"
@@ -16,6 +22,41 @@ namespace td::testing {
 namespace {
 
 using End = ClientResponse::End;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+// Sends `bytes` one at a time, `interval` apart, the way a slow or hostile client would, and
+// stops as soon as the server answers (or closes). Returns how many bytes went out.
+size_t Dribble(TestClient* client, std::string_view bytes, milliseconds interval) {
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (!client->Send(bytes.substr(i, 1))) return i;
+    if (client->WaitReadable(interval)) return i + 1;
+  }
+  return bytes.size();
+}
+
+// The lines logged while it lives (any thread).
+class CapturedLog {
+ public:
+  CapturedLog() {
+    SetLogSink(
+        [](LogLevel level, std::string_view line, void* arg) {
+          auto* self = static_cast<CapturedLog*>(arg);
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (level == LogLevel::kWarn) self->warnings_.emplace_back(line);
+        },
+        this);
+  }
+  ~CapturedLog() { SetLogSink(nullptr, nullptr); }
+  std::vector<std::string> warnings() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return warnings_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> warnings_;
+};
 
 class FnHandler final : public proxy::Handler {
  public:
@@ -425,6 +466,145 @@ TEST_F(ServerTest, DrainCallbackSetDuringABatchFiresWhenTheFlushSendsItAll) {
   EXPECT_EQ(response.body.size(), 64u * 1024);
   std::lock_guard<std::mutex> lock(notifier_.mutex());
   EXPECT_TRUE(drained);
+}
+
+TEST_F(ServerTest, HeadDribbledPastItsDeadlineGets408) {
+  // A byte every 50 ms restarts the 60 s idle timer every time; only the head deadline can end
+  // this request.
+  proxy::ServerOptions options;
+  options.limits.head_timeout_us = 300'000;
+  Start(Echo, options);
+  auto client = Client();
+  std::string request = TestClient::BuildRequest("GET", "/slow", {{"x-pad", std::string(64, 'p')}});
+  const auto start = SteadyClock::now();
+  size_t sent = Dribble(client.get(), request, milliseconds(50));
+  const auto answered = SteadyClock::now() - start;
+  EXPECT_LT(sent, request.size()) << "the whole head went out unanswered";
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 408);
+  EXPECT_EQ(response.body, "tapedeck: request head not complete after 300 ms\n");
+  ASSERT_NE(cassette::FindHeader(response.headers, "connection"), nullptr);
+  EXPECT_EQ(*cassette::FindHeader(response.headers, "connection"), "close");
+  EXPECT_GE(answered, milliseconds(300)) << "answered before the deadline";
+  std::string raw;
+  ASSERT_TRUE(client->ReadUntilClosed(&raw));
+}
+
+TEST_F(ServerTest, BodyDribbledPastItsDeadlineGets408) {
+  // The head arrives in time (in two parts 100 ms apart, within its 500 ms); the body then has
+  // its own 600 ms from the end of the head, whatever was left of the head's. (The timer armed
+  // for the head fires during the body and must re-arm for the time left, not answer.)
+  proxy::ServerOptions options;
+  options.limits.head_timeout_us = 500'000;
+  options.limits.body_timeout_us = 600'000;
+  bool handled = false;
+  Start(
+      [this, &handled](std::shared_ptr<proxy::Exchange> ex) {
+        notifier_.Update([&] { handled = true; });
+        Echo(std::move(ex));
+      },
+      options);
+  auto client = Client();
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(client->Send("POST /upload HTTP/1.1\r\nHost: h\r\n"));
+  EXPECT_FALSE(client->WaitReadable(milliseconds(100))) << "answered inside the head deadline";
+  ASSERT_TRUE(client->Send("Content-Length: 1000\r\n\r\n"));
+  size_t sent = Dribble(client.get(), std::string(1000, 'b'), milliseconds(50));
+  const auto answered = SteadyClock::now() - start;
+  EXPECT_LT(sent, 1000u) << "the whole body went out unanswered";
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 408);
+  EXPECT_EQ(response.body, "tapedeck: request body not complete after 600 ms\n");
+  EXPECT_GE(answered, milliseconds(100 + 600)) << "the body did not get its own deadline";
+  std::string raw;
+  ASSERT_TRUE(client->ReadUntilClosed(&raw));
+  std::lock_guard<std::mutex> lock(notifier_.mutex());
+  EXPECT_FALSE(handled) << "an incomplete request reached the handler";
+}
+
+TEST_F(ServerTest, RequestsInTimeAreServedAndTheirConnectionOutlivesTheDeadlinesWhileIdle) {
+  proxy::ServerOptions options;
+  options.limits.head_timeout_us = 500'000;
+  options.limits.body_timeout_us = 500'000;
+  Start(Echo, options);
+  auto client = Client();
+  const std::string request = TestClient::BuildRequest("POST", "/in-time", {}, "body");
+  const size_t split = request.find("\r\n\r\n") - 5;  // mid-head
+  for (int round = 0; round < 2; ++round) {
+    // Each request arrives in two parts 100 ms apart: its deadlines are armed, then met.
+    ASSERT_TRUE(client->Send(request.substr(0, split)));
+    EXPECT_FALSE(client->WaitReadable(milliseconds(100))) << "round " << round;
+    ASSERT_TRUE(client->Send(request.substr(split)));
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response)) << "round " << round;
+    EXPECT_EQ(response.status, 200) << "round " << round;
+    EXPECT_EQ(response.body, "POST /in-time body");
+    // Idle for longer than both deadlines: only the 60 s idle timeout applies now, so the
+    // server neither answers nor closes, and the next request gets deadlines of its own.
+    EXPECT_FALSE(client->WaitReadable(milliseconds(700))) << "round " << round;
+  }
+  EXPECT_EQ(thread_->RunSync([this] { return server_->accepted_connections(); }), 1u);
+}
+
+TEST_F(ServerTest, ConnectionsOverThePerClientCapGet503UntilOneCloses) {
+  proxy::ServerOptions options;
+  options.limits.max_connections_per_client = 3;
+  Start(Echo, options);
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 3; ++i) held.push_back(Client());
+
+  auto fourth = Client();  // the kernel completes the handshake; the server refuses it
+  ClientResponse refused;
+  ASSERT_TRUE(fourth->ReadResponse(&refused));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.body,
+            "tapedeck: too many connections from 127.0.0.1: it already has 3 open, the most one "
+            "client address may hold\n");
+  ASSERT_NE(cassette::FindHeader(refused.headers, "retry-after"), nullptr);
+  EXPECT_EQ(*cassette::FindHeader(refused.headers, "retry-after"), "1");
+  ASSERT_NE(cassette::FindHeader(refused.headers, "connection"), nullptr);
+  EXPECT_EQ(*cassette::FindHeader(refused.headers, "connection"), "close");
+  std::string raw;
+  ASSERT_TRUE(fourth->ReadUntilClosed(&raw));
+
+  for (size_t i = 0; i < held.size(); ++i) {
+    ASSERT_TRUE(held[i]->Send(TestClient::BuildRequest("GET", "/" + std::to_string(i))));
+    ClientResponse response;
+    ASSERT_TRUE(held[i]->ReadResponse(&response)) << "held connection " << i;
+    EXPECT_EQ(response.body, "GET /" + std::to_string(i) + " ");
+  }
+
+  held.front()->Close();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return thread_->RunSync([this] { return server_->open_connections(); }) == 2; },
+      "the server to see the first connection close"));
+  auto next = Client();
+  ASSERT_TRUE(next->Send(TestClient::BuildRequest("GET", "/next")));
+  ClientResponse response;
+  ASSERT_TRUE(next->ReadResponse(&response));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "GET /next ");
+  EXPECT_EQ(thread_->RunSync([this] { return server_->refused_connections(); }), 1u);
+}
+
+TEST_F(ServerTest, AFloodOfRefusedConnectionsLogsOneWarning) {
+  proxy::ServerOptions options;
+  options.limits.max_connections_per_client = 1;
+  Start(Echo, options);
+  CapturedLog log;
+  auto held = Client();
+  std::vector<std::unique_ptr<TestClient>> flood;
+  for (int i = 0; i < 20; ++i) flood.push_back(Client());
+  ASSERT_TRUE(WaitUntil(
+      [&] { return thread_->RunSync([this] { return server_->refused_connections(); }) == 20; },
+      "twenty refusals"));
+  std::vector<std::string> warnings = log.warnings();
+  ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
+  EXPECT_NE(warnings[0].find("refused a connection from 127.0.0.1: it already has 1 open"),
+            std::string::npos)
+      << warnings[0];
 }
 
 }  // namespace

@@ -142,6 +142,20 @@ TestClient::Fill TestClient::FillOnce(Clock::time_point deadline) {
   }
 }
 
+bool TestClient::WaitReadable(std::chrono::milliseconds timeout) {
+  if (!in_.empty() || closed_by_peer_ || reset_by_peer_ || fd_ < 0) return true;
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() < 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready > 0) return true;
+    if (ready == 0 && Clock::now() >= deadline) return false;
+    if (ready < 0 && errno != EINTR) return true;  // let the next read report it
+  }
+}
+
 ::testing::AssertionResult TestClient::ReadHead(ClientResponse* response,
                                                 std::chrono::milliseconds timeout,
                                                 bool head_request) {

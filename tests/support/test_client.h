@@ -71,6 +71,10 @@ class TestClient {
   // Reads raw bytes until the server closes the connection.
   [[nodiscard]] ::testing::AssertionResult ReadUntilClosed(
       std::string* raw, std::chrono::milliseconds timeout = kWaitTimeout);
+  // Waits up to `timeout` for the server to send something (or close): true as soon as a read
+  // would not block. For a client that paces its own sending (bytes at an interval) and must
+  // stop as soon as it is answered.
+  [[nodiscard]] bool WaitReadable(std::chrono::milliseconds timeout);
   // Sends nothing more and closes (FIN): the client leaving.
   void Close();
 
