@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -36,7 +37,8 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
 }
 
 Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
-                                         const std::vector<std::string>& env) {
+                                         const std::vector<std::string>& env,
+                                         std::uint64_t open_file_limit) {
   if (argv.empty()) return InvalidArgumentError("exec: no command given after --");
   std::vector<char*> cargv;
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -57,9 +59,20 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // posix_spawn has no rlimit attribute: lower ours for the moment of the spawn (start-up, on
+  // the main thread, before any traffic), then raise it again.
+  rlimit ours{};
+  const bool lower = open_file_limit != 0 && ::getrlimit(RLIMIT_NOFILE, &ours) == 0 &&
+                     ours.rlim_cur > open_file_limit;
+  if (lower) {
+    rlimit child = ours;
+    child.rlim_cur = static_cast<rlim_t>(open_file_limit);
+    ::setrlimit(RLIMIT_NOFILE, &child);
+  }
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, cargv[0], nullptr, &attr, cargv.data(), cenv.data());
   posix_spawnattr_destroy(&attr);
+  if (lower) ::setrlimit(RLIMIT_NOFILE, &ours);
   if (rc != 0) {
     std::string message = "exec: cannot start \"" + argv[0] + "\": " + std::strerror(rc);
     if (rc == ENOENT) return NotFoundError(message + " (not found in PATH)");

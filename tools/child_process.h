@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,12 @@ class ChildProcess {
  public:
   // Starts `argv[0]` (searched in PATH) with `argv` and `env`. Errors name the command:
   // kNotFound when there is no such command, kFailedPrecondition when it cannot be run.
+  // `open_file_limit`, when not 0, is the soft RLIMIT_NOFILE the child starts with: the one
+  // the user's shell gave tapedeck before its event loop raised its own
+  // (EventLoop::OriginalOpenFileLimit()), so the command runs as it would without tapedeck.
   static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
-                                    const std::vector<std::string>& env);
+                                    const std::vector<std::string>& env,
+                                    std::uint64_t open_file_limit = 0);
   pid_t pid() const { return pid_; }
   // Non-blocking: true once the child has exited; *exit_code is its status, or 128 + signal.
   bool Poll(int* exit_code);

@@ -50,6 +50,16 @@ Result<std::int64_t> ParseSeconds(std::string_view name, std::string_view text) 
   return static_cast<std::int64_t>(std::llround(v * 1e6));
 }
 
+Result<std::uint64_t> ParseCount(std::string_view name, std::string_view text) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    return InvalidArgumentError("--" + std::string(name) + " \"" + std::string(text) +
+                                "\": expected a whole number");
+  }
+  return n;
+}
+
 Result<Config> Config::Parse(unsigned command, const std::vector<std::string>& args,
                              const std::vector<std::string>& env) {
   Result<ParsedArgs> parsed = ParseArgs(command, args, env);

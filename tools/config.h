@@ -26,6 +26,8 @@ struct HostPort {
 Result<HostPort> ParseHostPort(std::string_view text);
 // Parses a non-negative number of seconds ("10", "0.5") into microseconds.
 Result<std::int64_t> ParseSeconds(std::string_view name, std::string_view text);
+// Parses a non-negative integer ("4096"); the error names the flag.
+Result<std::uint64_t> ParseCount(std::string_view name, std::string_view text);
 
 class Config {
  public:

@@ -5,9 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace td::cli {
 namespace {
@@ -29,6 +28,10 @@ const std::vector<FlagSpec> kFlags = {
   {"read-timeout", "SECONDS", false, kRecording | kPassthrough, "600", "upstream idle-read timeout (gap between bytes)"},
   {"grace-period", "SECONDS", false, kServing, "10", "on SIGINT/SIGTERM, how long in-flight responses may take to finish"},
   {"require-key", "KEY", false, kServing & ~kExec, "", "clients must send `x-tapedeck-key: KEY` (for an instance exposed on a network)"},
+  {"head-timeout", "SECONDS", false, kServing, "30", "a client's request head must arrive within this long of its first byte, else 408 (0: no limit)"},
+  {"body-timeout", "SECONDS", false, kServing, "600", "a client's request body must arrive within this long of the end of its head, else 408 (0: no limit)"},
+  {"idle-timeout", "SECONDS", false, kServing, "60", "close a client connection after this long without bytes from it"},
+  {"max-connections-per-client", "N", false, kServing, "4096", "connections one client address may hold open; one more gets 503 with Retry-After (0: no cap)"},
   {"no-compress", "", false, kRecording | kCassetteCmd, "false", "write plain JSON Lines instead of zstd"},
   {"overwrite", "", false, kRecord | kExec, "false", "record: replace a cassette that holds interactions (atomically, when the run ends cleanly)"},
   {"append", "", false, kRecord | kExec, "false", "record: add to an existing cassette instead of refusing it"},
@@ -183,10 +186,14 @@ const FlagSpec* FindFlag(std::string_view name) {
 
 std::string_view SourceName(Source source) {
   switch (source) {
-    case Source::kDefault: return "default";
-    case Source::kConfigFile: return "config file";
-    case Source::kEnv: return "environment";
-    case Source::kFlag: return "flag";
+    case Source::kDefault:
+      return "default";
+    case Source::kConfigFile:
+      return "config file";
+    case Source::kEnv:
+      return "environment";
+    case Source::kFlag:
+      return "flag";
   }
   return "?";
 }
@@ -216,8 +223,8 @@ Result<ParsedArgs> ParseArgs(unsigned command, const std::vector<std::string>& a
   argv.push_back(nullptr);
   std::vector<option> longopts;
   for (const FlagSpec& spec : kFlags) {
-    longopts.push_back(option{spec.name.data(), spec.arg.empty() ? no_argument : required_argument,
-                              nullptr, 0});
+    longopts.push_back(
+        option{spec.name.data(), spec.arg.empty() ? no_argument : required_argument, nullptr, 0});
   }
   longopts.push_back(option{nullptr, 0, nullptr, 0});
 

@@ -32,10 +32,10 @@ inline constexpr unsigned kReplaying = kReplay | kAuto | kExec;
 inline constexpr unsigned kAnyCommand = 0x7f;
 
 struct FlagSpec {
-  std::string_view name;        // long name, "ignore-json-path"
-  std::string_view arg;         // metavariable, "" for a switch
+  std::string_view name;  // long name, "ignore-json-path"
+  std::string_view arg;   // metavariable, "" for a switch
   bool repeatable;
-  unsigned commands;            // CommandBit set
+  unsigned commands;  // CommandBit set
   std::string_view default_value;
   std::string_view help;
 };

@@ -125,6 +125,25 @@ Status BuildReplayOptions(const Config& config, replay::ReplayOptions* out) {
   return Status::Ok();
 }
 
+// The listener's limits on slow and greedy clients (proxy/http_server.h, ServerLimits).
+Status BuildServerLimits(const Config& config, proxy::ServerLimits* limits) {
+  Result<std::int64_t> head = ParseSeconds("head-timeout", config.Get("head-timeout"));
+  if (!head.ok()) return head.status();
+  Result<std::int64_t> body = ParseSeconds("body-timeout", config.Get("body-timeout"));
+  if (!body.ok()) return body.status();
+  Result<std::int64_t> idle = ParseSeconds("idle-timeout", config.Get("idle-timeout"));
+  if (!idle.ok()) return idle.status();
+  if (*idle == 0) return Fail("--idle-timeout must be > 0");
+  Result<std::uint64_t> cap =
+      ParseCount("max-connections-per-client", config.Get("max-connections-per-client"));
+  if (!cap.ok()) return cap.status();
+  limits->head_timeout_us = *head;
+  limits->body_timeout_us = *body;
+  limits->idle_timeout_us = *idle;
+  limits->max_connections_per_client = static_cast<size_t>(*cap);
+  return Status::Ok();
+}
+
 Result<Plan> BuildPlan(const Config& config) {
   Plan plan;
   Result<Mode> mode = ModeOf(config);
@@ -146,6 +165,8 @@ Result<Plan> BuildPlan(const Config& config) {
     plan.server.port = static_cast<uint16_t>(listen->port);
     if (!config.Get("require-key").empty()) plan.server.required_key = config.Get("require-key");
   }
+
+  TD_RETURN_IF_ERROR(BuildServerLimits(config, &plan.server.limits));
 
   if (plan.mode != Mode::kPassthrough) {
     plan.cassette_path = config.Get("cassette");
@@ -540,7 +561,8 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
       }
     });
     if (!s.ok()) return fail(s, kExitProblem);
-    Result<ChildProcess> spawned = ChildProcess::Spawn(plan->command, ChildEnvironment(env, url));
+    Result<ChildProcess> spawned = ChildProcess::Spawn(plan->command, ChildEnvironment(env, url),
+                                                       proxy::EventLoop::OriginalOpenFileLimit());
     if (!spawned.ok()) {
       // Nothing ran: stop at once (the cassette is left as it was).
       std::cerr << "tapedeck: " << spawned.status().message() << "\n";

@@ -1,6 +1,7 @@
 // The tapedeck binary end to end: record through `tapedeck record` against a fake upstream,
 // stop it, replay with `tapedeck replay`, and compare bytes; signals, exit codes, exec.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <fstream>
 #include <sstream>
@@ -287,6 +288,50 @@ TEST_F(CliIntegrationTest, ExecPassesTheCommandsExitStatusThrough) {
       {"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--", "/nonexistent/command"});
   ASSERT_TRUE(no_such.WaitExit(&code));
   EXPECT_EQ(code, 127);
+}
+
+TEST_F(CliIntegrationTest, ExecGivesItsCommandTheOpenFileLimitTapedeckWasGiven) {
+  // tapedeck raises its own soft limit for many streams; the command must not inherit that.
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  if (original.rlim_max != RLIM_INFINITY && original.rlim_max <= 512) {
+    GTEST_SKIP() << "hard open-file limit too low to tell";
+  }
+  rlimit lowered = original;
+  lowered.rlim_cur = 512;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  TapedeckProcess exec({"exec", "--cassette", Sample("hello-anthropic.jsonl"), "--", "sh", "-c",
+                        "test \"$(ulimit -Sn)\" = 512"});
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &original), 0);
+  int code = -1;
+  ASSERT_TRUE(exec.WaitExit(&code));
+  EXPECT_EQ(code, 0) << exec.stderr_text();
+}
+
+TEST_F(CliIntegrationTest, ListenerLimitsComeFromTheirFlags) {
+  TapedeckProcess rep({"replay", "--cassette", Sample("hello-anthropic.jsonl"), "--listen",
+                       "127.0.0.1:0", "--head-timeout", "0.2", "--max-connections-per-client",
+                       "2"});
+  ASSERT_TRUE(rep.WaitListening());
+  TestClient slow(rep.port());
+  ASSERT_TRUE(slow.Connect());
+  ASSERT_TRUE(slow.Send("GET /v1/models HTTP/1.1\r\n"));  // and never the rest of the head
+  TestClient second(rep.port());
+  ASSERT_TRUE(second.Connect());
+  TestClient third(rep.port());
+  ASSERT_TRUE(third.Connect());
+  ClientResponse refused;
+  ASSERT_TRUE(third.ReadHead(&refused));
+  EXPECT_EQ(refused.status, 503);
+  ClientResponse late;
+  ASSERT_TRUE(slow.ReadHead(&late));
+  EXPECT_EQ(late.status, 408);
+  int code = -1;
+  TapedeckProcess bad({"replay", "--cassette", Sample("hello-anthropic.jsonl"),
+                       "--max-connections-per-client", "many"});
+  ASSERT_TRUE(bad.WaitExit(&code));
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(bad.stderr_text().find("--max-connections-per-client"), std::string::npos);
 }
 
 TEST_F(CliIntegrationTest, RecordedTimingIsReproducedWithinATolerance) {
