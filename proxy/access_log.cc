@@ -43,10 +43,20 @@ std::string FormatAccessLine(const AccessLogEntry& entry) {
   AppendSafe(&line, entry.method, false);
   line += ' ';
   AppendSafe(&line, entry.path, false);
-  line += ' ';
-  line += entry.id_name;
-  line += '=';
-  line += std::to_string(entry.id);
+  if (entry.id) {
+    line += ' ';
+    line += entry.id_name;
+    line += '=';
+    line += std::to_string(*entry.id);
+  }
+  if (!entry.end.empty()) {
+    line += " end=";
+    AppendSafe(&line, entry.end, false);
+  }
+  if (!entry.cassette.empty()) {
+    line += " cassette=";
+    AppendSafe(&line, entry.cassette, false);
+  }
   if (!entry.detail.empty()) {
     line += " detail=\"";
     AppendSafe(&line, entry.detail, true);
@@ -55,6 +65,22 @@ std::string FormatAccessLine(const AccessLogEntry& entry) {
   return line;
 }
 
-void LogAccess(const AccessLogEntry& entry) { TD_LOG(kInfo) << FormatAccessLine(entry); }
+void LogAccess(const AccessLogEntry& entry) {
+  if (!LogEnabled(LogLevel::kInfo)) return;
+  LogField fields[12];
+  size_t n = 0;
+  fields[n++] = {"mode", entry.mode};
+  fields[n++] = {"result", entry.result};
+  fields[n++] = {"status", std::int64_t{entry.status}};
+  fields[n++] = {"bytes", static_cast<std::int64_t>(entry.bytes)};
+  fields[n++] = {"ms", std::int64_t{entry.duration_us < 0 ? 0 : entry.duration_us / 1000}};
+  fields[n++] = {"method", entry.method};
+  fields[n++] = {"path", entry.path};
+  if (entry.id) fields[n++] = {entry.id_name, static_cast<std::int64_t>(*entry.id)};
+  if (!entry.end.empty()) fields[n++] = {"end", entry.end};
+  if (!entry.cassette.empty()) fields[n++] = {"cassette", entry.cassette};
+  if (!entry.detail.empty()) fields[n++] = {"detail", entry.detail};
+  WriteLogRecord(LogLevel::kInfo, FormatAccessLine(entry), std::span<const LogField>(fields, n));
+}
 
 }  // namespace td::proxy

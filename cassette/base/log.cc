@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 namespace td {
@@ -20,12 +19,18 @@ void* g_sink_arg = nullptr;
 
 std::string_view LevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kTrace: return "trace";
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "?";
 }
@@ -59,22 +64,36 @@ void SetLogSink(LogSink sink, void* arg) {
   g_sink_arg = arg;
 }
 
-void WriteLogLine(LogLevel level, std::string_view message) {
-  std::string line;
+namespace {
+
+// One line in the current format. `prefixed`: text lines start "tapedeck: <level>: ".
+std::string FormatRecord(LogLevel level, std::string_view message, std::span<const LogField> fields,
+                         bool prefixed) {
   if (g_format.load() == LogFormat::kJson) {
     char ts[32];
     std::time_t now = std::time(nullptr);
     std::tm tm_utc{};
     gmtime_r(&now, &tm_utc);
     std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
-    nlohmann::json j = {{"time", ts}, {"level", LevelName(level)}, {"msg", message}};
-    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } else {
-    line = "tapedeck: ";
-    line += LevelName(level);
-    line += ": ";
-    line += message;
+    nlohmann::ordered_json j = {{"time", ts}, {"level", LevelName(level)}, {"msg", message}};
+    for (const LogField& f : fields) {
+      if (const auto* text = std::get_if<std::string_view>(&f.value)) {
+        j[std::string(f.key)] = *text;
+      } else {
+        j[std::string(f.key)] = std::get<std::int64_t>(f.value);
+      }
+    }
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
+  if (!prefixed) return std::string(message);
+  std::string line = "tapedeck: ";
+  line += LevelName(level);
+  line += ": ";
+  line += message;
+  return line;
+}
+
+void Emit(LogLevel level, std::string line) {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_sink != nullptr) {
     g_sink(level, line, g_sink_arg);
@@ -82,6 +101,21 @@ void WriteLogLine(LogLevel level, std::string_view message) {
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+void WriteLogLine(LogLevel level, std::string_view message) {
+  Emit(level, FormatRecord(level, message, {}, /*prefixed=*/true));
+}
+
+void WriteLogRecord(LogLevel level, std::string_view text, std::span<const LogField> fields) {
+  Emit(level, FormatRecord(level, text, fields, /*prefixed=*/true));
+}
+
+void WriteNotice(std::string_view text, std::span<const LogField> fields) {
+  Emit(LogLevel::kInfo, FormatRecord(LogLevel::kInfo, text, fields, /*prefixed=*/false));
 }
 
 namespace internal {

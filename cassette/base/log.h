@@ -9,9 +9,12 @@
 // serialised by a mutex, so helper threads (tests) may log too.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "cassette/base/status.h"
 
@@ -32,6 +35,22 @@ Result<LogFormat> ParseLogFormat(std::string_view name);
 
 // Writes one finished line. Use TD_LOG instead.
 void WriteLogLine(LogLevel level, std::string_view message);
+
+// A field of a structured log record: a string or a number.
+struct LogField {
+  std::string_view key;
+  std::variant<std::string_view, std::int64_t> value;
+};
+
+// Writes one record for lines that scripts read (the access log): in text format the same
+// "tapedeck: <level>: <text>" line TD_LOG writes; in json format one object with "time",
+// "level", "msg" (the text) and each field as its own key, so scripts need not parse `text`.
+// Callers check LogEnabled(level) first.
+void WriteLogRecord(LogLevel level, std::string_view text, std::span<const LogField> fields);
+
+// Writes a record whatever the log level, without the "tapedeck: <level>: " prefix in text
+// format: for the line wrappers wait for ("tapedeck listening on http://HOST:PORT").
+void WriteNotice(std::string_view text, std::span<const LogField> fields);
 
 // Where lines go; defaults to stderr. Tests capture lines by installing a sink.
 using LogSink = void (*)(LogLevel level, std::string_view line, void* arg);
@@ -70,11 +89,10 @@ struct Voidify {
 }  // namespace internal
 }  // namespace td
 
-#define TD_LOG(level)                                    \
-  !::td::LogEnabled(::td::LogLevel::level)               \
-      ? (void)0                                          \
-      : ::td::internal::Voidify() &                      \
-            ::td::internal::LogMessage(::td::LogLevel::level).stream()
+#define TD_LOG(level)                      \
+  !::td::LogEnabled(::td::LogLevel::level) \
+      ? (void)0                            \
+      : ::td::internal::Voidify() & ::td::internal::LogMessage(::td::LogLevel::level).stream()
 
 #define TD_CHECK(cond)                 \
   (cond) ? (void)0                     \
