@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cassette/base/log.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/loop_thread.h"
 #include "tests/support/test_client.h"
 #include "tests/support/wait.h"
@@ -34,29 +35,6 @@ size_t Dribble(TestClient* client, std::string_view bytes, milliseconds interval
   }
   return bytes.size();
 }
-
-// The lines logged while it lives (any thread).
-class CapturedLog {
- public:
-  CapturedLog() {
-    SetLogSink(
-        [](LogLevel level, std::string_view line, void* arg) {
-          auto* self = static_cast<CapturedLog*>(arg);
-          std::lock_guard<std::mutex> lock(self->mu_);
-          if (level == LogLevel::kWarn) self->warnings_.emplace_back(line);
-        },
-        this);
-  }
-  ~CapturedLog() { SetLogSink(nullptr, nullptr); }
-  std::vector<std::string> warnings() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return warnings_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::string> warnings_;
-};
 
 class FnHandler final : public proxy::Handler {
  public:
@@ -593,14 +571,14 @@ TEST_F(ServerTest, AFloodOfRefusedConnectionsLogsOneWarning) {
   proxy::ServerOptions options;
   options.limits.max_connections_per_client = 1;
   Start(Echo, options);
-  CapturedLog log;
+  LogCapture log;
   auto held = Client();
   std::vector<std::unique_ptr<TestClient>> flood;
   for (int i = 0; i < 20; ++i) flood.push_back(Client());
   ASSERT_TRUE(WaitUntil(
       [&] { return thread_->RunSync([this] { return server_->refused_connections(); }) == 20; },
       "twenty refusals"));
-  std::vector<std::string> warnings = log.warnings();
+  std::vector<std::string> warnings = log.lines(LogLevel::kWarn);
   ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
   EXPECT_NE(warnings[0].find("refused a connection from 127.0.0.1: it already has 1 open"),
             std::string::npos)

@@ -4,6 +4,7 @@
 
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
+#include "tests/support/log_capture.h"
 
 namespace td {
 namespace {
@@ -29,7 +30,8 @@ TEST(StatusTest, ResultHoldsValueOrError) {
 }
 
 TEST(StatusTest, ContextIsPrefixedAtEachLayer) {
-  Status s = ParseError("missing \"response\"").WithContext("line 12").WithContext("cassette t.zst");
+  Status s =
+      ParseError("missing \"response\"").WithContext("line 12").WithContext("cassette t.zst");
   EXPECT_EQ(s.message(), "cassette t.zst: line 12: missing \"response\"");
   EXPECT_EQ(s.ToString(), "parse: cassette t.zst: line 12: missing \"response\"");
   EXPECT_TRUE(Status::Ok().WithContext("x").ok());
@@ -44,18 +46,11 @@ TEST(LogTest, LevelsParseAndFilter) {
   ASSERT_TRUE(ParseLogLevel("warn").ok());
   EXPECT_FALSE(ParseLogLevel("verbose").ok());
   EXPECT_FALSE(ParseLogFormat("xml").ok());
-  std::vector<std::string> lines;
-  SetLogSink([](LogLevel, std::string_view line, void* arg) {
-    static_cast<std::vector<std::string>*>(arg)->emplace_back(line);
-  }, &lines);
-  LogLevel old = GetLogLevel();
-  SetLogLevel(LogLevel::kWarn);
+  testing::LogCapture log(LogLevel::kWarn);
   TD_LOG(kInfo) << "hidden";
   TD_LOG(kWarn) << "shown " << 42;
-  SetLogLevel(old);
-  SetLogSink(nullptr, nullptr);
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0], "tapedeck: warn: shown 42");
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0], "tapedeck: warn: shown 42");
 }
 
 TEST(ClockTest, FormatsRfc3339WithMicros) {
