@@ -26,6 +26,15 @@ namespace {
 // the loop wants entirely, so a saturated proxy still writes what it records.
 constexpr int kWorkerNice = 10;
 
+// The request path as a log line may show it: redacted with the recording's rules (a key can
+// sit in a path, and logs end up in CI output).
+std::string LogPath(const cassette::Redactor& redactor, const std::string& path) {
+  cassette::Request view;
+  view.path = path;
+  redactor.RedactRequest(&view, nullptr);
+  return std::move(view.path);
+}
+
 }  // namespace
 
 class RecordHandler::Forward {
@@ -34,7 +43,8 @@ class RecordHandler::Forward {
       : owner_(owner),
         exchange_(std::move(exchange)),
         recording_(owner->options_.writer != nullptr || owner->options_.on_recorded != nullptr),
-        tap_(owner->clock_, exchange_->seq(), exchange_->request()) {}
+        tap_(owner->clock_, exchange_->seq(), exchange_->request()),
+        log_path_(LogPath(owner->options_.redactor, exchange_->request().path)) {}
 
   ~Forward() {
     // A forward dropped mid-flight (handler destroyed) must leave no callback into it behind.
@@ -127,7 +137,7 @@ class RecordHandler::Forward {
     if (!tap_.head_seen()) {
       ++owner_->stats_.upstream_errors;
       TD_LOG(kWarn) << "upstream " << UpstreamErrorName(result.error) << " failure for "
-                    << request.method << " " << request.path << " seq=" << exchange_->seq() << ": "
+                    << request.method << " " << log_path_ << " seq=" << exchange_->seq() << ": "
                     << result.message;
       std::string body =
           cassette::ErrorBody(cassette::DetectProvider(request), "api_error",
@@ -143,7 +153,7 @@ class RecordHandler::Forward {
       End("error", std::nullopt, /*record=*/false, result.message);
       return;
     }
-    TD_LOG(kWarn) << "upstream response to " << request.method << " " << request.path
+    TD_LOG(kWarn) << "upstream response to " << request.method << " " << log_path_
                   << " seq=" << exchange_->seq() << " cut short: " << result.message
                   << "; resetting the client connection";
     exchange_->sink().Reset();  // the client sees an abrupt end, not a made-up clean one
@@ -176,7 +186,7 @@ class RecordHandler::Forward {
     entry.bytes = bytes_;
     entry.duration_us = tap_.elapsed_us();
     entry.method = request.method;
-    entry.path = request.path;
+    entry.path = log_path_;
     entry.id = exchange_->seq();
     entry.detail = detail;
     LogAccess(entry);
@@ -187,6 +197,7 @@ class RecordHandler::Forward {
   std::shared_ptr<Exchange> exchange_;
   const bool recording_;
   RecordingTap tap_;
+  const std::string log_path_;  // redacted: every log line about this exchange uses it
   std::unique_ptr<UpstreamCall> call_;
   int status_ = 0;
   uint64_t bytes_ = 0;

@@ -90,9 +90,24 @@ std::string UpstreamUrl::ToString() const {
   return out;
 }
 
+// The URL as messages may show it: credentials never appear in a message or a log, so user
+// info becomes "***@" and a query is cut to "?...".
+std::string Shown(std::string_view text) {
+  std::string out(text);
+  const size_t sep = out.find("://");
+  const size_t from = sep == std::string::npos ? 0 : sep + 3;
+  const size_t authority_end = out.find_first_of("/?#", from);
+  const size_t at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+  if (at != std::string::npos && at >= from) out.replace(from, at - from, "***");
+  const size_t query = out.find('?', from);
+  if (query != std::string::npos) out.replace(query, std::string::npos, "?...");
+  return out;
+}
+
 Result<UpstreamUrl> ParseUpstreamUrl(std::string_view text) {
+  const std::string shown = Shown(text);
   auto fail = [&](const std::string& why) -> Status {
-    return InvalidArgumentError(Quoted(text) + ": " + why);
+    return InvalidArgumentError(Quoted(shown) + ": " + why);
   };
   if (text.empty()) return fail("empty");
   for (size_t i = 0; i < text.size(); ++i) {
@@ -173,8 +188,7 @@ Result<UpstreamUrl> ParseUpstreamUrl(std::string_view text) {
   }
   size_t q = tail.find_first_of("?#");
   if (q != std::string_view::npos) {
-    if (tail[q] == '?')
-      return fail("a query (\"" + std::string(tail.substr(q)) + "\") is not allowed");
+    if (tail[q] == '?') return fail("a query is not allowed (send credentials as headers)");
     return fail("a fragment (\"" + std::string(tail.substr(q)) + "\") is not allowed");
   }
   std::string_view path = tail;

@@ -5,6 +5,7 @@
 
 #include "cassette/base/log.h"
 #include "cassette/provider.h"
+#include "proxy/access_log.h"
 #include "replay/miss_report.h"
 
 namespace td::replay {
@@ -37,6 +38,7 @@ struct ReplayHandler::ActivePlay {
   std::uint64_t id = 0;
   size_t index = 0;
   Micros start_us = 0;
+  std::string log_path;  // the redacted path, for the access log
 };
 
 Result<std::unique_ptr<ReplayHandler>> ReplayHandler::Create(
@@ -95,7 +97,7 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   Index::Lookup lookup = index_.Next(index_.Key(live));
   if (lookup.kind == Index::Lookup::Kind::kHit) {
     ++hits_;
-    Play(exchange, lookup.index, start_us);
+    Play(exchange, lookup.index, start_us, std::move(live.path));
     return;
   }
   if (miss_fallback_ != nullptr) {
@@ -136,30 +138,36 @@ void ReplayHandler::RespondMiss(proxy::Exchange& exchange, const cassette::Reque
   sink.Start(404, headers, body.size());
   sink.Write(body);
   sink.Finish();
-  TD_LOG(kInfo) << "mode=replay result=" << (exhausted ? "exhausted" : "miss")
-                << " status=404 bytes=" << body.size()
-                << " ms=" << (scheduler_.NowMicros() - start_us) / 1000 << " " << live.method << " "
-                << live.path;
+  proxy::AccessLogEntry entry;
+  entry.mode = options_.log_mode;
+  entry.result = exhausted ? "exhausted" : "miss";
+  entry.status = 404;
+  entry.bytes = body.size();
+  entry.duration_us = scheduler_.NowMicros() - start_us;
+  entry.method = live.method;
+  entry.path = live.path;  // redacted, like everything in `live`
+  proxy::LogAccess(entry);
 }
 
 void ReplayHandler::Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index,
-                         Micros start_us) {
+                         Micros start_us, std::string log_path) {
   auto play = std::make_unique<ActivePlay>();
   play->exchange = exchange;
   play->index = index;
   play->start_us = start_us;
+  play->log_path = std::move(log_path);
   play->id = next_play_id_++;
   play->player = std::make_unique<Player>(prepared_[index], options_.play, exchange->sink(),
                                           scheduler_, index);
   Player& player = *play->player;
   player.Start();
   if (player.done()) {  // instant timing: the whole response went out inside Start()
-    LogAccess(*play, EndName(player.outcome()));
+    LogHit(*play, EndName(player.outcome()));
     return;
   }
   if (!exchange->sink().IsOpen()) {  // the client left during Start()
     player.Cancel();
-    LogAccess(*play, EndName(Player::Outcome::kCancelled));
+    LogHit(*play, EndName(Player::Outcome::kCancelled));
     return;
   }
   std::uint64_t id = play->id;
@@ -176,7 +184,7 @@ void ReplayHandler::OnPlayDone(std::uint64_t id) {
   // Not inside the client-gone callback here, so clearing it is safe; the exchange may outlive
   // this handler on a keep-alive connection.
   play->exchange->SetOnClientGone(nullptr);
-  LogAccess(*play, EndName(play->player->outcome()));
+  LogHit(*play, EndName(play->player->outcome()));
   Retire(std::move(play));
 }
 
@@ -186,7 +194,7 @@ void ReplayHandler::OnClientGone(std::uint64_t id) {
   std::unique_ptr<ActivePlay> play = std::move(it->second);
   active_.erase(it);
   play->player->Cancel();
-  LogAccess(*play, EndName(Player::Outcome::kCancelled));
+  LogHit(*play, EndName(Player::Outcome::kCancelled));
   Retire(std::move(play));
 }
 
@@ -201,12 +209,19 @@ void ReplayHandler::Retire(std::unique_ptr<ActivePlay> play) {
   });
 }
 
-void ReplayHandler::LogAccess(const ActivePlay& play, std::string_view end) const {
-  TD_LOG(kInfo) << "mode=replay result=hit status=" << play.player->status()
-                << " bytes=" << play.player->bytes_written()
-                << " ms=" << (scheduler_.NowMicros() - play.start_us) / 1000 << " "
-                << play.exchange->request().method << " " << play.exchange->request().path
-                << " interaction=" << play.index << (end.empty() ? "" : " end=") << end;
+void ReplayHandler::LogHit(const ActivePlay& play, std::string_view end) const {
+  proxy::AccessLogEntry entry;
+  entry.mode = options_.log_mode;
+  entry.result = "hit";
+  entry.status = play.player->status();
+  entry.bytes = play.player->bytes_written();
+  entry.duration_us = scheduler_.NowMicros() - play.start_us;
+  entry.method = play.exchange->request().method;
+  entry.path = play.log_path;
+  entry.id_name = "interaction";
+  entry.id = play.index;
+  entry.end = end;
+  proxy::LogAccess(entry);
 }
 
 ReplayStats ReplayHandler::Stats() const {

@@ -32,6 +32,7 @@ struct ReplayOptions {
   MatchOptions match;
   OnExhausted on_exhausted = OnExhausted::kRepeatLast;
   PlayOptions play;
+  std::string log_mode = "replay";  // the access log's mode= field ("auto" in auto mode)
 };
 
 struct ReplayStats {
@@ -85,13 +86,14 @@ class ReplayHandler final : public proxy::Handler {
 
   ReplayHandler(Index index, ReplayOptions options, cassette::Redactor redactor,
                 proxy::Scheduler& scheduler, proxy::Handler* miss_fallback);
-  void Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index, Micros start_us);
+  void Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index, Micros start_us,
+            std::string log_path);
   void RespondMiss(proxy::Exchange& exchange, const cassette::Request& live,
                    const Index::Lookup& lookup, Micros start_us);
   void OnPlayDone(std::uint64_t id);
   void OnClientGone(std::uint64_t id);
   void Retire(std::unique_ptr<ActivePlay> play);
-  void LogAccess(const ActivePlay& play, std::string_view end) const;
+  void LogHit(const ActivePlay& play, std::string_view end) const;
 
   Index index_;
   ReplayOptions options_;

@@ -215,6 +215,7 @@ Result<Plan> BuildPlan(const Config& config) {
   }
   if (Replays(plan.mode)) {
     TD_RETURN_IF_ERROR(BuildReplayOptions(config, &plan.replay));
+    plan.replay.log_mode = std::string(ModeName(plan.mode));
     plan.strict = config.GetBool("strict");
   }
   Result<std::int64_t> grace = ParseSeconds("grace-period", config.Get("grace-period"));
@@ -548,8 +549,8 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
                 << (plan->cassette_path.empty() ? "" : " cassette=" + plan->cassette_path)
                 << (plan->upstream ? " upstream=" + plan->upstream->ToString() : "")
                 << (Replays(plan->mode) ? " " + replay::FormatPlayOptions(plan->replay.play) : "");
-  std::fprintf(stderr, "tapedeck listening on %s\n", url.c_str());
-  std::fflush(stderr);
+  const LogField listening_fields[] = {{"event", "listening"}, {"url", url}};
+  WriteNotice("tapedeck listening on " + url, listening_fields);
 
   int start_failure = kExitOk;
   if (plan->exec) {

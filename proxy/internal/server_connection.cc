@@ -610,8 +610,9 @@ void ServerConnection::Dispatch() {
   try {
     shared_->handler->Handle(exchange);
   } catch (const std::exception& e) {
-    TD_LOG(kError) << "handler threw for " << exchange->request().method << " "
-                   << exchange->request().path << ": " << e.what();
+    // No path: the listener has no redaction rules, and a path can hold a key.
+    TD_LOG(kError) << "handler threw for " << exchange->request().method
+                   << " request seq=" << exchange->seq() << " from " << peer_ << ": " << e.what();
     exchange->Reset();
   }
 }

@@ -20,6 +20,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_dns.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/log_capture.h"
 
 namespace td::testing {
 namespace {
@@ -823,21 +824,34 @@ TEST_F(RecordTest, CassetteWriteErrorIsCountedAndTheClientIsStillServed) {
   EXPECT_EQ(counted.recorded, 0u);
 }
 
+TEST_F(RecordTest, AKeyInThePathNeverReachesTheLog) {
+  StartUpstream();
+  upstream_->Respond(FakeResponse::Json(R"({"ok":true})"));
+  FakeResponse broken;  // every later request: a reset before the head (also the retry)
+  broken.reset_before_head = true;
+  upstream_->SetDefault(broken);
+  ASSERT_TRUE(StartProxy());
+  LogCapture log;
+  const std::string path = "/v1/keys/" + std::string(kAnthropicKey) + "/check";
+  for (int i = 0; i < 2; ++i) {
+    auto client = Client();
+    ASSERT_TRUE(client->Send(TestClient::BuildRequest("POST", path, {}, "{}")));
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response));
+    EXPECT_EQ(response.status, i == 0 ? 200 : 502);
+  }
+  ASSERT_TRUE(WaitForRecorded(1));
+  StopProxy();
+  EXPECT_EQ(log.Count(std::string(kAnthropicKey)), 0u) << log.Text();
+  // Both the access lines and the upstream-failure warning show the redacted path.
+  EXPECT_EQ(log.Count("/v1/keys/[REDACTED:anthropic-key]/check"), 3u) << log.Text();
+}
+
 TEST_F(RecordTest, WritesOneAccessLogLinePerExchange) {
   StartUpstream();
   upstream_->Respond(FakeResponse::Json(R"({"ok":true})"));
   ASSERT_TRUE(StartProxy());
-  struct Lines {
-    std::mutex mu;
-    std::vector<std::string> lines;
-  } captured;
-  SetLogSink(
-      [](LogLevel, std::string_view line, void* arg) {
-        auto* lines = static_cast<Lines*>(arg);
-        std::lock_guard<std::mutex> lock(lines->mu);
-        lines->lines.emplace_back(line);
-      },
-      &captured);
+  LogCapture log;
   auto client = Client();
   ASSERT_TRUE(client->Send(TestClient::BuildRequest(
       "POST", "/v1/messages?key=secret-query", {{"x-api-key", std::string(kAnthropicKey)}}, "{}")));
@@ -845,9 +859,8 @@ TEST_F(RecordTest, WritesOneAccessLogLinePerExchange) {
   ASSERT_TRUE(client->ReadResponse(&response));
   ASSERT_TRUE(WaitForRecorded(1));
   StopProxy();
-  SetLogSink(nullptr, nullptr);
   std::vector<std::string> access;
-  for (const std::string& line : captured.lines) {
+  for (const std::string& line : log.lines()) {
     EXPECT_EQ(line.find(kAnthropicKey), std::string::npos) << "a key in the log: " << line;
     EXPECT_EQ(line.find("secret-query"), std::string::npos) << "a query in the log: " << line;
     if (line.find("mode=record") != std::string::npos) access.push_back(line);

@@ -75,11 +75,15 @@ TEST(UpstreamUrlTest, RejectsWhatCannotBeAnUpstream) {
   ExpectInvalid("https://", "upstream URL \"https://\": missing host");
   ExpectInvalid("https:///v1", "upstream URL \"https:///v1\": missing host");
   ExpectInvalid("https://:443", "upstream URL \"https://:443\": missing host");
+  // Credentials never reach a message: the password and the query are not echoed.
   ExpectInvalid("https://user:secret@h",
-                "upstream URL \"https://user:secret@h\": user info (user:password@) is not "
+                "upstream URL \"https://***@h\": user info (user:password@) is not "
                 "allowed; send credentials as headers");
+  ExpectInvalid("https://user:secret@h:99/v1?key=abc\n",
+                "upstream URL \"https://***@h:99/v1?...\": trailing newline at position 35");
   ExpectInvalid("https://h/v1?key=abc",
-                "upstream URL \"https://h/v1?key=abc\": a query (\"?key=abc\") is not allowed");
+                "upstream URL \"https://h/v1?...\": a query is not allowed (send credentials as "
+                "headers)");
   ExpectInvalid("https://h/#top",
                 "upstream URL \"https://h/#top\": a fragment (\"#top\") is not "
                 "allowed");

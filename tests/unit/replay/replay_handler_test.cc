@@ -13,6 +13,7 @@
 #include "cassette/base/log.h"
 #include "tests/support/fake_sink.h"
 #include "tests/support/interaction_builder.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/manual_scheduler.h"
 
 namespace td::replay {
@@ -21,35 +22,8 @@ namespace {
 using nlohmann::json;
 using testing::FakeExchange;
 using testing::InteractionBuilder;
+using testing::LogCapture;
 using testing::ManualScheduler;
-
-// Captures log lines for the duration of a test.
-class LogCapture {
- public:
-  LogCapture() {
-    previous_ = GetLogLevel();
-    SetLogLevel(LogLevel::kInfo);
-    SetLogSink(&LogCapture::Sink, this);
-  }
-  ~LogCapture() {
-    SetLogSink(nullptr, nullptr);
-    SetLogLevel(previous_);
-  }
-  std::vector<std::string> lines() const { return lines_; }
-  bool Contains(std::string_view needle) const {
-    for (const auto& l : lines_) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  static void Sink(LogLevel, std::string_view line, void* arg) {
-    static_cast<LogCapture*>(arg)->lines_.emplace_back(line);
-  }
-  LogLevel previous_;
-  std::vector<std::string> lines_;
-};
 
 json Messages(std::string_view text, std::string_view model = "claude-sonnet-4-5") {
   return {{"model", model},
@@ -276,6 +250,25 @@ TEST_F(ReplayHandlerTest, RedactedLiveRequestMatchesARedactedRecording) {
   auto ex = Send(*handler, raw.request);
   EXPECT_EQ(ex->fake_sink().status(), 200);
   EXPECT_EQ(handler->Stats().hits, 1u);
+}
+
+TEST_F(ReplayHandlerTest, AKeyInThePathNeverReachesTheLogOnAHitOrAMiss) {
+  const std::string key = std::string("sk-ant-") + "api03-" + std::string(40, 'Q') + "xYz_9";
+  cassette::Interaction raw =
+      InteractionBuilder().Path("/v1/keys/" + key + "/check").ResponseJson({{"ok", true}});
+  cassette::Interaction stored = raw;
+  DefaultRedactor().RedactInteraction(&stored, nullptr);
+  auto handler = Make({stored}, Instant());
+  LogCapture log;
+  EXPECT_EQ(Send(*handler, raw.request)->fake_sink().status(), 200);
+  cassette::Request other = raw.request;
+  other.method = "DELETE";
+  EXPECT_EQ(Send(*handler, other)->fake_sink().status(), 404);
+  EXPECT_EQ(log.Count(key), 0u) << log.Text();
+  EXPECT_EQ(log.Count("result=hit status=200"), 1u) << log.Text();
+  EXPECT_EQ(log.Count("result=miss status=404"), 1u) << log.Text();
+  // The hit's access line, and the miss's warning, nearest-interaction line and access line.
+  EXPECT_EQ(log.Count("/v1/keys/[REDACTED:anthropic-key]/check"), 4u) << log.Text();
 }
 
 TEST_F(ReplayHandlerTest, ClientGoneMidStreamCancelsPlayback) {
