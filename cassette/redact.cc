@@ -122,7 +122,9 @@ std::vector<Edit> SecretEdits(std::string_view text, std::vector<std::string_vie
 bool PatternEdits(std::string_view text, const std::regex& re, std::vector<Edit>* edits) {
   const std::vector<Span> placeholders = PlaceholderSpans(text);
   return ForEachRegexMatch(text, re, [&](size_t begin, size_t end, const std::cmatch&) {
-    if (!Overlaps(placeholders, begin, end)) edits->push_back(Edit{begin, end, std::string(kRedacted)});
+    if (!Overlaps(placeholders, begin, end)) {
+      edits->push_back(Edit{begin, end, std::string(kRedacted)});
+    }
   });
 }
 
@@ -176,7 +178,8 @@ void Redactor::RedactHeaders(Headers* headers, std::string_view prefix,
                              RedactionReport* report) const {
   for (auto& [name, value] : *headers) {
     const std::string where = std::string(prefix) + LowerAscii(name);
-    if (ContainsNoCase(header_names_, name)) {
+    if (ContainsNoCase(header_names_, name) ||
+        (rules_.defaults && IsSecretNamedValue(name, value))) {
       if (!value.empty() && !IsRedactionPlaceholder(value)) {
         value = std::string(kRedacted);
         Add(report, where + ": credential header");
@@ -233,7 +236,8 @@ void Redactor::RedactRequest(Request* request, RedactionReport* report) const {
   RedactHeaders(&request->headers, "request.headers.", report);
   for (auto& [name, value] : request->query) {
     const std::string where = "request.query." + name;
-    if (ContainsNoCase(query_names_, name)) {
+    if (ContainsNoCase(query_names_, name) ||
+        (rules_.defaults && IsSecretNamedValue(name, value))) {
       if (!value.empty() && !IsRedactionPlaceholder(value)) {
         value = std::string(kRedacted);
         Add(report, where + ": credential query param");

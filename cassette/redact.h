@@ -42,15 +42,19 @@ struct RedactionReport {
 };
 
 // What redaction does, in this order, to each place:
-// - credential headers (defaults + rules.headers; request and response): the value becomes
-//   kRedacted, the name stays. Credential query parameters likewise (raw, in the query vector).
+// - credential headers (defaults + rules.headers; request and response), and, with the
+//   defaults, any header whose name and value IsSecretNamedValue ("x-service-token"): the value
+//   becomes kRedacted, the name stays. Credential query parameters likewise (raw, in the query
+//   vector).
 // - user JSON paths, in request and response bodies that parse as JSON: each value reached
 //   becomes the string kRedacted and the body is re-serialised compactly (its layout changes;
 //   key order is kept). Bodies that are not JSON, and stream events, are left to the rest.
 // - key shapes (FindSecrets, when rules.defaults): in the path, every query value and header
-//   value, both bodies and every stream event, each key is replaced in place by
-//   "[REDACTED:<rule>]"; every other byte stays as it was. The placeholder has no quote or
-//   backslash, so JSON stays valid and SSE framing is untouched.
+//   value, both bodies and every stream event, each secret is replaced in place by
+//   "[REDACTED:<rule>]"; every other byte stays as it was. That includes the string values of
+//   JSON fields named secret ("client_secret", "password"), found in the bytes without parsing
+//   or re-serialising the body. The placeholder has no quote or backslash, so JSON stays valid
+//   and SSE framing is untouched.
 // - user regexes: in both bodies and every stream event, each match becomes kRedacted. They
 //   run line by line (lines split on '\n'), and within a line over windows of 2 KiB that
 //   overlap by half, because std::regex recurses per character and would overflow the stack on

@@ -1,7 +1,9 @@
-// Tests for redaction: every default secret shape redacted in every place it can appear (the
-// scanner then finds nothing), bytes outside a secret kept exact, split offsets kept in step,
-// user rules (headers, params, JSON paths, regexes), rule validation, idempotence, and text
-// that must be left alone. Fake keys are built from pieces (no key-shaped literal here).
+// Tests for redaction: every default rule redacted in every place it can appear (headers,
+// query, path, JSON and text bodies, tool inputs and results, SSE data lines, set-cookie; the
+// scanner then finds nothing), bytes outside a secret kept exact, JSON fields and headers named
+// secret, split offsets kept in step, user rules (headers, params, JSON paths, regexes), rule
+// validation, idempotence, and text that must be left alone. Fake keys are built from pieces
+// (no key-shaped literal here).
 #include "cassette/redact.h"
 
 #include <gmock/gmock.h>
@@ -12,8 +14,9 @@
 #include <vector>
 
 #include "cassette/secret_scan.h"
-#include "tests/support/fake_secrets.h"
 #include "cassette/sse.h"
+#include "tests/support/fake_secrets.h"
+#include "tests/support/interaction_builder.h"
 
 namespace td::cassette {
 namespace {
@@ -24,13 +27,13 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
+using testing::AllFakeSecrets;
 using testing::FakeAnthropicKey;
-using testing::FakeAwsKeyId;
 using testing::FakeBearerToken;
-using testing::FakeGithubToken;
-using testing::FakeGoogleKey;
-using testing::FakeJwt;
 using testing::FakeOpenAiKey;
+using testing::FakeSecret;
+using testing::FakeSecretFieldValue;
+using testing::InteractionBuilder;
 using testing::Rep;
 
 // JSON-escaped, as it would sit in a JSON body or an SSE data line.
@@ -61,12 +64,17 @@ struct Case {
   std::string key;
 };
 
-// Secrets that can sit in any of the places below (a bearer token needs its "Bearer " word).
+// Secrets that are whole on their own (no words around them) and fit on one line, so they can
+// sit in any of the places below as they are; the private key JSON-escaped.
 std::vector<Case> Fakes() {
-  return {{"anthropic-key", FakeAnthropicKey()},   {"openai-key", FakeOpenAiKey()},
-          {"aws-access-key-id", FakeAwsKeyId()},   {"jwt", FakeJwt()},
-          {"google-api-key", FakeGoogleKey()},     {"github-token", FakeGithubToken()},
-          {"private-key", FakePrivateKeyEscaped()}};
+  std::vector<Case> out;
+  for (const FakeSecret& f : AllFakeSecrets()) {
+    if (f.text == f.secret && f.text.find('\n') == std::string::npos) {
+      out.push_back({f.rule, f.secret});
+    }
+  }
+  out.push_back({"private-key", FakePrivateKeyEscaped()});
+  return out;
 }
 
 // One interaction with `secret` planted in every place that reaches disk.
@@ -384,6 +392,241 @@ TEST(RedactTest, OrdinaryTextIsLeftAlone) {
   MakeRedactor().RedactInteraction(&i, &report);
   EXPECT_EQ(i, before);
   EXPECT_THAT(report.applied, IsEmpty());
+}
+
+// How `s` reads inside a JSON string.
+std::string JsonEscaped(const std::string& s) {
+  const std::string quoted = nlohmann::json(s).dump();
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+// `bytes` with `secret` replaced by `to` wherever it sits raw, JSON-escaped once (a JSON
+// string) or twice (JSON inside a JSON string: input_json_delta, tool results).
+std::string ReplaceSecret(std::string bytes, const std::string& secret, std::string_view to) {
+  const std::string once = JsonEscaped(secret);
+  const std::string twice = JsonEscaped(once);
+  bytes = ReplaceAll(std::move(bytes), twice, to);
+  if (once != twice) bytes = ReplaceAll(std::move(bytes), once, to);
+  if (secret != once) bytes = ReplaceAll(std::move(bytes), secret, to);
+  return bytes;
+}
+
+// Where a tool would carry `text`: a JSON object stays an object (a tool input such as
+// {"client_secret": "..."}), anything else is a command string.
+Json ToolInput(const std::string& text) {
+  Json parsed = Json::parse(text, nullptr, false);
+  if (!parsed.is_discarded() && parsed.is_object()) return parsed;
+  return Json{{"command", text}};
+}
+
+constexpr std::string_view kToolId = "toolu_01A09q90qw90lq917835lq9";
+
+// `f` planted in every place that reaches disk, across two interactions: a JSON request (user
+// text, tool_use input, tool_result) answered by an SSE stream (text_delta, input_json_delta),
+// and a text request (a log) answered by a JSON body with a tool_use block.
+std::vector<Interaction> PlantEverywhere(const FakeSecret& f) {
+  const Json input = ToolInput(f.text);
+  const Json text_block = {{"type", "text"}, {"text", "please use " + f.text}};
+  const Json tool_use = {{"type", "tool_use"}, {"id", kToolId}, {"name", "run"}, {"input", input}};
+  const Json tool_result = {
+      {"type", "tool_result"}, {"tool_use_id", kToolId}, {"content", "ok: " + f.text}};
+  Interaction streamed =
+      InteractionBuilder()
+          .Path("/v1/echo/" + f.text)
+          .Query("beta", "true")
+          .Query("q", f.text)
+          .RequestHeader("x-api-key", f.text)
+          .RequestHeader("x-echo", f.text)
+          .RequestHeader("anthropic-version", "2023-06-01")
+          .RequestJson(
+              {{"model", "claude-sonnet-4-5"},
+               {"max_tokens", 1024},
+               {"messages",
+                Json::array({{{"role", "user"}, {"content", Json::array({text_block})}},
+                             {{"role", "assistant"}, {"content", Json::array({tool_use})}},
+                             {{"role", "user"}, {"content", Json::array({tool_result})}}})}})
+          .ResponseHeader("x-debug", "seen " + f.text)
+          .ResponseHeader("set-cookie", "sid=" + f.text + "; HttpOnly")
+          .SseJson("message_start",
+                   {{"type", "message_start"},
+                    {"message",
+                     {{"id", "msg_01XFDUDYJgAACzvnptvVoYEL"},
+                      {"usage", {{"input_tokens", 377}, {"cache_creation_input_tokens", 0}}}}}},
+                   100)
+          .SseJson("content_block_delta",
+                   {{"type", "content_block_delta"},
+                    {"index", 0},
+                    {"delta", {{"type", "text_delta"}, {"text", "it is " + f.text}}}},
+                   200)
+          .SseJson("content_block_delta",
+                   {{"type", "content_block_delta"},
+                    {"index", 1},
+                    {"delta", {{"type", "input_json_delta"}, {"partial_json", input.dump()}}}},
+                   300)
+          .SseEvent("event: ping\ndata: {\"type\": \"ping\"}\n\n", 400)
+          .Build();
+  Interaction plain =
+      InteractionBuilder()
+          .RequestHeader("content-type", "text/plain")
+          .RequestBody("2030-01-01T00:00:00Z deploy: " + f.text + "\nexit 0\n")
+          .ResponseJson({{"id", "msg_01XFDUDYJgAACzvnptvVoYEL"},
+                         {"content", Json::array({{{"type", "text"}, {"text", f.text}}, tool_use})},
+                         {"usage", {{"input_tokens", 12}, {"output_tokens", 34}}}})
+          .Build();
+  return {streamed, plain};
+}
+
+// The places a scan reports, without byte offsets: "request.body -> jwt".
+std::vector<std::string> Places(const Interaction& i) {
+  std::vector<std::string> out;
+  for (const SecretFinding& f : ScanInteraction(i, 0)) {
+    out.push_back(f.where.substr(0, f.where.find(" at byte ")) + " -> " + f.rule);
+  }
+  return out;
+}
+
+TEST(RedactTest, EveryRuleIsRedactedInEveryPlace) {
+  const Redactor redactor = MakeRedactor();
+  for (const FakeSecret& f : AllFakeSecrets()) {
+    SCOPED_TRACE(f.rule);
+    const std::vector<Interaction> planted = PlantEverywhere(f);
+    const std::string& r = f.rule;
+    // Found in every place, under its own rule, and nothing else is.
+    EXPECT_THAT(
+        Places(planted[0]),
+        ElementsAre(
+            "request.path -> " + r, "request.query.q -> " + r,
+            "request.headers.x-api-key -> credential-header", "request.headers.x-echo -> " + r,
+            "request.body -> " + r, "request.body -> " + r, "request.body -> " + r,
+            "response.headers.x-debug -> " + r, "response.headers.set-cookie -> credential-header",
+            "response.stream.events[1] -> " + r, "response.stream.events[2] -> " + r));
+    EXPECT_THAT(Places(planted[1]), ElementsAre("request.body -> " + r, "response.body -> " + r,
+                                                "response.body -> " + r));
+
+    const std::string placeholder = "[REDACTED:" + r + "]";
+    for (const Interaction& before : planted) {
+      Interaction after = before;
+      RedactionReport report;
+      redactor.RedactInteraction(&after, &report);
+      EXPECT_THAT(ScanInteraction(after, 0), IsEmpty());
+      // Byte for byte: only the secret changed, in every place; credential headers whole.
+      auto expect_same_but_secret = [&](const std::string& got, const std::string& was) {
+        EXPECT_EQ(got, ReplaceSecret(was, f.secret, placeholder));
+        EXPECT_NE(got, was);
+      };
+      EXPECT_EQ(after.request.path, ReplaceSecret(before.request.path, f.secret, placeholder));
+      for (size_t k = 0; k < before.request.headers.size(); ++k) {
+        const auto& [name, value] = before.request.headers[k];
+        if (name == "x-api-key") {
+          EXPECT_EQ(after.request.headers[k].second, "[REDACTED]");
+        } else if (value.find(f.secret) != std::string::npos) {
+          expect_same_but_secret(after.request.headers[k].second, value);
+        } else {
+          EXPECT_EQ(after.request.headers[k], before.request.headers[k]);
+        }
+      }
+      for (size_t k = 0; k < before.request.query.size(); ++k) {
+        EXPECT_EQ(after.request.query[k].second,
+                  ReplaceSecret(before.request.query[k].second, f.secret, placeholder));
+      }
+      expect_same_but_secret(after.request.body.bytes, before.request.body.bytes);
+      for (size_t k = 0; k < before.response.headers.size(); ++k) {
+        const auto& [name, value] = before.response.headers[k];
+        EXPECT_EQ(after.response.headers[k].second,
+                  name == "set-cookie" ? std::string("[REDACTED]")
+                                       : ReplaceSecret(value, f.secret, placeholder));
+      }
+      if (before.response.stream) {
+        const auto& was = before.response.stream->events;
+        const auto& got = after.response.stream->events;
+        ASSERT_EQ(got.size(), was.size());
+        EXPECT_EQ(got[0], was[0]);
+        expect_same_but_secret(got[1].bytes, was[1].bytes);
+        expect_same_but_secret(got[2].bytes, was[2].bytes);
+        EXPECT_EQ(got[3], was[3]);
+        for (size_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k].at_us, was[k].at_us);
+        // The stream still frames into the same events, each data line still JSON.
+        std::vector<std::string> framed;
+        SseFramer framer;
+        framer.Feed(after.response.stream->Concatenated(), &framed);
+        ASSERT_EQ(framed.size(), got.size());
+        for (size_t k = 0; k < got.size(); ++k) {
+          EXPECT_EQ(framed[k], got[k].bytes);
+          EXPECT_TRUE(IsJson(ParseSseEvent(framed[k]).data)) << framed[k];
+        }
+        EXPECT_TRUE(IsJson(after.request.body.bytes));
+      } else {
+        expect_same_but_secret(after.response.body.bytes, before.response.body.bytes);
+        EXPECT_TRUE(IsJson(after.response.body.bytes));
+      }
+      EXPECT_THAT(report.applied, Contains("request.body: " + r));
+      for (const std::string& entry : report.applied) {
+        EXPECT_THAT(entry, Not(HasSubstr(f.secret.substr(0, 12)))) << "reports hold no value";
+      }
+      // A second redaction changes nothing and reports nothing.
+      Interaction twice = after;
+      RedactionReport again;
+      redactor.RedactInteraction(&twice, &again);
+      EXPECT_EQ(twice, after);
+      EXPECT_THAT(again.applied, IsEmpty());
+    }
+  }
+}
+
+TEST(RedactTest, JsonFieldsNamedSecretAreEditedInTheBytes) {
+  // Pretty-printed, with odd spacing, escapes and number forms that a parse and dump would
+  // change (1.50e5, \u00e9): only the secret values change.
+  const std::string v = FakeSecretFieldValue();
+  const std::string head = "{\n  \"model\" : \"claude\",\n  \"max_tokens\": 1024,\n";
+  const std::string body =
+      head + "  \"metadata\": {\"user_id\": \"u-1\", \"api_key\":   \"" + v + "\"},\n" +
+      "  \"usage\": {\"input_tokens\": 12, \"cache_creation_input_tokens\": 0},\n" +
+      "  \"password\": \"hunter22\", \"token\": null, \"type\": \"token\",\n" +
+      "  \"note\": \"caf\\u00e9 \\\"quoted\\\"\", \"n\": 1.50e5,\n" +
+      "  \"tool\": {\"input\": {\"db\": {\"passwd\": \"s3cr3t!x\"}}}\n}\n";
+  Interaction i;
+  i.request.body.bytes = body;
+  i.response.body.bytes = body;
+  RedactionReport report;
+  MakeRedactor().RedactInteraction(&i, &report);
+  std::string expected = ReplaceAll(body, v, "[REDACTED:secret-field]");
+  expected = ReplaceAll(expected, "hunter22", "[REDACTED:secret-field]");
+  expected = ReplaceAll(expected, "s3cr3t!x", "[REDACTED:secret-field]");
+  EXPECT_EQ(i.request.body.bytes, expected);
+  EXPECT_EQ(i.response.body.bytes, expected);
+  EXPECT_TRUE(IsJson(i.request.body.bytes));
+  EXPECT_THAT(report.applied,
+              ElementsAre("request.body: secret-field", "response.body: secret-field"));
+}
+
+TEST(RedactTest, HeadersAndParamsNamedSecret) {
+  const std::string v = FakeSecretFieldValue();
+  Request r;
+  r.query = {{"session_token", v}, {"page_token", v}, {"limit", "10"}};
+  r.headers = {{"X-Service-Token", v},
+               {"x-db-password", "hunter22"},
+               {"anthropic-ratelimit-tokens-remaining", "398000"},
+               {"x-request-id", v},
+               {"x-csrf-token", "short"}};
+  const Request before = r;
+  RedactionReport report;
+  MakeRedactor().RedactRequest(&r, &report);
+  EXPECT_EQ(*FindHeader(r.headers, "x-service-token"), "[REDACTED]");
+  EXPECT_EQ(*FindHeader(r.headers, "x-db-password"), "[REDACTED]");
+  EXPECT_EQ(*FindHeader(r.headers, "anthropic-ratelimit-tokens-remaining"), "398000");
+  EXPECT_EQ(*FindHeader(r.headers, "x-request-id"), v);
+  EXPECT_EQ(*FindHeader(r.headers, "x-csrf-token"), "short");
+  EXPECT_EQ(r.query[0].second, "[REDACTED]");
+  EXPECT_EQ(r.query[1].second, v) << "a page token is not a credential";
+  EXPECT_THAT(report.applied, ElementsAre("request.headers.x-service-token: credential header",
+                                          "request.headers.x-db-password: credential header",
+                                          "request.query.session_token: credential query param"));
+  // The name rule is a default: without defaults, only user rules apply.
+  RedactionRules no_defaults;
+  no_defaults.defaults = false;
+  Request untouched = before;
+  MakeRedactor(no_defaults).RedactRequest(&untouched, nullptr);
+  EXPECT_EQ(untouched, before);
 }
 
 }  // namespace

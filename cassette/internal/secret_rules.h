@@ -1,0 +1,166 @@
+// File: cassette/internal/secret_rules.h
+//
+// The secret scanner's matchers, split by family: secret_rules_keys.cc (vendor key shapes),
+// secret_rules_text.cc (auth schemes, key blocks, passwords in URLs) and secret_rules_named.cc
+// (values whose name says secret). cassette/secret_scan.cc dispatches to them by first byte.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+#include "cassette/secret_scan.h"
+
+namespace td::cassette::internal {
+
+// Rule names: stable (placeholders, redaction reports, verify output), listed in
+// docs/security.md and SecretRuleNames().
+inline constexpr std::string_view kRuleAnthropicKey = "anthropic-key";
+inline constexpr std::string_view kRuleOpenAiKey = "openai-key";
+inline constexpr std::string_view kRuleBearerToken = "bearer-token";
+inline constexpr std::string_view kRuleBasicAuth = "basic-auth";
+inline constexpr std::string_view kRuleAwsAccessKeyId = "aws-access-key-id";
+inline constexpr std::string_view kRuleAwsSecretKey = "aws-secret-key";
+inline constexpr std::string_view kRuleAwsSessionToken = "aws-session-token";
+inline constexpr std::string_view kRuleAwsSignature = "aws-signature";
+inline constexpr std::string_view kRuleJwt = "jwt";
+inline constexpr std::string_view kRuleGoogleApiKey = "google-api-key";
+inline constexpr std::string_view kRuleGoogleOauthToken = "google-oauth-token";
+inline constexpr std::string_view kRuleGoogleClientSecret = "google-client-secret";
+inline constexpr std::string_view kRuleGithubToken = "github-token";
+inline constexpr std::string_view kRuleGitlabToken = "gitlab-token";
+inline constexpr std::string_view kRuleSlackToken = "slack-token";
+inline constexpr std::string_view kRuleSlackWebhook = "slack-webhook";
+inline constexpr std::string_view kRuleStripeKey = "stripe-key";
+inline constexpr std::string_view kRuleStripeWebhookSecret = "stripe-webhook-secret";
+inline constexpr std::string_view kRuleHuggingfaceToken = "huggingface-token";
+inline constexpr std::string_view kRuleNpmToken = "npm-token";
+inline constexpr std::string_view kRulePypiToken = "pypi-token";
+inline constexpr std::string_view kRuleReplicateToken = "replicate-token";
+inline constexpr std::string_view kRuleGroqKey = "groq-key";
+inline constexpr std::string_view kRuleXaiKey = "xai-key";
+inline constexpr std::string_view kRulePerplexityKey = "perplexity-key";
+inline constexpr std::string_view kRuleShopifyToken = "shopify-token";
+inline constexpr std::string_view kRuleDigitalOceanToken = "digitalocean-token";
+inline constexpr std::string_view kRuleDatabricksToken = "databricks-token";
+inline constexpr std::string_view kRuleSendgridKey = "sendgrid-key";
+inline constexpr std::string_view kRuleTwilioApiKey = "twilio-api-key";
+inline constexpr std::string_view kRuleTelegramBotToken = "telegram-bot-token";
+inline constexpr std::string_view kRuleAzureOpenAiKey = "azure-openai-key";
+inline constexpr std::string_view kRuleAzureAccountKey = "azure-account-key";
+inline constexpr std::string_view kRuleAzureSasSignature = "azure-sas-signature";
+inline constexpr std::string_view kRulePrivateKey = "private-key";
+inline constexpr std::string_view kRulePgpPrivateKey = "pgp-private-key";
+inline constexpr std::string_view kRuleUrlPassword = "url-password";
+inline constexpr std::string_view kRuleSecretField = "secret-field";
+inline constexpr std::string_view kRuleSecretParam = "secret-param";
+
+// --- Character classes and small scanning helpers, shared by the families. ---
+
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+inline bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+inline bool IsAlpha(char c) { return IsUpper(c) || IsLower(c); }
+inline bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
+inline bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+inline bool IsLowerHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
+// [A-Za-z0-9_-]: the body of most keys, base64url. A prefix only counts where the byte before
+// it is not one of these.
+inline bool IsKeyChar(char c) { return IsAlnum(c) || c == '_' || c == '-'; }
+// Standard base64 without and with padding.
+inline bool IsBase64(char c) { return IsAlnum(c) || c == '+' || c == '/'; }
+inline bool IsBase64Padded(char c) { return IsBase64(c) || c == '='; }
+// Base64 as it sits in a URL: padded, possibly percent-encoded (%2B, %2F, %3D).
+inline bool IsBase64Url(char c) { return IsBase64Padded(c) || c == '%'; }
+// The name of a header, parameter or JSON field, as far as the name rules care.
+inline bool IsNameChar(char c) { return IsKeyChar(c) || c == '.'; }
+
+// The first position at or after `pos` where `pred` fails (or the end).
+template <class Pred>
+size_t RunEnd(std::string_view text, size_t pos, Pred pred) {
+  while (pos < text.size() && pred(text[pos])) ++pos;
+  return pos;
+}
+
+// Like RunEnd, but looks at no more than `max` bytes: the result is at most pos + max.
+template <class Pred>
+size_t RunEndMax(std::string_view text, size_t pos, size_t max, Pred pred) {
+  const size_t stop = std::min(text.size(), pos + max);
+  while (pos < stop && pred(text[pos])) ++pos;
+  return pos;
+}
+
+inline bool StartsWithAt(std::string_view text, size_t pos, std::string_view prefix) {
+  return pos <= text.size() && text.size() - pos >= prefix.size() &&
+         text.compare(pos, prefix.size(), prefix) == 0;
+}
+
+// `lower_prefix` must be lower case.
+inline bool StartsWithNoCaseAt(std::string_view text, size_t pos, std::string_view lower_prefix) {
+  if (pos > text.size() || text.size() - pos < lower_prefix.size()) return false;
+  for (size_t k = 0; k < lower_prefix.size(); ++k) {
+    char c = text[pos + k];
+    if (IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower_prefix[k]) return false;
+  }
+  return true;
+}
+
+// True when the byte before `pos` cannot continue a word made of `pred` characters.
+template <class Pred>
+bool WordStart(std::string_view text, size_t pos, Pred pred) {
+  return pos == 0 || !pred(text[pos - 1]);
+}
+
+// Random keys mix cases and digits; a run of lower-case letters and dashes is a hyphenated
+// word ("sk-compatible-endpoint-configuration"), not a key.
+inline bool LooksRandom(std::string_view body) {
+  return std::any_of(body.begin(), body.end(), [](char c) { return IsDigit(c) || IsUpper(c); });
+}
+
+// --- Matchers. Each looks for a secret that its dispatch byte, at `i`, introduces, and
+// returns it; the match never starts before `i` and ends after it. Each is written so that
+// FindSecrets stays linear in the text: whatever a failed attempt reads is bounded, or cannot
+// hold another start of the same rule (docs/security.md, "How the scanner works"). ---
+
+// Vendor key shapes that start with a letter at the start of a word: sk- keys, Stripe, Slack,
+// AWS access key ids and STS session tokens, JWTs, Google, GitHub, GitLab, Hugging Face, npm,
+// PyPI, Replicate, Groq, xAI, Perplexity, Shopify, DigitalOcean, Databricks, SendGrid, Twilio,
+// Slack webhook URLs. secret_rules_keys.cc.
+std::optional<SecretMatch> MatchVendorKey(std::string_view text, size_t i);
+// The bytes MatchVendorKey can start at.
+bool StartsVendorKey(char c);
+// "<8-10 digits>:AA<33 more>" at a digit that starts a word (or follows "bot").
+std::optional<SecretMatch> MatchTelegramBotToken(std::string_view text, size_t i);
+// Any rule that recognises a value on its own shape (a vendor key or a Telegram token) at `i`:
+// used by the named-value rules to report the most specific rule.
+std::optional<SecretMatch> MatchShapeAt(std::string_view text, size_t i);
+
+// "Bearer <token>" and "Basic <base64 of user:pass>" at a 'B' or 'b'; the match is the token.
+// secret_rules_text.cc.
+std::optional<SecretMatch> MatchAuthScheme(std::string_view text, size_t i);
+// A PEM private key block or a PGP private key block at a '-'.
+std::optional<SecretMatch> MatchKeyBlock(std::string_view text, size_t i);
+// The password of "scheme://user:password@host" at the ':' of "://" (or ":\/\/").
+std::optional<SecretMatch> MatchUrlPassword(std::string_view text, size_t i);
+
+// Values named secret. secret_rules_named.cc.
+// At a quote ('"', '\'', or the backslash of an escaped \"): `"name": "value"` where the name
+// says secret; the match is the value between the quotes.
+std::optional<SecretMatch> MatchQuotedField(std::string_view text, size_t i);
+// At '?', '&' (also "&amp;"), the backslash of "\u0026", or at 0: `name=value` in a query
+// string or form body; the match is the value.
+std::optional<SecretMatch> MatchParam(std::string_view text, size_t i);
+// At ':', '=' or '>': a context word before it (`aws_secret_access_key = `, `AccountKey=`,
+// `<SecretAccessKey>`, `Signature=`, `api-key: `) and the value shaped for it after it.
+std::optional<SecretMatch> MatchContextValue(std::string_view text, size_t i);
+
+// How a name marks its value: not at all, as a password, or as another secret.
+enum class SecretName { kNone, kPassword, kSecret };
+SecretName ClassifySecretName(std::string_view name);
+// Whether `value` under a name of that kind looks like a secret rather than a number, a word, a
+// template or a placeholder.
+bool LooksLikeSecretValue(SecretName kind, std::string_view value);
+
+}  // namespace td::cassette::internal
