@@ -428,6 +428,20 @@ TEST(HttpParserTest, RejectsANonHttpClientBeforeItsLineEnds) {
   EXPECT_EQ(q.Next("POS").event, Event::kNeedMore);
 }
 
+TEST(HttpParserTest, MethodIsJudgedFirstWhateverTheSplits) {
+  // Found by tests/fuzz/http_parser_fuzz: fed whole, these failed on the bare CR or on the line
+  // length; fed in pieces, on the method. The verdict must not depend on the splits.
+  ExpectRejected(std::string("]\r\xa7]\n"), 400, "invalid character in method");
+  HttpLimits small;
+  small.max_header_bytes = 100;
+  ExpectRejected("G]T /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n", 400,
+                 "invalid character in method", small);
+  // A valid method on a line too long is still 414, and a bare CR after it still 400.
+  ExpectRejected("GET /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n", 414,
+                 "request line too long", small);
+  ExpectRejected("GET /a\rb HTTP/1.1\r\n\r\n", 400, "bare carriage return");
+}
+
 TEST(HttpParserTest, RejectsEndlessEmptyLines) {
   ExpectRejected(std::string(40, '\n') + "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "empty line");
 }
