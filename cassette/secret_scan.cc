@@ -275,8 +275,13 @@ constexpr std::array<bool, 256> kStartsRule = [] {
 
 }  // namespace
 
-std::vector<SecretMatch> FindSecrets(std::string_view text) {
+std::vector<SecretMatch> FindSecrets(std::string_view all) {
   std::vector<SecretMatch> found;
+  // A match ends a word: after one, the matchers see only the text that follows, so a key right
+  // after another ("-----END PRIVATE KEY-----sk-ant-...") starts a word, as it does once the
+  // first is redacted to "[REDACTED:...]".
+  size_t base = 0;
+  std::string_view text = all;
   size_t i = 0;
   while (i < text.size()) {
     if (!kStartsRule[static_cast<unsigned char>(text[i])]) {
@@ -297,8 +302,10 @@ std::vector<SecretMatch> FindSecrets(std::string_view text) {
         break;
     }
     if (m) {
-      found.push_back(*m);
-      i = m->end;
+      found.push_back(SecretMatch{m->rule, base + m->begin, base + m->end});
+      base += m->end;
+      text = all.substr(base);
+      i = 0;
     } else {
       ++i;
     }
