@@ -340,12 +340,14 @@ HttpParser::Step HttpParser::Next(std::string_view input) {
       }
       case State::kUntilClose: {
         if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
-        size_t n = input.size() - pos;
-        if (n > limits_.max_body_bytes - body_bytes_) {
-          return Fail(502, "response body larger than the limit", pos);
-        }
+        // Bytes up to the limit are delivered and the first byte past it is the error,
+        // whatever the splits (failing a whole piece would lose the part that fit).
+        const uint64_t room = limits_.max_body_bytes - body_bytes_;
+        if (room == 0) return Fail(502, "response body larger than the limit", pos);
+        const size_t n = static_cast<size_t>(
+            std::min<uint64_t>(room, static_cast<uint64_t>(input.size() - pos)));
         body_bytes_ += n;
-        return Step{Event::kBody, input.size(), input.substr(pos)};
+        return Step{Event::kBody, pos + n, input.substr(pos, n)};
       }
       case State::kDone:
         return Step{Event::kDone, pos, {}};
