@@ -29,7 +29,8 @@ TEST(StatusTest, ResultHoldsValueOrError) {
 }
 
 TEST(StatusTest, ContextIsPrefixedAtEachLayer) {
-  Status s = ParseError("missing \"response\"").WithContext("line 12").WithContext("cassette t.zst");
+  Status s =
+      ParseError("missing \"response\"").WithContext("line 12").WithContext("cassette t.zst");
   EXPECT_EQ(s.message(), "cassette t.zst: line 12: missing \"response\"");
   EXPECT_EQ(s.ToString(), "parse: cassette t.zst: line 12: missing \"response\"");
   EXPECT_TRUE(Status::Ok().WithContext("x").ok());
@@ -45,9 +46,9 @@ TEST(LogTest, LevelsParseAndFilter) {
   EXPECT_FALSE(ParseLogLevel("verbose").ok());
   EXPECT_FALSE(ParseLogFormat("xml").ok());
   std::vector<std::string> lines;
-  SetLogSink([](LogLevel, std::string_view line, void* arg) {
-    static_cast<std::vector<std::string>*>(arg)->emplace_back(line);
-  }, &lines);
+  SetLogSink([](LogLevel, std::string_view line,
+                void* arg) { static_cast<std::vector<std::string>*>(arg)->emplace_back(line); },
+             &lines);
   LogLevel old = GetLogLevel();
   SetLogLevel(LogLevel::kWarn);
   TD_LOG(kInfo) << "hidden";
@@ -61,6 +62,14 @@ TEST(LogTest, LevelsParseAndFilter) {
 TEST(ClockTest, FormatsRfc3339WithMicros) {
   EXPECT_EQ(FormatRfc3339Micros(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(FormatRfc3339Micros(1700000000123456), "2023-11-14T22:13:20.123456Z");
+}
+
+TEST(ClockTest, FormatsYearsBefore1000WithFourDigits) {
+  // Found by tests/fuzz/cassette_reader_fuzz: a cassette created in "0889-..." was written back
+  // as "889-...", which the reader then refused.
+  EXPECT_EQ(FormatRfc3339Micros(-34317602747000000), "0882-07-08T12:34:13.000000Z");
+  EXPECT_EQ(FormatRfc3339Micros(-62167219200000000), "0000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(FormatRfc3339Micros(253402300799999999), "9999-12-31T23:59:59.999999Z");
 }
 
 }  // namespace
