@@ -14,6 +14,13 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
   exit 2
 fi
 
+# A fuzz build is clang with sanitizers everywhere: never reuse (and so reconfigure) another build.
+if [ -f "$build/CMakeCache.txt" ] &&
+  ! grep -q '^TAPEDECK_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  echo "fuzz: $build holds another build; give scripts/fuzz.sh a folder of its own" >&2
+  exit 2
+fi
+
 source scripts/deps.sh
 td_install_deps
 
