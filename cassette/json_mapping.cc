@@ -357,9 +357,18 @@ Status ReadBody(const Json& json, std::string_view path, bool is_request, Body* 
     if (layout != nullptr || newline != nullptr) {
       return Error(path, "\"layout\" and \"newline\" cannot be used with \"exact\": false");
     }
+    // Only what BodyToJson writes this way again, or a rewrite would lose "exact": false.
+    if (!value->is_structured()) {
+      return Error(Join(path, "json"), "\"exact\": false needs a JSON object or array");
+    }
   }
   if (!TryDump(*value, indent, &out->bytes)) {
     return Error(Join(path, "json"), "cannot be written as JSON (a string is not valid UTF-8)");
+  }
+  if (!out->exact && internal::JsonNestingDepth(out->bytes) > internal::kMaxJsonDepth) {
+    return Error(Join(path, "json"), "nested deeper than " +
+                                         std::to_string(internal::kMaxJsonDepth) +
+                                         " levels, too deep for \"exact\": false");
   }
   if (add_newline) out->bytes += '\n';
   return Status::Ok();

@@ -105,17 +105,24 @@ void ScanHeaders(const Headers& headers, const std::string& prefix, size_t index
 
 }  // namespace
 
-std::vector<SecretMatch> FindSecrets(std::string_view text) {
+std::vector<SecretMatch> FindSecrets(std::string_view all) {
   const std::array<uint8_t, 256>& classes = ByteClasses();
-  auto class_of = [&](size_t pos) { return classes[static_cast<unsigned char>(text[pos])]; };
   std::vector<SecretMatch> found;
+  // A match ends a word: after one, the matchers see only the text that follows, so a key right
+  // after another ("-----END PRIVATE KEY-----sk-ant-...") starts a word, as it does once the
+  // first is redacted to "[REDACTED:...]".
+  size_t base = 0;
+  std::string_view text = all;
+  auto class_of = [&](size_t pos) { return classes[static_cast<unsigned char>(text[pos])]; };
+  auto take = [&](const SecretMatch& m) {
+    found.push_back(SecretMatch{m.rule, base + m.begin, base + m.end});
+    base += m.end;
+    text = all.substr(base);
+  };
   size_t i = 0;
   // A form body or header value may open with name=value.
   if (!text.empty()) {
-    if (auto m = internal::MatchParam(text, 0)) {
-      found.push_back(*m);
-      i = m->end;
-    }
+    if (auto m = internal::MatchParam(text, 0)) take(*m);
   }
   while (i < text.size()) {
     const uint8_t cls = class_of(i);
@@ -128,8 +135,8 @@ std::vector<SecretMatch> FindSecrets(std::string_view text) {
       continue;
     }
     if (std::optional<SecretMatch> m = MatchAt(text, i)) {
-      found.push_back(*m);
-      i = m->end;
+      take(*m);
+      i = 0;
     } else {
       ++i;
     }

@@ -15,9 +15,11 @@ std::string FormatRfc3339Micros(Micros wall_us) {
   }
   std::tm tm_utc{};
   gmtime_r(&secs, &tm_utc);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm_utc);
-  std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", frac);
+  // Not strftime's %Y: glibc writes year 889 as "889", which no RFC 3339 reader accepts.
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm_utc.tm_year + 1900,
+                tm_utc.tm_mon + 1, tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min, tm_utc.tm_sec,
+                frac);
   return buf;
 }
 

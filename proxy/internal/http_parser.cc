@@ -211,6 +211,14 @@ HttpParser::Step HttpParser::Next(std::string_view input) {
         bool overflow = false;
         size_t budget = limits_.max_header_bytes - std::min(head_bytes_, limits_.max_header_bytes);
         bool complete = TakeLine(input, &pos, budget, &overflow);
+        // A request's method is judged on the line's bytes as they arrive, before its line end,
+        // a bare CR or the size limit: a TLS handshake sent to a plain port (no line end to wait
+        // for) is rejected at once, and the verdict never depends on how the input was split.
+        const bool judge_method = state_ == State::kStartLine && kind_ == MessageKind::kRequest;
+        if (overflow && judge_method) {
+          line_.append(input.substr(before, budget));  // the bytes that fit, as pieces would
+          if (!MethodPrefixValid()) return Fail(400, "invalid character in method", pos);
+        }
         if (overflow) {
           if (trailers) return Fail(431, "chunked trailer section too large", pos);
           if (kind_ == MessageKind::kResponse) return Fail(502, "response head too large", pos);
@@ -218,15 +226,10 @@ HttpParser::Step HttpParser::Next(std::string_view input) {
           return Fail(431, "request header fields too large", pos);
         }
         head_bytes_ += pos - before;
-        if (!complete) {
-          // Reject a request that cannot be HTTP as soon as its method shows it (a TLS
-          // handshake sent to a plain port has no line end to wait for).
-          if (state_ == State::kStartLine && kind_ == MessageKind::kRequest &&
-              !MethodPrefixValid()) {
-            return Fail(400, "invalid character in method", pos);
-          }
-          return Step{Event::kNeedMore, pos, {}};
+        if (judge_method && !MethodPrefixValid()) {
+          return Fail(400, "invalid character in method", pos);
         }
+        if (!complete) return Step{Event::kNeedMore, pos, {}};
         std::string_view line = line_;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.find('\r') != std::string_view::npos) {
@@ -337,12 +340,14 @@ HttpParser::Step HttpParser::Next(std::string_view input) {
       }
       case State::kUntilClose: {
         if (pos == input.size()) return Step{Event::kNeedMore, pos, {}};
-        size_t n = input.size() - pos;
-        if (n > limits_.max_body_bytes - body_bytes_) {
-          return Fail(502, "response body larger than the limit", pos);
-        }
+        // Bytes up to the limit are delivered and the first byte past it is the error,
+        // whatever the splits (failing a whole piece would lose the part that fit).
+        const uint64_t room = limits_.max_body_bytes - body_bytes_;
+        if (room == 0) return Fail(502, "response body larger than the limit", pos);
+        const size_t n = static_cast<size_t>(
+            std::min<uint64_t>(room, static_cast<uint64_t>(input.size() - pos)));
         body_bytes_ += n;
-        return Step{Event::kBody, input.size(), input.substr(pos)};
+        return Step{Event::kBody, pos + n, input.substr(pos, n)};
       }
       case State::kDone:
         return Step{Event::kDone, pos, {}};

@@ -132,7 +132,6 @@ class HttpParser {
   HttpHead head_;
   HttpParseError error_;
   std::string line_;         // the line being collected
-  bool line_cr_ = false;     // line_ ended with '\r' (possibly split before the '\n')
   size_t head_bytes_ = 0;    // bytes of start line + fields (or trailers) so far
   size_t empty_lines_ = 0;   // empty lines before a request line
   uint64_t remaining_ = 0;   // body or chunk bytes left

@@ -302,6 +302,33 @@ TEST(JsonMappingTest, BodyFormErrors) {
             "response.body: \"layout\" applies only to a \"json\" body");
 }
 
+TEST(JsonMappingTest, NonExactRequestJsonIsAnObjectOrArrayNotNestedTooDeep) {
+  // Found by tests/fuzz/cassette_reader_fuzz: {"json": 5, "exact": false} loaded but was written
+  // back as {"text": "5"}, so read, write, read lost "exact": false.
+  auto with_request_body = [](const std::string& body) {
+    return R"({"seq":0,"request":{"method":"POST","path":"/","body":)" + body +
+           R"(},"response":{"status":200}})";
+  };
+  for (const char* scalar : {"5", R"("x")", "null"}) {
+    EXPECT_EQ(
+        DecodeError(with_request_body(std::string(R"({"json":)") + scalar + R"(,"exact":false})")),
+        "request.body.json: \"exact\": false needs a JSON object or array")
+        << scalar;
+  }
+  const std::string too_deep = std::string(513, '[') + std::string(513, ']');
+  EXPECT_EQ(DecodeError(with_request_body(R"({"json":)" + too_deep + R"(,"exact":false})")),
+            "request.body.json: nested deeper than 512 levels, too deep for \"exact\": false");
+  // As deep as a writer keeps as JSON: loads, and round-trips with "exact": false.
+  const std::string deep = std::string(512, '[') + std::string(512, ']');
+  Result<Interaction> in = InteractionFromJson(
+      Json::parse(with_request_body(R"({"json":)" + deep + R"(,"exact":false})")));
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_FALSE(in->request.body.exact);
+  EXPECT_EQ(RoundTrip(*in), *in);
+  // A scalar with the exact spelling stays accepted.
+  EXPECT_EQ(DecodeError(with_request_body(R"({"json":5})")), "");
+}
+
 TEST(JsonMappingTest, StreamErrors) {
   auto with_stream = [](const std::string& stream) {
     return R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"stream":)" +

@@ -362,6 +362,17 @@ TEST(RedactTest, RedactingTwiceChangesNothing) {
   }
 }
 
+TEST(RedactTest, KeyRightAfterAPrivateKeyIsRedacted) {
+  // Found by tests/fuzz/redact_fuzz: the key after a PEM footer was left in place, and the
+  // scanner found it only once the PEM block had become a placeholder.
+  const Redactor redactor = MakeRedactor();
+  Interaction i = Planted(FakePrivateKeyEscaped() + FakeAnthropicKey());
+  redactor.RedactInteraction(&i, nullptr);
+  EXPECT_THAT(ScanInteraction(i, 0), IsEmpty());
+  EXPECT_THAT(i.request.body.bytes,
+              HasSubstr("[REDACTED:private-key][REDACTED:anthropic-key] please"));
+}
+
 TEST(RedactTest, DefaultsOffKeepsOnlyUserRules) {
   RedactionRules rules;
   rules.defaults = false;

@@ -444,6 +444,21 @@ TEST(SecretScanTest, SecretNamedValues) {
   }
 }
 
+TEST(SecretScanTest, KeyRightAfterAnotherMatchIsFound) {
+  // A PEM block's footer ends in '-', a key character: the key after it still starts a word,
+  // as it does once the block is redacted (found by tests/fuzz/redact_fuzz).
+  const std::string pem = FakePrivateKey();
+  const std::string key = FakeAnthropicKey();
+  std::vector<SecretMatch> found = FindSecrets(pem + key + " and " + pem + FakeAwsKeyId());
+  ASSERT_EQ(found.size(), 4u);
+  EXPECT_EQ(found[0].rule, "private-key");
+  EXPECT_EQ(found[1].rule, "anthropic-key");
+  EXPECT_EQ(found[1].begin, pem.size());
+  EXPECT_EQ(found[1].end, pem.size() + key.size());
+  EXPECT_EQ(found[2].rule, "private-key");
+  EXPECT_EQ(found[3].rule, "aws-access-key-id");
+}
+
 TEST(SecretScanTest, OrdinaryProseDoesNotMatch) {
   const std::vector<std::string> prose = {
       "The task-antelope herds run in the sk-learn style.",

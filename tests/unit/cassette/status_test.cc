@@ -58,5 +58,13 @@ TEST(ClockTest, FormatsRfc3339WithMicros) {
   EXPECT_EQ(FormatRfc3339Micros(1700000000123456), "2023-11-14T22:13:20.123456Z");
 }
 
+TEST(ClockTest, FormatsYearsBefore1000WithFourDigits) {
+  // Found by tests/fuzz/cassette_reader_fuzz: a cassette created in "0889-..." was written back
+  // as "889-...", which the reader then refused.
+  EXPECT_EQ(FormatRfc3339Micros(-34317602747000000), "0882-07-08T12:34:13.000000Z");
+  EXPECT_EQ(FormatRfc3339Micros(-62167219200000000), "0000-01-01T00:00:00.000000Z");
+  EXPECT_EQ(FormatRfc3339Micros(253402300799999999), "9999-12-31T23:59:59.999999Z");
+}
+
 }  // namespace
 }  // namespace td

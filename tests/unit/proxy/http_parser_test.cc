@@ -428,6 +428,20 @@ TEST(HttpParserTest, RejectsANonHttpClientBeforeItsLineEnds) {
   EXPECT_EQ(q.Next("POS").event, Event::kNeedMore);
 }
 
+TEST(HttpParserTest, MethodIsJudgedFirstWhateverTheSplits) {
+  // Found by tests/fuzz/http_parser_fuzz: fed whole, these failed on the bare CR or on the line
+  // length; fed in pieces, on the method. The verdict must not depend on the splits.
+  ExpectRejected(std::string("]\r\xa7]\n"), 400, "invalid character in method");
+  HttpLimits small;
+  small.max_header_bytes = 100;
+  ExpectRejected("G]T /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n", 400,
+                 "invalid character in method", small);
+  // A valid method on a line too long is still 414, and a bare CR after it still 400.
+  ExpectRejected("GET /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n", 414,
+                 "request line too long", small);
+  ExpectRejected("GET /a\rb HTTP/1.1\r\n\r\n", 400, "bare carriage return");
+}
+
 TEST(HttpParserTest, RejectsEndlessEmptyLines) {
   ExpectRejected(std::string(40, '\n') + "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "empty line");
 }
@@ -492,6 +506,25 @@ TEST(HttpParserTest, ParsesResponsesWithEachFraming) {
   EXPECT_EQ(until_close.parsed.body_kind, BodyKind::kUntilClose);
   EXPECT_FALSE(until_close.parsed.keep_alive);
   EXPECT_EQ(until_close.body, "streamed until close");
+}
+
+TEST(HttpParserTest, ResponseUntilCloseStopsAtTheLimitWhateverTheSplits) {
+  // Found by tests/fuzz/http_parser_fuzz: fed whole, a body past the limit failed at once; fed
+  // in pieces, the pieces that fit were delivered first. Now the bytes up to the limit come
+  // through and the byte after them is the error, either way.
+  HttpLimits small;
+  small.max_body_bytes = 10;
+  Outcome over = ParseEverySplit(MessageKind::kResponse, "HTTP/1.1 200 OK\r\n\r\n0123456789abc",
+                                 small, /*eof=*/true);
+  ASSERT_TRUE(over.error) << over;
+  EXPECT_EQ(over.err.status, 502);
+  EXPECT_EQ(over.err.reason, "response body larger than the limit");
+  EXPECT_EQ(over.body, "0123456789");
+  // Exactly at the limit is fine.
+  Outcome at = ParseEverySplit(MessageKind::kResponse, "HTTP/1.1 200 OK\r\n\r\n0123456789", small,
+                               /*eof=*/true);
+  ASSERT_TRUE(at.done) << at;
+  EXPECT_EQ(at.body, "0123456789");
 }
 
 TEST(HttpParserTest, ResponseStatusLineWithoutReasonIsAccepted) {
