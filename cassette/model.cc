@@ -3,18 +3,13 @@
 
 #include <algorithm>
 #include <cctype>
-
 #include <nlohmann/json.hpp>
+
+#include "cassette/base/ascii.h"
 
 namespace td::cassette {
 
-bool HeaderNameEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+bool HeaderNameEquals(std::string_view a, std::string_view b) { return EqualsIgnoreCase(a, b); }
 
 const std::string* FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "cassette/base/ascii.h"
 #include "cassette/regex_window.h"
 #include "cassette/secret_scan.h"
 
@@ -28,12 +29,6 @@ struct Edit {
 };
 
 using Span = std::pair<size_t, size_t>;
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool ContainsNoCase(const std::vector<std::string>& lower_names, std::string_view name) {
   return std::any_of(lower_names.begin(), lower_names.end(),
@@ -140,13 +135,13 @@ Result<Redactor> Redactor::Create(RedactionRules rules) {
     if (rules.headers[i].empty()) {
       return InvalidArgumentError("redaction headers[" + std::to_string(i) + "]: empty name");
     }
-    r.header_names_.push_back(LowerAscii(rules.headers[i]));
+    r.header_names_.push_back(ToLowerAscii(rules.headers[i]));
   }
   for (size_t i = 0; i < rules.query_params.size(); ++i) {
     if (rules.query_params[i].empty()) {
       return InvalidArgumentError("redaction query_params[" + std::to_string(i) + "]: empty name");
     }
-    r.query_names_.push_back(LowerAscii(rules.query_params[i]));
+    r.query_names_.push_back(ToLowerAscii(rules.query_params[i]));
   }
   for (size_t i = 0; i < rules.json_paths.size(); ++i) {
     Result<JsonPath> path = JsonPath::Parse(rules.json_paths[i]);
@@ -177,7 +172,7 @@ Result<Redactor> Redactor::Create(RedactionRules rules) {
 void Redactor::RedactHeaders(Headers* headers, std::string_view prefix,
                              RedactionReport* report) const {
   for (auto& [name, value] : *headers) {
-    const std::string where = std::string(prefix) + LowerAscii(name);
+    const std::string where = std::string(prefix) + ToLowerAscii(name);
     if (ContainsNoCase(header_names_, name) ||
         (rules_.defaults && IsSecretNamedValue(name, value))) {
       if (!value.empty() && !IsRedactionPlaceholder(value)) {

@@ -10,15 +10,12 @@
 #include <cstdint>
 #include <optional>
 
+#include "cassette/base/ascii.h"
 #include "cassette/internal/secret_rules.h"
 
 namespace td::cassette {
 
 namespace {
-
-using internal::IsAlnum;
-using internal::IsDigit;
-using internal::IsLower;
 
 // Per byte: whether some matcher can start at it, and whether it is a letter or digit.
 enum : uint8_t { kStartsRule = 1, kWordByte = 2 };
@@ -71,14 +68,6 @@ bool Contains(const std::vector<std::string_view>& names, std::string_view name)
                      [&](std::string_view n) { return HeaderNameEquals(n, name); });
 }
 
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (internal::IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 void ScanBytes(std::string_view bytes, const std::string& where, size_t index,
                std::vector<SecretFinding>* out) {
   for (const SecretMatch& m : FindSecrets(bytes)) {
@@ -90,7 +79,7 @@ void ScanBytes(std::string_view bytes, const std::string& where, size_t index,
 void ScanHeaders(const Headers& headers, const std::string& prefix, size_t index,
                  std::vector<SecretFinding>* out) {
   for (const auto& [name, value] : headers) {
-    const std::string where = prefix + LowerAscii(name);
+    const std::string where = prefix + ToLowerAscii(name);
     if (Contains(DefaultCredentialHeaders(), name) || IsSecretNamedValue(name, value)) {
       if (!value.empty() && !IsRedactionPlaceholder(value)) {
         out->push_back(SecretFinding{index, where, "credential-header"});

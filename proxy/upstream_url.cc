@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "cassette/base/ascii.h"
+
 namespace td::proxy {
 namespace {
 
@@ -56,23 +58,9 @@ std::string DescribeChar(unsigned char u) {
 
 bool IsSpaceOrControl(unsigned char u) { return u <= 0x20 || u == 0x7f; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+bool IsHostChar(char c) { return IsAlnum(c) || c == '-' || c == '.' || c == '_'; }
 
-bool IsHostChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_';
-}
-
-bool IsIpv6Char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-         c == '.';
-}
+bool IsIpv6Char(char c) { return IsHex(c) || c == ':' || c == '.'; }
 
 }  // namespace
 
@@ -129,7 +117,7 @@ Result<UpstreamUrl> ParseUpstreamUrl(std::string_view text) {
   size_t sep = text.find("://");
   if (sep == std::string_view::npos) return fail("missing scheme (expected http:// or https://)");
   UpstreamUrl url;
-  url.scheme = Lower(text.substr(0, sep));
+  url.scheme = ToLowerAscii(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https") {
     return fail("unsupported scheme \"" + std::string(text.substr(0, sep)) +
                 "\" (expected http or https)");
@@ -171,7 +159,7 @@ Result<UpstreamUrl> ParseUpstreamUrl(std::string_view text) {
     }
   }
   if (host.empty()) return fail("missing host");
-  url.host = Lower(host);
+  url.host = ToLowerAscii(host);
   if (has_port) {
     if (port_text.empty()) return fail("empty port");
     unsigned long port = 0;

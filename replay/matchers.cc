@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <map>
 
+#include "cassette/base/ascii.h"
+
 namespace td::replay {
 namespace {
 
@@ -63,8 +65,7 @@ bool IsIdentifier(std::string_view key) {
   if (key.empty()) return false;
   for (size_t i = 0; i < key.size(); ++i) {
     char c = key[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && ((c >= '0' && c <= '9') || c == '-'));
+    bool ok = IsAlpha(c) || c == '_' || (i > 0 && (IsDigit(c) || c == '-'));
     if (!ok) return false;
   }
   return true;

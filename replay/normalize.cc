@@ -6,20 +6,13 @@
 #include <regex>
 #include <variant>
 
+#include "cassette/base/ascii.h"
 #include "cassette/json_path.h"
 #include "cassette/regex_window.h"
 #include "replay/internal/builtin_normalizers.h"
 
 namespace td::replay {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::string Join(const std::vector<std::string_view>& names) {
   std::string out;
@@ -47,19 +40,6 @@ struct RegexStep {
   std::string replacement;
 };
 using Step = std::variant<internal::BuiltinFn, RegexStep>;
-
-// ASCII case-insensitive equality without the locale lookups of std::tolower (hot path).
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool LooksLikeJson(std::string_view text) {
   for (char c : text) {
@@ -169,9 +149,9 @@ Result<RequestNormalizer> RequestNormalizer::Create(MatchOptions options) {
     compiled->ignore_paths.push_back(std::move(*path));
   }
   std::vector<std::string> ignored;
-  for (const std::string& h : options.ignore_headers) ignored.push_back(Lower(h));
+  for (const std::string& h : options.ignore_headers) ignored.push_back(ToLowerAscii(h));
   for (const std::string& h : options.match_headers) {
-    std::string name = Lower(h);
+    std::string name = ToLowerAscii(h);
     if (std::find(ignored.begin(), ignored.end(), name) == ignored.end()) {
       AddUnique(&compiled->headers, std::move(name));
     }
@@ -214,7 +194,7 @@ NormalizedRequest RequestNormalizer::NormalizeHead(const cassette::Request& requ
   for (const std::string& name : compiled_->headers) {
     std::optional<std::string> value;
     for (const auto& [k, v] : request.headers) {
-      if (!EqualsIgnoringCase(k, name)) continue;
+      if (!EqualsIgnoreCase(k, name)) continue;
       if (value) {
         *value += ", ";
         *value += v;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "cassette/base/ascii.h"
 #include "replay/internal/piece_cursor.h"
 
 namespace td::replay {
@@ -15,13 +16,7 @@ namespace {
 // chunking of a large body would otherwise queue megabytes of chunk framing).
 constexpr size_t kHighWatermark = 256 * 1024;
 
-std::string LowerTrimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string LowerTrimmed(std::string_view s) { return ToLowerAscii(TrimSpaceAndTab(s)); }
 
 bool IsFramingHeader(std::string_view name) {
   for (std::string_view h :

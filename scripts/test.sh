@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds tapedeck with warnings as errors and runs every test (unit and integration), then the
-# layering checks from STYLE.md. Installs what is missing first. Usage: scripts/test.sh
+# Builds tapedeck with warnings as errors and runs every test (unit, integration, SDK end to end)
+# with the layering checks from STYLE.md, then the whole suite again under ASan and UBSan, then a
+# short run of each fuzz harness. Installs what is missing first. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -35,3 +36,25 @@ if [ -n "$bad" ]; then
 fi
 
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
+
+# The whole suite once more under AddressSanitizer and UndefinedBehaviorSanitizer (benchmarks
+# are not built). Any report fails the test that triggered it. TAPEDECK_SKIP_SANITIZE=1 skips it
+# (for a quick local loop; CI always runs it).
+if [ "${TAPEDECK_SKIP_SANITIZE:-0}" != 1 ]; then
+  asan=${TAPEDECK_ASAN_BUILD_DIR:-build-asan}
+  # -O1: a sanitizer build is about finding errors; it compiles twice as fast as -O2 on CI's two
+  # cores and still runs the suite in a few minutes.
+  cmake -S . -B "$asan" -G Ninja -DTAPEDECK_WERROR=ON -DTAPEDECK_SANITIZE=address,undefined \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTAPEDECK_BUILD_BENCH=OFF \
+    ${TAPEDECK_CMAKE_ARGS:-} >/dev/null
+  cmake --build "$asan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir "$asan" --output-on-failure -j2 --timeout 600
+fi
+
+# Each libFuzzer harness for a short smoke run (tests/fuzz/README.md). TAPEDECK_FUZZ_SECONDS sets
+# the time per harness (default 30); TAPEDECK_SKIP_FUZZ=1 skips it.
+if [ "${TAPEDECK_SKIP_FUZZ:-0}" != 1 ]; then
+  scripts/fuzz.sh "${TAPEDECK_FUZZ_SECONDS:-30}" "${TAPEDECK_FUZZ_BUILD_DIR:-build-fuzz}"
+fi

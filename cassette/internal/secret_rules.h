@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "cassette/base/ascii.h"
 #include "cassette/secret_scan.h"
 
 namespace td::cassette::internal {
@@ -58,12 +59,7 @@ inline constexpr std::string_view kRuleSecretParam = "secret-param";
 
 // --- Character classes and small scanning helpers, shared by the families. ---
 
-inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-inline bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-inline bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
-inline bool IsAlpha(char c) { return IsUpper(c) || IsLower(c); }
-inline bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
-inline bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+// (IsDigit, IsAlnum, StartsWithAt and the rest of the ASCII basics: cassette/base/ascii.h.)
 inline bool IsLowerHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
 // [A-Za-z0-9_-]: the body of most keys, base64url. A prefix only counts where the byte before
 // it is not one of these.
@@ -89,22 +85,6 @@ size_t RunEndMax(std::string_view text, size_t pos, size_t max, Pred pred) {
   const size_t stop = std::min(text.size(), pos + max);
   while (pos < stop && pred(text[pos])) ++pos;
   return pos;
-}
-
-inline bool StartsWithAt(std::string_view text, size_t pos, std::string_view prefix) {
-  return pos <= text.size() && text.size() - pos >= prefix.size() &&
-         text.compare(pos, prefix.size(), prefix) == 0;
-}
-
-// `lower_prefix` must be lower case.
-inline bool StartsWithNoCaseAt(std::string_view text, size_t pos, std::string_view lower_prefix) {
-  if (pos > text.size() || text.size() - pos < lower_prefix.size()) return false;
-  for (size_t k = 0; k < lower_prefix.size(); ++k) {
-    char c = text[pos + k];
-    if (IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower_prefix[k]) return false;
-  }
-  return true;
 }
 
 // True when the byte before `pos` cannot continue a word made of `pred` characters.

@@ -23,7 +23,7 @@ bool IsToken68(char c) {
 // "Bearer <token>": the match covers the token only, so "Bearer " stays readable. A token that
 // is itself a known key shape is reported under that rule.
 std::optional<SecretMatch> MatchBearer(std::string_view text, size_t i) {
-  if (!StartsWithNoCaseAt(text, i, "bearer ")) return std::nullopt;
+  if (!StartsWithIgnoreCaseAt(text, i, "bearer ")) return std::nullopt;
   const size_t token = RunEnd(text, i + 7, [](char c) { return c == ' '; });
   if (token >= text.size()) return std::nullopt;
   if (auto specific = MatchShapeAt(text, token)) return specific;
@@ -38,7 +38,7 @@ std::optional<SecretMatch> MatchBearer(std::string_view text, size_t i) {
 // "Basic <base64>" where the base64 is padded and decodes to printable "user:password" with a
 // non-empty password: prose ("Basic authentication") never decodes to that.
 std::optional<SecretMatch> MatchBasic(std::string_view text, size_t i) {
-  if (!StartsWithNoCaseAt(text, i, "basic ")) return std::nullopt;
+  if (!StartsWithIgnoreCaseAt(text, i, "basic ")) return std::nullopt;
   const size_t token = RunEnd(text, i + 6, [](char c) { return c == ' '; });
   const size_t run = RunEnd(text, token, IsBase64);
   const size_t end = RunEndMax(text, run, 2, [](char c) { return c == '='; });

@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "cassette/base/ascii.h"
 #include "proxy/internal/http_parser.h"
 
 namespace td::proxy::internal {
@@ -31,9 +32,7 @@ cassette::Headers EndToEndHeaders(const cassette::Headers& headers) {
     std::string_view rest = value;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
-      std::string_view item = rest.substr(0, comma);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      std::string_view item = TrimSpaceAndTab(rest.substr(0, comma));
       if (!item.empty()) listed.push_back(item);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);

@@ -8,34 +8,20 @@
 #include <limits>
 #include <vector>
 
+#include "cassette/base/ascii.h"
+
 namespace td::proxy::internal {
 namespace {
 
 constexpr size_t kMaxChunkLineBytes = 4096;  // chunk size plus extensions
 constexpr size_t kMaxEmptyLinesBeforeRequest = 8;
 
-bool IsWs(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimWs(std::string_view s) {
-  while (!s.empty() && IsWs(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsWs(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Splits a comma-separated field value into trimmed elements; empty elements are dropped
 // (RFC 9110 section 5.6.1 lets recipients ignore them).
 void SplitList(std::string_view value, std::vector<std::string_view>* out) {
   while (true) {
     size_t comma = value.find(',');
-    std::string_view item = TrimWs(value.substr(0, comma));
+    std::string_view item = TrimSpaceAndTab(value.substr(0, comma));
     if (!item.empty()) out->push_back(item);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -58,15 +44,10 @@ int HexValue(char c) {
   return -1;
 }
 
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() &&
-         cassette::HeaderNameEquals(s.substr(0, prefix.size()), prefix);
-}
-
 }  // namespace
 
 bool IsTokenChar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  if (IsAlnum(static_cast<char>(c))) return true;
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
 }
 
@@ -440,7 +421,8 @@ bool HttpParser::ParseRequestLine(std::string_view line) {
   }
   bool origin_form = target.front() == '/';
   bool asterisk_form = target == "*" && method == "OPTIONS";
-  bool absolute_form = StartsWithNoCase(target, "http://") || StartsWithNoCase(target, "https://");
+  bool absolute_form =
+      StartsWithIgnoreCaseAt(target, 0, "http://") || StartsWithIgnoreCaseAt(target, 0, "https://");
   if (!origin_form && !asterisk_form && !absolute_form) {
     Fail(400, "invalid request target", 0);
     return false;
@@ -497,7 +479,7 @@ bool HttpParser::ParseStatusLine(std::string_view line) {
 
 bool HttpParser::ParseField(std::string_view line, bool trailer) {
   const int bad = kind_ == MessageKind::kRequest ? 400 : 502;
-  if (IsWs(line.front())) {
+  if (IsSpaceOrTab(line.front())) {
     Fail(bad, "obsolete line folding in header field", 0);
     return false;
   }
@@ -511,7 +493,7 @@ bool HttpParser::ParseField(std::string_view line, bool trailer) {
     return false;
   }
   std::string_view name = line.substr(0, colon);
-  if (IsWs(name.back())) {
+  if (IsSpaceOrTab(name.back())) {
     Fail(bad, "whitespace between header field name and colon", 0);
     return false;
   }
@@ -521,7 +503,7 @@ bool HttpParser::ParseField(std::string_view line, bool trailer) {
       return false;
     }
   }
-  std::string_view value = TrimWs(line.substr(colon + 1));
+  std::string_view value = TrimSpaceAndTab(line.substr(colon + 1));
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t') || u == 0x7f) {
@@ -589,7 +571,7 @@ bool HttpParser::FinishHead() {
     } else if (cassette::HeaderNameEquals(name, "host")) {
       ++hosts;
     } else if (request && cassette::HeaderNameEquals(name, "expect")) {
-      if (!cassette::HeaderNameEquals(TrimWs(value), "100-continue")) {
+      if (!cassette::HeaderNameEquals(TrimSpaceAndTab(value), "100-continue")) {
         Fail(417, "unsupported expectation", 0);
         return false;
       }
@@ -639,8 +621,8 @@ bool HttpParser::FinishHead() {
       return false;
     }
     if (codings.size() > 1) {
-      Fail(request ? 501 : 502, "transfer-encoding " + Lower(codings.front()) + " is not supported",
-           0);
+      Fail(request ? 501 : 502,
+           "transfer-encoding " + ToLowerAscii(codings.front()) + " is not supported", 0);
       return false;
     }
   }
@@ -681,7 +663,7 @@ bool HttpParser::ParseChunkSize(std::string_view line) {
     return false;
   }
   std::string_view ext = line.substr(i);
-  while (!ext.empty() && IsWs(ext.front())) ext.remove_prefix(1);
+  while (!ext.empty() && IsSpaceOrTab(ext.front())) ext.remove_prefix(1);
   if (!ext.empty()) {
     if (ext.front() != ';') {
       Fail(bad, "invalid chunk size", 0);

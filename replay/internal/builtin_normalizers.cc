@@ -5,13 +5,10 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "cassette/base/ascii.h"
+
 namespace td::replay::internal {
 namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // A character that cannot be part of a path component. '<' is one, so a placeholder such as
 // "<TMP>" ends a path and rewriting twice is a no-op.
@@ -54,10 +51,6 @@ bool PathMayStartAt(std::string_view text, size_t pos) {
   if (pos == 0) return true;
   char c = text[pos - 1];
   return !(IsAlnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c == '~');
-}
-
-bool StartsWithAt(std::string_view text, size_t pos, std::string_view prefix) {
-  return text.size() - pos >= prefix.size() && text.compare(pos, prefix.size(), prefix) == 0;
 }
 
 // The end of one path component starting at `pos`.

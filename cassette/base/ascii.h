@@ -1,0 +1,68 @@
+// File: cassette/base/ascii.h
+//
+// ASCII character classes and case-insensitive string helpers, locale-free (std::tolower and
+// friends depend on the C locale and on signedness; HTTP field names, JSON keys and key shapes
+// are ASCII by definition). The one home of these helpers: every module uses them, none keeps
+// its own copy.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace td {
+
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+constexpr bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+constexpr bool IsAlpha(char c) { return IsUpper(c) || IsLower(c); }
+constexpr bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
+constexpr bool IsHex(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+// Space or horizontal tab: the white space inside HTTP field values (RFC 9110 OWS).
+constexpr bool IsSpaceOrTab(char c) { return c == ' ' || c == '\t'; }
+
+constexpr char ToLowerAscii(char c) { return IsUpper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// `s` with A-Z turned to a-z; every other byte as it was.
+inline std::string ToLowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ToLowerAscii(c);
+  return out;
+}
+
+// Equal ignoring the case of A-Z (HTTP field names, JSON key matching).
+constexpr bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+// `prefix` stands at `pos` in `text` (false when `pos` is past the end).
+constexpr bool StartsWithAt(std::string_view text, size_t pos, std::string_view prefix) {
+  return pos <= text.size() && text.size() - pos >= prefix.size() &&
+         text.compare(pos, prefix.size(), prefix) == 0;
+}
+
+// `prefix` stands at `pos` in `text`, ignoring the case of A-Z in `text`. `lower_prefix` must be
+// lower case.
+constexpr bool StartsWithIgnoreCaseAt(std::string_view text, size_t pos,
+                                      std::string_view lower_prefix) {
+  if (pos > text.size() || text.size() - pos < lower_prefix.size()) return false;
+  for (size_t k = 0; k < lower_prefix.size(); ++k) {
+    if (ToLowerAscii(text[pos + k]) != lower_prefix[k]) return false;
+  }
+  return true;
+}
+
+// `s` without leading and trailing spaces and tabs.
+constexpr std::string_view TrimSpaceAndTab(std::string_view s) {
+  while (!s.empty() && IsSpaceOrTab(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpaceOrTab(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace td
