@@ -350,7 +350,8 @@ RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interacti
   }
   if (!out.clean) {
     TD_LOG(kError) << "interaction seq=" << interaction->seq
-                   << " not recorded: a secret-shaped value could not be masked";
+                   << " not recorded: a secret-shaped value could not be masked"
+                   << (notes.empty() ? "" : ": ") << (notes.empty() ? "" : notes.back());
     return out;
   }
   if (options_.writer) {

@@ -1,6 +1,7 @@
 // RecordingTap and ScrubForDisk: building and cleaning a recorded interaction.
 #include "proxy/recording_tap.h"
 
+#include "cassette/content_encoding.h"
 #include "cassette/secret_scan.h"
 #include "proxy/internal/headers.h"
 
@@ -79,20 +80,37 @@ cassette::Interaction RecordingTap::Finish(std::optional<std::string> truncated)
 
 bool ScrubForDisk(cassette::Interaction* interaction, const cassette::Redactor& redactor,
                   const cassette::Redactor& fallback, std::vector<std::string>* notes) {
+  // Only the stored copy is decoded: the upstream got the client's own bytes. A body that cannot
+  // be decoded stays as sent, header included; the scan of encoded bodies below notes it.
+  (void)cassette::DecodeRequestBody(&interaction->request);
   cassette::RedactionReport report;
   redactor.RedactInteraction(interaction, &report);
   std::vector<cassette::SecretFinding> findings = cassette::ScanInteraction(*interaction, 0);
-  if (findings.empty()) return true;
-  for (const cassette::SecretFinding& f : findings) {
-    notes->push_back("secret-shaped " + f.rule + " left at " + f.where + "; masked");
+  if (!findings.empty()) {
+    for (const cassette::SecretFinding& f : findings) {
+      notes->push_back("secret-shaped " + f.rule + " left at " + f.where + "; masked");
+    }
+    cassette::RedactionReport more;
+    fallback.RedactInteraction(interaction, &more);
+    findings = cassette::ScanInteraction(*interaction, 0);
+    for (const cassette::SecretFinding& f : findings) {
+      notes->push_back("secret-shaped " + f.rule + " still at " + f.where + " after masking");
+    }
+    if (!findings.empty()) return false;
   }
-  cassette::RedactionReport more;
-  fallback.RedactInteraction(interaction, &more);
-  findings = cassette::ScanInteraction(*interaction, 0);
-  for (const cassette::SecretFinding& f : findings) {
-    notes->push_back("secret-shaped " + f.rule + " still at " + f.where + " after masking");
+  // What is still compressed: a response from an upstream that ignored Accept-Encoding:
+  // identity (kept as sent: it must replay byte for byte), or a request body that could not be
+  // decoded. Masking inside compressed bytes would change them, so a key in there withholds
+  // the interaction.
+  cassette::EncodedBodyScan encoded = cassette::ScanEncodedBodies(*interaction, 0);
+  for (const std::string& line : encoded.undecodable) {
+    notes->push_back(line + ": stored as sent, and `tapedeck cassette verify` will report it");
   }
-  return findings.empty();
+  for (const cassette::SecretFinding& f : encoded.findings) {
+    notes->push_back("secret-shaped " + f.rule + " at " + f.where +
+                     " cannot be masked inside compressed bytes that replay as they are");
+  }
+  return encoded.findings.empty();
 }
 
 }  // namespace td::proxy

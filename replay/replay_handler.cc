@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cassette/base/log.h"
+#include "cassette/content_encoding.h"
 #include "cassette/provider.h"
 #include "proxy/access_log.h"
 #include "replay/miss_report.h"
@@ -68,6 +69,9 @@ ReplayHandler::~ReplayHandler() {
 
 size_t ReplayHandler::AddInteraction(const cassette::Interaction& interaction, bool recorded) {
   cassette::Request request = interaction.request;
+  // A body recorded compressed (before tapedeck decoded request bodies, or imported) is indexed
+  // decoded, like a live one; one that cannot be decoded is indexed as stored.
+  (void)cassette::DecodeRequestBody(&request);
   redactor_.RedactRequest(&request, nullptr);
   prepared_.push_back(PreparedResponse::From(interaction));
   const size_t index = index_.Add(request);
@@ -91,9 +95,31 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   live.query = in.query;
   live.headers = in.headers;
   bool recorded_body = index_.IsRecordedBody(in.body.bytes);
-  if (!recorded_body) live.body = in.body;
-  redactor_.RedactRequest(&live, nullptr);
-  if (recorded_body) live.body = in.body;
+  // A compressed body is matched decoded and without its Content-Encoding, the form the record
+  // path stores. One that cannot be decoded is matched as sent (so it misses) and the miss says
+  // why. Without Content-Encoding this costs one header lookup.
+  bool body_copied = false;
+  std::string body_note;
+  if (!recorded_body && cassette::FindHeader(in.headers, "content-encoding") != nullptr) {
+    live.body = in.body;
+    body_copied = true;
+    Status decoded = cassette::DecodeRequestBody(&live);
+    if (decoded.ok()) {
+      recorded_body = index_.IsRecordedBody(live.body.bytes);
+    } else {
+      body_note = "the request body could not be decoded (cannot decode " + decoded.message() +
+                  "), so it was matched as sent";
+    }
+  }
+  if (recorded_body) {
+    cassette::Body body = body_copied ? std::move(live.body) : in.body;
+    live.body = {};
+    redactor_.RedactRequest(&live, nullptr);
+    live.body = std::move(body);
+  } else {
+    if (!body_copied) live.body = in.body;
+    redactor_.RedactRequest(&live, nullptr);
+  }
   Index::Lookup lookup = index_.Next(index_.Key(live));
   if (lookup.kind == Index::Lookup::Kind::kHit) {
     ++hits_;
@@ -114,16 +140,19 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   } else {
     ++misses_;
   }
-  RespondMiss(*exchange, live, lookup, start_us);
+  RespondMiss(*exchange, live, lookup, start_us, body_note);
 }
 
 void ReplayHandler::RespondMiss(proxy::Exchange& exchange, const cassette::Request& live,
-                                const Index::Lookup& lookup, Micros start_us) {
+                                const Index::Lookup& lookup, Micros start_us,
+                                std::string_view body_note) {
   bool exhausted = lookup.kind == Index::Lookup::Kind::kExhausted;
   MissReport report =
       exhausted ? ExplainExhausted(live, index_, lookup) : ExplainMiss(live, index_);
   std::string message = report.Message();
+  if (!body_note.empty()) message += "; " + std::string(body_note);
   for (const std::string& line : report.LogLines()) TD_LOG(kWarn) << line;
+  if (!body_note.empty()) TD_LOG(kWarn) << "  " << body_note;
   recent_misses_.push_back(message);
   if (recent_misses_.size() > kRecentMisses) recent_misses_.pop_front();
 

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -88,8 +89,9 @@ class ReplayHandler final : public proxy::Handler {
                 proxy::Scheduler& scheduler, proxy::Handler* miss_fallback);
   void Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index, Micros start_us,
             std::string log_path);
+  // `body_note`, when set, says why the live body could not be decoded (it was matched as sent).
   void RespondMiss(proxy::Exchange& exchange, const cassette::Request& live,
-                   const Index::Lookup& lookup, Micros start_us);
+                   const Index::Lookup& lookup, Micros start_us, std::string_view body_note);
   void OnPlayDone(std::uint64_t id);
   void OnClientGone(std::uint64_t id);
   void Retire(std::unique_ptr<ActivePlay> play);

@@ -4,8 +4,8 @@
 set -euo pipefail
 
 TD_PACKAGES=(build-essential cmake ninja-build pkg-config libevent-dev libssl-dev
-             nlohmann-json3-dev libzstd-dev zstd libgtest-dev libgmock-dev jq openssl
-             clang libclang-rt-14-dev)
+             nlohmann-json3-dev libzstd-dev zstd zlib1g-dev libbrotli-dev libgtest-dev libgmock-dev
+             jq openssl clang libclang-rt-14-dev)
 
 td_install_deps() {
   local missing=()

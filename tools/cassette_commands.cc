@@ -10,6 +10,7 @@
 
 #include "cassette/cassette_lock.h"
 #include "cassette/codec.h"
+#include "cassette/content_encoding.h"
 #include "cassette/json_mapping.h"
 #include "cassette/redact.h"
 #include "cassette/secret_scan.h"
@@ -239,8 +240,18 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
         << Count(l.cassette.interactions.size(), "complete interaction") << "\n";
   }
   for (size_t i = 0; i < l.cassette.interactions.size(); ++i) {
-    for (const auto& f : cassette::ScanInteraction(l.cassette.interactions[i], i)) {
+    const cassette::Interaction& interaction = l.cassette.interactions[i];
+    std::vector<cassette::SecretFinding> findings = cassette::ScanInteraction(interaction, i);
+    // A body whose message still declares a Content-Encoding is scanned decoded too; one that
+    // cannot be decoded is a problem of its own rather than a pass.
+    cassette::EncodedBodyScan encoded = cassette::ScanEncodedBodies(interaction, i);
+    findings.insert(findings.end(), encoded.findings.begin(), encoded.findings.end());
+    for (const auto& f : findings) {
       out << path << ": interaction " << f.interaction << ": " << f.where << ": " << f.rule << "\n";
+      ++problems;
+    }
+    for (const std::string& line : encoded.undecodable) {
+      out << path << ": interaction " << i << ": " << line << "\n";
       ++problems;
     }
   }

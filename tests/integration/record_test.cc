@@ -17,10 +17,15 @@
 #include "cassette/base/log.h"
 #include "cassette/sse.h"
 #include "tests/integration/record_fixture.h"
+#include "tests/support/compress.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_dns.h"
+#include "tests/support/fake_secrets.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/log_capture.h"
+#include "tools/cassette_commands.h"
+#include "tools/config.h"
+#include "tools/exit_codes.h"
 
 namespace td::testing {
 namespace {
@@ -870,6 +875,162 @@ TEST_F(RecordTest, WritesOneAccessLogLinePerExchange) {
             std::string::npos)
       << access[0];
   EXPECT_NE(access[0].find(" POST /v1/messages seq=1"), std::string::npos) << access[0];
+}
+
+// `tapedeck cassette verify FILE`, in process: its exit code and what it printed.
+std::pair<int, std::string> Verify(const std::string& path) {
+  Result<cli::Config> config = cli::Config::Parse(cli::kCassetteCmd, {path}, {});
+  EXPECT_TRUE(config.ok()) << config.status().message();
+  if (!config.ok()) return {-1, ""};
+  std::ostringstream out, err;
+  int code = cli::RunCassetteCommand("verify", *config, out, err);
+  return {code, out.str() + err.str()};
+}
+
+// Log lines at warn and above, captured for one test.
+class WarnLines {
+ public:
+  WarnLines() {
+    SetLogSink(
+        [](LogLevel level, std::string_view line, void* arg) {
+          auto* self = static_cast<WarnLines*>(arg);
+          std::lock_guard<std::mutex> lock(self->mu_);
+          if (level >= LogLevel::kWarn) self->lines_.emplace_back(line);
+        },
+        this);
+  }
+  ~WarnLines() { SetLogSink(nullptr, nullptr); }
+  std::string Find(std::string_view needle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& line : lines_) {
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    return "";
+  }
+  bool Mentions(std::string_view needle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::any_of(lines_.begin(), lines_.end(), [&](const std::string& line) {
+      return line.find(needle) != std::string::npos;
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+std::string MessagesWithText(const std::string& text) {
+  return R"({"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":")" +
+         text + R"("}]})";
+}
+
+TEST_F(RecordTest, GzippedRequestIsForwardedAsSentAndRecordedDecodedAndRedacted) {
+  StartUpstream();
+  upstream_->Respond(FakeResponse::Json(R"({"ok":true})"));
+  RecordProxyConfig config;
+  config.compress = false;  // so the raw file bytes can be searched
+  ASSERT_TRUE(StartProxy(config));
+  const std::string key = FakeAnthropicKey();
+  const std::string json = MessagesWithText("my key is " + key);
+  const std::string zipped = Gzip(json);
+
+  auto client = Client();
+  ASSERT_TRUE(client->Send(PostMessages(zipped, {{"Content-Encoding", "gzip"}})));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 200);
+
+  // The upstream gets exactly what the client sent: the same compressed bytes and header.
+  ASSERT_TRUE(upstream_->WaitForRequests(1));
+  CapturedRequest seen = upstream_->request(0);
+  EXPECT_EQ(seen.body, zipped);
+  ASSERT_NE(cassette::FindHeader(seen.headers, "content-encoding"), nullptr);
+  EXPECT_EQ(*cassette::FindHeader(seen.headers, "content-encoding"), "gzip");
+
+  // The cassette holds the decoded JSON, key redacted, and no content-encoding.
+  ASSERT_TRUE(WaitForRecorded(1));
+  cassette::Cassette cassette = ReadBack();
+  ASSERT_EQ(cassette.interactions.size(), 1u);
+  const cassette::Request& stored = cassette.interactions[0].request;
+  EXPECT_EQ(cassette::FindHeader(stored.headers, "content-encoding"), nullptr);
+  EXPECT_EQ(stored.body.bytes, MessagesWithText("my key is [REDACTED:anthropic-key]"));
+  const std::string file = ReadFile(cassette_path_);
+  EXPECT_EQ(file.find(key), std::string::npos);
+  EXPECT_NE(file.find(R"("body":{"json":{"model":"claude-sonnet-4-5")"), std::string::npos)
+      << "stored as diffable JSON: " << file;
+
+  auto [code, out] = Verify(cassette_path_);
+  EXPECT_EQ(code, cli::kExitOk) << out;
+}
+
+TEST_F(RecordTest, CorruptGzipRequestIsForwardedRecordedAsSentAndFailsVerify) {
+  StartUpstream();
+  upstream_->Respond(FakeResponse::Json(R"({"ok":true})"));
+  WarnLines warnings;
+  ASSERT_TRUE(StartProxy());
+  std::string corrupt = Gzip(MessagesWithText("hello"));
+  corrupt[corrupt.size() - 6] ^= 0x20;  // the CRC-32 no longer matches
+
+  auto client = Client();
+  ASSERT_TRUE(client->Send(PostMessages(corrupt, {{"Content-Encoding", "gzip"}})));
+  ClientResponse response;
+  ASSERT_TRUE(client->ReadResponse(&response));
+  EXPECT_EQ(response.status, 200);
+  ASSERT_TRUE(upstream_->WaitForRequests(1));
+  EXPECT_EQ(upstream_->request(0).body, corrupt);
+
+  ASSERT_TRUE(WaitForRecorded(1));
+  cassette::Cassette cassette = ReadBack();
+  ASSERT_EQ(cassette.interactions.size(), 1u);
+  const cassette::Request& stored = cassette.interactions[0].request;
+  EXPECT_EQ(stored.body.bytes, corrupt);
+  ASSERT_NE(cassette::FindHeader(stored.headers, "content-encoding"), nullptr);
+  const std::string why = "request.body: cannot decode gzip: corrupt at byte " +
+                          std::to_string(corrupt.size() - 4) + ": incorrect data check";
+  EXPECT_TRUE(warnings.Mentions("interaction seq=1: " + why)) << "a warn line says why";
+
+  auto [code, out] = Verify(cassette_path_);
+  EXPECT_EQ(code, cli::kExitProblem);
+  EXPECT_NE(out.find(cassette_path_ + ": interaction 0: " + why + "; not scanned"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(RecordTest, CompressedResponseHoldingAKeyIsWithheldAndACleanOneKeptAsSent) {
+  // An upstream that ignores Accept-Encoding: identity. Its bytes must replay as they are, so a
+  // key inside cannot be masked: that interaction is not recorded.
+  StartUpstream();
+  const std::string answer = R"({"echo":"the key )" + FakeOpenAiKey() + R"( again"})";
+  const std::string leaky = Gzip(answer);
+  const std::string clean = Gzip(R"({"ok":true})");
+  for (const std::string* body : {&leaky, &clean}) {
+    FakeResponse r = FakeResponse::Json(*body);
+    r.headers.emplace_back("Content-Encoding", "gzip");
+    upstream_->Respond(std::move(r));
+  }
+  WarnLines warnings;
+  ASSERT_TRUE(StartProxy());
+  auto client = Client();
+  for (const std::string* body : {&leaky, &clean}) {
+    ASSERT_TRUE(client->Send(PostMessages()));
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response));
+    EXPECT_EQ(response.body, *body) << "the client gets the upstream's bytes";
+  }
+  ASSERT_TRUE(WaitForRecorded(1));
+  EXPECT_EQ(stats().not_recorded, 1u);
+  const std::string error = warnings.Find("interaction seq=1 not recorded");
+  EXPECT_NE(error.find("openai-key at response.body (gzip) at byte " +
+                       std::to_string(answer.find("sk-proj-"))),
+            std::string::npos)
+      << error;
+
+  cassette::Cassette cassette = ReadBack();
+  ASSERT_EQ(cassette.interactions.size(), 1u);
+  EXPECT_EQ(cassette.interactions[0].seq, 2u);
+  EXPECT_EQ(cassette.interactions[0].response.body.bytes, clean);
+  auto [code, out] = Verify(cassette_path_);
+  EXPECT_EQ(code, cli::kExitOk) << out;
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // Unit tests for the recording side of the record path, without sockets: how bodies are
-// classified, arrival stamps from a fake clock, and the redact-then-scan step before disk.
+// classified, arrival stamps from a fake clock, and the decode-redact-scan step before disk.
 #include "proxy/recording_tap.h"
 
 #include <gtest/gtest.h>
 
 #include "cassette/secret_scan.h"
+#include "tests/support/compress.h"
 #include "tests/support/fake_clock.h"
 
 namespace td::proxy {
@@ -143,6 +144,58 @@ TEST(RecordingTapTest, ScrubWithDefaultRulesHasNothingLeftToNote) {
   EXPECT_TRUE(notes.empty());
   EXPECT_EQ(*cassette::FindHeader(got.request.headers, "x-api-key"), cassette::kRedacted);
   EXPECT_EQ(got.response.body.bytes, "{\"ok\":true}");
+}
+
+TEST(RecordingTapTest, ScrubStoresACompressedRequestDecodedSoItsKeyIsRedacted) {
+  Result<cassette::Redactor> redactor = cassette::Redactor::Create({});
+  ASSERT_TRUE(redactor.ok());
+  cassette::Request request = SampleRequest();
+  const std::string json = "{\"note\":\"" + std::string(kKey) + "\"}";
+  request.body.bytes = td::testing::Gzip(json);
+  request.headers.emplace_back("Content-Encoding", "gzip");
+  FakeClock clock;
+  RecordingTap tap(&clock, 1, request);
+  tap.OnHead(200, {{"content-type", "application/json"}}, true, tap.elapsed_us());
+  tap.OnBody("{}", tap.elapsed_us());
+  cassette::Interaction got = tap.Finish(std::nullopt);
+  std::vector<std::string> notes;
+  EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
+  EXPECT_TRUE(notes.empty());
+  EXPECT_EQ(got.request.body.bytes, "{\"note\":\"[REDACTED:anthropic-key]\"}");
+  EXPECT_EQ(cassette::FindHeader(got.request.headers, "content-encoding"), nullptr);
+
+  // One that cannot be decoded stays as sent, header kept, with a note saying why.
+  request.body.bytes.resize(request.body.bytes.size() - 2);
+  RecordingTap cut(&clock, 2, request);
+  cut.OnHead(200, {}, true, cut.elapsed_us());
+  got = cut.Finish(std::nullopt);
+  notes.clear();
+  EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
+  EXPECT_EQ(got.request.body.bytes, request.body.bytes);
+  EXPECT_NE(cassette::FindHeader(got.request.headers, "content-encoding"), nullptr);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].rfind("request.body: cannot decode gzip: truncated at byte ", 0), 0u)
+      << notes[0];
+}
+
+TEST(RecordingTapTest, ScrubWithholdsACompressedResponseHoldingAKey) {
+  Result<cassette::Redactor> redactor = cassette::Redactor::Create({});
+  ASSERT_TRUE(redactor.ok());
+  const std::string json = "{\"echo\":\"" + std::string(kKey) + "\"}";
+  const std::string zipped = td::testing::Gzip(json);
+  FakeClock clock;
+  RecordingTap tap(&clock, 1, SampleRequest());
+  tap.OnHead(200, {{"content-type", "application/json"}, {"content-encoding", "gzip"}}, true,
+             tap.elapsed_us());
+  tap.OnBody(zipped, tap.elapsed_us());
+  cassette::Interaction got = tap.Finish(std::nullopt);
+  std::vector<std::string> notes;
+  EXPECT_FALSE(ScrubForDisk(&got, *redactor, *redactor, &notes));
+  ASSERT_FALSE(notes.empty());
+  EXPECT_EQ(notes.back(), "secret-shaped anthropic-key at response.body (gzip) at byte " +
+                              std::to_string(json.find("sk-ant-")) +
+                              " cannot be masked inside compressed bytes that replay as they are");
+  EXPECT_EQ(got.response.body.bytes, zipped) << "the replayed bytes are never re-encoded";
 }
 
 }  // namespace

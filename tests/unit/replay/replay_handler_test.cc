@@ -1,5 +1,6 @@
 // The replay handler end to end over fakes: hits, misses (Anthropic and OpenAI shapes),
-// exhaustion, the auto-mode fallback, redaction before matching, stats, client gone.
+// exhaustion, the auto-mode fallback, redaction before matching, compressed request bodies,
+// stats, client gone.
 #include "replay/replay_handler.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "cassette/base/log.h"
+#include "tests/support/compress.h"
 #include "tests/support/fake_sink.h"
 #include "tests/support/interaction_builder.h"
 #include "tests/support/log_capture.h"
@@ -269,6 +271,54 @@ TEST_F(ReplayHandlerTest, AKeyInThePathNeverReachesTheLogOnAHitOrAMiss) {
   EXPECT_EQ(log.Count("result=miss status=404"), 1u) << log.Text();
   // The hit's access line, and the miss's warning, nearest-interaction line and access line.
   EXPECT_EQ(log.Count("/v1/keys/[REDACTED:anthropic-key]/check"), 4u) << log.Text();
+}
+
+TEST_F(ReplayHandlerTest, GzippedLiveRequestMatchesItsDecodedRecording) {
+  // The record path stores a compressed request body decoded, without Content-Encoding.
+  std::vector<cassette::Interaction> cassette = {Recorded("Hello", "Hi!"), Recorded("Bye", "Ciao")};
+  auto handler = Make(cassette, Instant());
+  cassette::Request live = Live(cassette[1]);
+  live.body.bytes = testing::Gzip(live.body.bytes);
+  live.headers.emplace_back("Content-Encoding", "gzip");
+  auto ex = Send(*handler, live);
+  EXPECT_EQ(ex->fake_sink().status(), 200);
+  EXPECT_EQ(ex->fake_sink().header("request-id"), "req_Ciao");
+  EXPECT_EQ(handler->Stats().hits, 1u);
+}
+
+TEST_F(ReplayHandlerTest, RecordingStoredCompressedMatchesDifferentlyCompressedLiveBody) {
+  // A cassette recorded before request bodies were decoded (or imported) holds the gzip bytes
+  // and the header; a client that compresses the same JSON differently still matches it.
+  cassette::Interaction old = Recorded("Hello", "Hi!");
+  const std::string json_body = old.request.body.bytes;
+  old.request.body.bytes = testing::Gzip(json_body);
+  old.request.headers.emplace_back("content-encoding", "gzip");
+  auto handler = Make({old}, Instant());
+  cassette::Request live = Live(Recorded("Hello", "Hi!"));
+  live.body.bytes = testing::RawDeflate(json_body);
+  live.headers.emplace_back("content-encoding", "deflate");
+  EXPECT_EQ(Send(*handler, live)->fake_sink().status(), 200);
+}
+
+TEST_F(ReplayHandlerTest, UndecodableLiveBodyMissesAndSaysWhy) {
+  LogCapture log;
+  std::vector<cassette::Interaction> cassette = {Recorded("Hello", "Hi!")};
+  auto handler = Make(cassette, Instant());
+  cassette::Request live = Live(cassette[0]);
+  std::string zipped = testing::Gzip(live.body.bytes);
+  live.body.bytes = zipped.substr(0, zipped.size() - 4);  // cut inside the trailer
+  live.headers.emplace_back("Content-Encoding", "gzip");
+  auto ex = Send(*handler, live);
+  EXPECT_EQ(ex->fake_sink().status(), 404);
+  const std::string message = json::parse(ex->fake_sink().body())["error"]["message"];
+  const std::string why =
+      "the request body could not be decoded (cannot decode gzip: truncated "
+      "at byte " +
+      std::to_string(live.body.bytes.size()) +
+      " (the data ends before the stream does)), so it was matched as sent";
+  EXPECT_NE(message.find("; " + why), std::string::npos) << message;
+  EXPECT_TRUE(log.Contains(why));
+  EXPECT_EQ(handler->Stats().misses, 1u);
 }
 
 TEST_F(ReplayHandlerTest, ClientGoneMidStreamCancelsPlayback) {

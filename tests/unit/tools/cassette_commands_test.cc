@@ -8,6 +8,7 @@
 
 #include "cassette/cassette_lock.h"
 #include "cassette/codec.h"
+#include "tests/support/compress.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
 #include "tools/exit_codes.h"
@@ -119,6 +120,49 @@ TEST(CassetteCommandsTest, VerifyNamesFileInteractionAndPlaceOfAPlantedKey) {
       << bad.out;
   EXPECT_NE(bad.out.find("anthropic-key"), std::string::npos) << bad.out;
   EXPECT_EQ(bad.out.find(FakeAnthropicKey()), std::string::npos) << "never print the secret";
+}
+
+// One interaction whose request body is `body` gzip'd, stored compressed with its header, as a
+// cassette recorded before tapedeck decoded request bodies (or imported) holds it.
+Cassette GzipRequestBody(const std::string& body, size_t cut = 0) {
+  std::string zipped = td::testing::Gzip(body);
+  zipped.resize(zipped.size() - cut);
+  Cassette c;
+  c.created_at_us = 1700000000000000;
+  c.interactions.push_back(InteractionBuilder()
+                               .RequestHeader("content-type", "application/json")
+                               .RequestHeader("Content-Encoding", "gzip")
+                               .RequestBody(zipped)
+                               .ResponseJson({{"ok", true}})
+                               .Build());
+  return c;
+}
+
+TEST(CassetteCommandsTest, VerifyLooksInsideACompressedBodyAndFailsOnOneItCannotRead) {
+  const std::string clean_json = R"({"model":"claude-test","max_tokens":16})";
+  std::string clean = Write("gzip-clean.jsonl", GzipRequestBody(clean_json), false);
+  CmdResult ok = Cmd("verify", {clean});
+  EXPECT_EQ(ok.code, kExitOk) << ok.out << ok.err;
+
+  const std::string leaky_json = R"({"model":"claude-test","note":")" + FakeAnthropicKey() + "\"}";
+  std::string leaky = Write("gzip-key.jsonl", GzipRequestBody(leaky_json), false);
+  CmdResult bad = Cmd("verify", {leaky});
+  EXPECT_EQ(bad.code, kExitProblem);
+  EXPECT_NE(bad.out.find(leaky + ": interaction 0: request.body (gzip) at byte " +
+                         std::to_string(leaky_json.find("sk-ant-")) + ": anthropic-key\n"),
+            std::string::npos)
+      << bad.out;
+  EXPECT_EQ(bad.out.find(FakeAnthropicKey()), std::string::npos) << "never print the secret";
+
+  // What verify cannot read, it does not pass.
+  std::string cut = Write("gzip-cut.jsonl", GzipRequestBody(clean_json, 3), false);
+  CmdResult unread = Cmd("verify", {cut});
+  EXPECT_EQ(unread.code, kExitProblem);
+  EXPECT_NE(unread.out.find(cut + ": interaction 0: request.body: cannot decode gzip: truncated "
+                                  "at byte "),
+            std::string::npos)
+      << unread.out;
+  EXPECT_NE(unread.out.find("; not scanned\n"), std::string::npos) << unread.out;
 }
 
 TEST(CassetteCommandsTest, RedactRewritesInPlaceAndVerifyThenPasses) {
