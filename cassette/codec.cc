@@ -1,156 +1,28 @@
-// The cassette codec: JSON Lines text, optionally one zstd frame per writer session that is
-// flushed after every interaction (so a kill -9 loses at most the interaction being written),
-// read back tolerantly (a cut tail is a warning) and strictly (anything else is an error naming
-// the file and line). Rewrites go through a temp file and rename. Format: docs/cassette-format.md.
+// The cassette format: the header line, one interaction per JSON line, migrations, read back
+// tolerantly (a cut tail is a warning) and strictly (anything else is an error naming the file
+// and line), and whole-file rewrites. zstd is internal/zstd_stream, files are internal/file_io,
+// appends are cassette_writer. Format: docs/cassette-format.md.
 #include "cassette/codec.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zstd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
-#include "cassette/base/unique_fd.h"
 #include "cassette/internal/codec_internal.h"
 #include "cassette/internal/codec_text.h"
+#include "cassette/internal/file_io.h"
 #include "cassette/internal/zstd_handles.h"
+#include "cassette/internal/zstd_stream.h"
 #include "cassette/json_mapping.h"
 
 namespace td::cassette {
 namespace {
 
-constexpr unsigned char kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
-// How much of an existing file kTruncate reads to check that it is a cassette.
-constexpr size_t kSniffBytes = 64 * 1024;
-
-// "4 GiB", "12 MiB" or "1000 bytes", for limits in messages.
-std::string FormatSize(std::uint64_t bytes) {
-  if (bytes >= (std::uint64_t{1} << 30) && bytes % (std::uint64_t{1} << 30) == 0) {
-    return std::to_string(bytes >> 30) + " GiB";
-  }
-  if (bytes >= (std::uint64_t{1} << 20) && bytes % (std::uint64_t{1} << 20) == 0) {
-    return std::to_string(bytes >> 20) + " MiB";
-  }
-  return std::to_string(bytes) + " bytes";
-}
-
-std::string Where(std::string_view name) {
-  std::string out = "cassette ";
-  out += name;
-  return out;
-}
-
-Status WriteAll(int fd, std::string_view data, std::string_view where) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoErrno(std::string(where) + ": write", errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// Reads up to `limit` bytes (the whole file when it is smaller).
-Result<std::string> ReadFile(const std::string& path, std::uint64_t limit, bool whole) {
-  const std::string where = Where(path);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return IoErrno(where + ": cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return IoErrno(where + ": stat", errno);
-  if (S_ISDIR(st.st_mode)) return IoError(where + ": is a directory");
-  if (whole && static_cast<std::uint64_t>(st.st_size) > limit) {
-    return ParseError(where + ": file is larger than " + FormatSize(limit) +
-                      "; refusing to read it");
-  }
-  std::string out;
-  out.reserve(static_cast<size_t>(std::min<std::uint64_t>(st.st_size, limit)));
-  char buf[64 * 1024];
-  while (out.size() < limit) {
-    const size_t want =
-        static_cast<size_t>(std::min<std::uint64_t>(sizeof buf, limit - out.size()));
-    const ssize_t n = ::read(fd.get(), buf, want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoErrno(where + ": read", errno);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  if (whole && out.size() >= limit) {
-    char extra;
-    if (::read(fd.get(), &extra, 1) == 1) {
-      return ParseError(where + ": file is larger than " + FormatSize(limit) +
-                        "; refusing to read it");
-    }
-  }
-  return out;
-}
-
-Status FsyncParentDir(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return IoErrno(Where(path) + ": open folder " + dir, errno);
-  // Some file systems cannot fsync a folder (EINVAL); there is nothing more to do there.
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return IoErrno(Where(path) + ": fsync folder " + dir, errno);
-  }
-  return Status::Ok();
-}
-
-Result<internal::ZstdCCtxPtr> MakeCompressor(int level, std::string_view where) {
-  if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
-    return InvalidArgumentError(std::string(where) + ": zstd level " + std::to_string(level) +
-                                " is out of range (" + std::to_string(ZSTD_minCLevel()) + ".." +
-                                std::to_string(ZSTD_maxCLevel()) + ")");
-  }
-  internal::ZstdCCtxPtr cctx(ZSTD_createCCtx());
-  if (!cctx) return InternalError(std::string(where) + ": zstd: out of memory");
-  size_t rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
-  if (!ZSTD_isError(rc)) rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
-  if (ZSTD_isError(rc)) {
-    return InternalError(std::string(where) + ": zstd: " + ZSTD_getErrorName(rc));
-  }
-  return cctx;
-}
-
-// Compresses `in` into `*out` (appending) and flushes or ends the frame per `mode`.
-Status CompressInto(ZSTD_CCtx* cctx, std::string_view in, ZSTD_EndDirective mode, std::string* out,
-                    std::string_view where) {
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  const size_t chunk = ZSTD_CStreamOutSize();
-  for (;;) {
-    const size_t old = out->size();
-    out->resize(old + chunk);
-    ZSTD_outBuffer output{out->data() + old, chunk, 0};
-    const size_t remaining = ZSTD_compressStream2(cctx, &output, &input, mode);
-    out->resize(old + output.pos);
-    if (ZSTD_isError(remaining)) {
-      return InternalError(std::string(where) + ": zstd: " + ZSTD_getErrorName(remaining));
-    }
-    if (remaining == 0 && input.pos == input.size) return Status::Ok();
-  }
-}
-
-std::string HeaderLine(Micros created_at_us) {
-  Json header = Json::object();
-  header["tapedeck"] = "cassette";
-  header["version"] = kCassetteVersion;
-  header["created_at"] = FormatRfc3339Micros(created_at_us);
-  return header.dump();
-}
+using internal::CassetteWhere;
 
 bool IsBlank(std::string_view line) {
   return std::all_of(line.begin(), line.end(),
@@ -244,40 +116,12 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, int* ver
 
 namespace internal {
 
-bool HasZstdMagic(std::string_view bytes) {
-  return bytes.size() >= 4 && std::memcmp(bytes.data(), kZstdMagic, 4) == 0;
-}
-
-Result<Decompressed> DecompressAll(std::string_view bytes, std::string_view name,
-                                   std::uint64_t max_output) {
-  ZstdDCtxPtr dctx(ZSTD_createDCtx());
-  if (!dctx) return InternalError(Where(name) + ": zstd: out of memory");
-  Decompressed result;
-  ZSTD_inBuffer input{bytes.data(), bytes.size(), 0};
-  const size_t chunk = ZSTD_DStreamOutSize();
-  size_t last = 0;
-  for (;;) {
-    const size_t old = result.text.size();
-    const size_t consumed_before = input.pos;
-    result.text.resize(old + chunk);
-    ZSTD_outBuffer output{result.text.data() + old, chunk, 0};
-    const size_t rc = ZSTD_decompressStream(dctx.get(), &output, &input);
-    result.text.resize(old + output.pos);
-    if (ZSTD_isError(rc)) {
-      return ParseError(Where(name) + ": corrupt zstd data near byte " + std::to_string(input.pos) +
-                        ": " + ZSTD_getErrorName(rc));
-    }
-    if (result.text.size() > max_output) {
-      return ParseError(Where(name) + ": decompresses to more than " + FormatSize(max_output) +
-                        "; refusing to read it");
-    }
-    last = rc;
-    const bool output_full = output.pos == output.size;
-    if (input.pos == input.size && !output_full) break;
-    if (input.pos == consumed_before && output.pos == 0) break;  // no progress: input exhausted
-  }
-  result.complete = last == 0;
-  return result;
+std::string HeaderLine(Micros created_at_us) {
+  Json header = Json::object();
+  header["tapedeck"] = "cassette";
+  header["version"] = kCassetteVersion;
+  header["created_at"] = FormatRfc3339Micros(created_at_us);
+  return header.dump();
 }
 
 bool StartsWithCassetteHeader(std::string_view bytes) {
@@ -307,7 +151,7 @@ bool StartsWithCassetteHeader(std::string_view bytes) {
 
 Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view name,
                                      ReadReport* report, std::uint64_t max_bytes) {
-  const std::string where = Where(name);
+  const std::string where = CassetteWhere(name);
   ParsedFile result;
   std::string storage;
   std::string_view text = bytes;
@@ -407,7 +251,8 @@ Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name, Re
 }
 
 Result<Cassette> ReadCassette(const std::string& path, ReadReport* report) {
-  Result<std::string> bytes = ReadFile(path, internal::kMaxCassetteBytes, /*whole=*/true);
+  Result<std::string> bytes = internal::ReadFileBounded(path, internal::kMaxCassetteBytes,
+                                                        /*whole=*/true, CassetteWhere(path));
   if (!bytes.ok()) return bytes.status();
   return ParseCassette(*bytes, path, report);
 }
@@ -426,7 +271,7 @@ std::string SerializeInteraction(const Interaction& interaction) {
 }
 
 std::string SerializeCassette(const Cassette& cassette) {
-  std::string out = HeaderLine(cassette.created_at_us);
+  std::string out = internal::HeaderLine(cassette.created_at_us);
   out += '\n';
   for (const Interaction& interaction : cassette.interactions) {
     out += SerializeInteraction(interaction);
@@ -437,192 +282,24 @@ std::string SerializeCassette(const Cassette& cassette) {
 
 Status WriteCassetteAtomic(const std::string& path, const Cassette& cassette,
                            const WriteOptions& options) {
-  const std::string where = Where(path);
+  const std::string where = CassetteWhere(path);
   std::string data = SerializeCassette(cassette);
   if (options.compress) {
     // The same shape CassetteWriter writes: one frame, flushed after every line.
-    Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
+    Result<internal::ZstdCCtxPtr> cctx = internal::MakeCompressor(options.level, where);
     if (!cctx.ok()) return cctx.status();
     std::string compressed;
     std::string_view rest = data;
     while (!rest.empty()) {
       const size_t line_end = rest.find('\n') + 1;  // the text always ends with '\n'
-      TD_RETURN_IF_ERROR(
-          CompressInto(cctx->get(), rest.substr(0, line_end), ZSTD_e_flush, &compressed, where));
+      TD_RETURN_IF_ERROR(internal::CompressInto(cctx->get(), rest.substr(0, line_end), ZSTD_e_flush,
+                                                &compressed, where));
       rest.remove_prefix(line_end);
     }
-    TD_RETURN_IF_ERROR(CompressInto(cctx->get(), {}, ZSTD_e_end, &compressed, where));
+    TD_RETURN_IF_ERROR(internal::CompressInto(cctx->get(), {}, ZSTD_e_end, &compressed, where));
     data = std::move(compressed);
   }
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  mode_t mode = 0644;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) mode = st.st_mode & 07777;
-
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd.valid()) return IoErrno(where + ": cannot create " + tmp, errno);
-  auto fail = [&](Status status) {
-    fd.Reset();
-    ::unlink(tmp.c_str());
-    return status;
-  };
-  Status written = WriteAll(fd.get(), data, where + ": " + tmp);
-  if (!written.ok()) return fail(written);
-  if (::fchmod(fd.get(), mode) != 0) return fail(IoErrno(where + ": chmod " + tmp, errno));
-  if (::fsync(fd.get()) != 0) return fail(IoErrno(where + ": fsync " + tmp, errno));
-  if (const int err = fd.Close(); err != 0) return fail(IoErrno(where + ": close " + tmp, err));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail(IoErrno(where + ": rename " + tmp, errno));
-  }
-  return FsyncParentDir(path);
-}
-
-// -------------------------------------------------------------------------------------------------
-// CassetteWriter
-
-struct CassetteWriter::Impl {
-  std::string where;
-  UniqueFd fd;
-  bool compress = false;
-  bool fsync_each = false;
-  bool created = false;  // this session created the file: fsync its folder on Close
-  internal::ZstdCCtxPtr cctx;
-  bool frame_open = false;  // the current zstd frame has data and needs ZSTD_e_end
-  bool closed = false;
-  Status failure;  // the first failed write: the file may end in a partial line
-  std::string scratch;
-
-  // Writes `text` (whole lines), compressed and flushed when compressing.
-  Status Write(std::string_view text) {
-    std::string_view data = text;
-    if (compress) {
-      scratch.clear();
-      Status st = CompressInto(cctx.get(), text, ZSTD_e_flush, &scratch, where);
-      if (!st.ok()) {
-        failure = st;
-        return st;
-      }
-      frame_open = true;
-      data = scratch;
-    }
-    Status st = WriteAll(fd.get(), data, where);
-    if (!st.ok()) failure = st;
-    return st;
-  }
-};
-
-CassetteWriter::CassetteWriter(std::string path, std::unique_ptr<Impl> impl)
-    : path_(std::move(path)), impl_(std::move(impl)) {}
-
-CassetteWriter::~CassetteWriter() {
-  Status status = Close();
-  if (!status.ok()) TD_LOG(kError) << status.message();
-}
-
-Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& path, OpenMode mode,
-                                                             const WriteOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->where = Where(path);
-  impl->compress = options.compress;
-  impl->fsync_each = options.fsync;
-  const std::string& where = impl->where;
-
-  struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0;
-  const bool has_content = exists && st.st_size > 0;
-
-  if (mode == OpenMode::kAppend && has_content) {
-    Result<std::string> bytes = ReadFile(path, internal::kMaxCassetteBytes, /*whole=*/true);
-    if (!bytes.ok()) return bytes.status();
-    ReadReport report;
-    Result<internal::ParsedFile> parsed = internal::ParseCassetteFile(*bytes, path, &report);
-    if (!parsed.ok()) return parsed.status().WithContext("cannot append");
-    impl->compress = parsed->compressed;  // keep the file's form whatever the options say
-    bool need_newline = false;
-    if (parsed->cut || parsed->cassette.version != kCassetteVersion) {
-      for (const std::string& warning : report.warnings) TD_LOG(kWarn) << warning;
-      TD_LOG(kWarn) << where << ": rewriting it with its " << parsed->cassette.interactions.size()
-                    << " complete interactions before appending";
-      WriteOptions rewrite = options;
-      rewrite.compress = parsed->compressed;
-      TD_RETURN_IF_ERROR(WriteCassetteAtomic(path, parsed->cassette, rewrite));
-    } else {
-      need_newline = parsed->missing_final_newline;
-    }
-    if (impl->compress) {
-      Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
-      if (!cctx.ok()) return cctx.status();
-      impl->cctx = std::move(*cctx);
-    }
-    impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
-    if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
-    if (need_newline) TD_RETURN_IF_ERROR(impl->Write("\n"));
-    return std::unique_ptr<CassetteWriter>(new CassetteWriter(path, std::move(impl)));
-  }
-
-  // A new cassette (kTruncate, or kAppend to a missing or empty file).
-  if (mode == OpenMode::kTruncate && has_content && !S_ISDIR(st.st_mode)) {
-    Result<std::string> prefix = ReadFile(path, kSniffBytes, /*whole=*/false);
-    if (!prefix.ok()) return prefix.status();
-    if (!internal::StartsWithCassetteHeader(*prefix)) {
-      return ParseError(where +
-                        ": the file exists and is not a tapedeck cassette; refusing to "
-                        "overwrite it");
-    }
-  }
-  if (impl->compress) {
-    Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
-    if (!cctx.ok()) return cctx.status();
-    impl->cctx = std::move(*cctx);
-  }
-  impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
-  impl->created = true;
-  std::string header = HeaderLine(SystemClock::Get().WallMicros());
-  header += '\n';
-  TD_RETURN_IF_ERROR(impl->Write(header));
-  if (options.fsync && ::fsync(impl->fd.get()) != 0) return IoErrno(where + ": fsync", errno);
-  return std::unique_ptr<CassetteWriter>(new CassetteWriter(path, std::move(impl)));
-}
-
-Status CassetteWriter::Append(const Interaction& interaction) {
-  if (impl_->closed) return FailedPreconditionError(impl_->where + ": append after close");
-  if (!impl_->failure.ok()) {
-    return impl_->failure.WithContext("an earlier write failed");
-  }
-  std::string line = SerializeInteraction(interaction);
-  line += '\n';
-  TD_RETURN_IF_ERROR(impl_->Write(line));
-  if (impl_->fsync_each && ::fsync(impl_->fd.get()) != 0) {
-    return IoErrno(impl_->where + ": fsync", errno);
-  }
-  ++appended_;
-  return Status::Ok();
-}
-
-Status CassetteWriter::Close() {
-  if (!impl_ || impl_->closed) return Status::Ok();
-  impl_->closed = true;
-  Status status;
-  if (impl_->failure.ok() && impl_->compress && impl_->frame_open) {
-    impl_->scratch.clear();
-    status = CompressInto(impl_->cctx.get(), {}, ZSTD_e_end, &impl_->scratch, impl_->where);
-    if (status.ok()) status = WriteAll(impl_->fd.get(), impl_->scratch, impl_->where);
-  }
-  if (status.ok() && impl_->failure.ok() && ::fsync(impl_->fd.get()) != 0) {
-    status = IoErrno(impl_->where + ": fsync", errno);
-  }
-  if (const int err = impl_->fd.Close(); err != 0 && status.ok()) {
-    status = IoErrno(impl_->where + ": close", err);
-  }
-  if (status.ok() && impl_->created) status = FsyncParentDir(path_);
-  impl_->cctx.reset();
-  if (status.ok() && !impl_->failure.ok()) {
-    // Append reported it already; say it again so a caller that checks only Close() learns
-    // that the file may end in a partial line.
-    return impl_->failure.WithContext("an earlier write failed");
-  }
-  return status;
+  return internal::ReplaceFileAtomic(path, data, where);
 }
 
 }  // namespace td::cassette

@@ -5,11 +5,10 @@
 // a killed recording keeps every interaction it had written. `compress = false` writes the same
 // lines plainly. Readers accept a missing frame end and a cut last line (with a warning), and
 // reject anything else with an error naming the file and line. Rewrites are atomic
-// (temp file + rename). The schema is docs/cassette-format.md.
+// (temp file + rename). Appending as a recording goes: cassette/cassette_writer.h. The schema is
+// docs/cassette-format.md.
 #pragma once
 
-#include <cstdio>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,42 +53,5 @@ std::string SerializeInteraction(const Interaction& interaction);
 // rename. On failure the old file is untouched.
 Status WriteCassetteAtomic(const std::string& path, const Cassette& cassette,
                            const WriteOptions& options);
-
-// Appends interactions as they complete. Each Append is on disk (in the OS) when it returns.
-// Not thread-safe: one writer per file, called from one thread.
-class CassetteWriter {
- public:
-  enum class OpenMode {
-    kTruncate,  // start a new cassette, replacing the file
-    kAppend,    // keep what the file holds and add to it (a new zstd frame); creates it if absent
-  };
-  // Opens `path` and, for a new cassette, writes the header line. kAppend keeps an existing
-  // file's form (plain or zstd, whatever options.compress says) and first rewrites a file that
-  // ends in a cut (atomically, keeping its complete interactions). Neither mode ever replaces a
-  // file that is not a tapedeck cassette (kParse). Errors: kIo naming the path, kInvalidArgument
-  // for a zstd level out of range.
-  static Result<std::unique_ptr<CassetteWriter>> Open(const std::string& path, OpenMode mode,
-                                                      const WriteOptions& options);
-  ~CassetteWriter();  // Close()s, logging an error if that fails
-  CassetteWriter(const CassetteWriter&) = delete;
-  CassetteWriter& operator=(const CassetteWriter&) = delete;
-
-  // Writes one line (compressed and flushed) with write(2); when it returns the interaction is
-  // in the OS, so a kill -9 keeps it. Errors: kIo; after one, further Appends fail too.
-  Status Append(const Interaction& interaction);
-  // Ends the zstd frame, fsyncs and closes the file. Safe to call twice (the second call does
-  // nothing). Also returns the error of an earlier failed Append (the file may then end in a
-  // partial line, which readers drop with a warning).
-  Status Close();
-  const std::string& path() const { return path_; }
-  size_t appended() const { return appended_; }
-
- private:
-  struct Impl;
-  CassetteWriter(std::string path, std::unique_ptr<Impl> impl);
-  std::string path_;
-  std::unique_ptr<Impl> impl_;
-  size_t appended_ = 0;
-};
 
 }  // namespace td::cassette

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cassette/base/log.h"
+#include "cassette/cassette_writer.h"
 #include "cassette/codec.h"
 #include "proxy/event_loop.h"
 #include "proxy/http_server.h"

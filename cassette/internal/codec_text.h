@@ -2,8 +2,9 @@
 //
 // Small text helpers the cassette codec needs and nlohmann does not give safely: a strict UTF-8
 // check (nlohmann's dump() throws on bad UTF-8), base64, RFC 3339 timestamps back to
-// microseconds, and a JSON nesting-depth scan (nlohmann's dump() recurses, so deep input must be
-// refused before it can exhaust the stack). Header-only, no allocation beyond the results.
+// microseconds, a JSON nesting-depth scan (nlohmann's dump() recurses, so deep input must be
+// refused before it can exhaust the stack) and sizes for messages. Header-only, no allocation
+// beyond the results.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +21,17 @@ namespace td::cassette::internal {
 // kMaxJsonDepth + kLineDepthSlack are rejected before parsing.
 inline constexpr size_t kMaxJsonDepth = 512;
 inline constexpr size_t kLineDepthSlack = 8;
+
+// "4 GiB", "12 MiB" or "1000 bytes", for limits in messages.
+inline std::string FormatSize(std::uint64_t bytes) {
+  if (bytes >= (std::uint64_t{1} << 30) && bytes % (std::uint64_t{1} << 30) == 0) {
+    return std::to_string(bytes >> 30) + " GiB";
+  }
+  if (bytes >= (std::uint64_t{1} << 20) && bytes % (std::uint64_t{1} << 20) == 0) {
+    return std::to_string(bytes >> 20) + " MiB";
+  }
+  return std::to_string(bytes) + " bytes";
+}
 
 // True when `s` is well-formed UTF-8: no overlong forms, no surrogates (U+D800..U+DFFF), nothing
 // above U+10FFFF, no truncated sequences.

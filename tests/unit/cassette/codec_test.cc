@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "cassette/cassette_writer.h"
 #include "cassette/internal/codec_internal.h"
+#include "cassette/internal/zstd_stream.h"
 #include "cassette/json_mapping.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
@@ -203,8 +205,8 @@ TEST_P(WriterFormTest, AppendAddsToAnExistingCassette) {
   if (compress) {
     // The appended session is a second zstd frame right after the first, complete one.
     EXPECT_TRUE(internal::HasZstdMagic(std::string_view(bytes).substr(first_size)));
-    Result<internal::Decompressed> first_frame =
-        internal::DecompressAll(std::string_view(bytes).substr(0, first_size), "first");
+    Result<internal::Decompressed> first_frame = internal::DecompressAll(
+        std::string_view(bytes).substr(0, first_size), "first", internal::kMaxCassetteBytes);
     ASSERT_TRUE(first_frame.ok());
     EXPECT_TRUE(first_frame->complete);
   } else {
@@ -428,7 +430,8 @@ TEST_F(CodecTest, DecompressedSizeIsCapped) {
   const std::string path = PathOf("big.zst");
   Record(path, CassetteWriter::OpenMode::kTruncate, true,
          {InteractionBuilder().ResponseBody(std::string(100000, 'a')).Build()});
-  Result<internal::Decompressed> d = internal::DecompressAll(testing::ReadFile(path), "big.zst", 4096);
+  Result<internal::Decompressed> d =
+      internal::DecompressAll(testing::ReadFile(path), "big.zst", 4096);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().message(),
             "cassette big.zst: decompresses to more than 4096 bytes; refusing to read it");
