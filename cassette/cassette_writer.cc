@@ -81,12 +81,12 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
   const bool has_content = exists && st.st_size > 0;
 
   if (mode == OpenMode::kAppend && has_content) {
-    Result<std::string> bytes = internal::ReadFileBounded(path, internal::kMaxCassetteBytes,
-                                                          /*whole=*/true, where);
-    if (!bytes.ok()) return bytes.status();
     ReadReport report;
-    Result<internal::ParsedFile> parsed = internal::ParseCassetteFile(*bytes, path, &report);
-    if (!parsed.ok()) return parsed.status().WithContext("cannot append");
+    Result<internal::ParsedFile> parsed = internal::ReadCassetteFile(path, &report);
+    if (!parsed.ok()) {
+      if (parsed.status().code() == StatusCode::kIo) return parsed.status();
+      return parsed.status().WithContext("cannot append");
+    }
     impl->compress = parsed->compressed;  // keep the file's form whatever the options say
     bool need_newline = false;
     if (parsed->cut || parsed->cassette.version != kCassetteVersion) {
@@ -112,10 +112,9 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
 
   // A new cassette (kTruncate, or kAppend to a missing or empty file).
   if (mode == OpenMode::kTruncate && has_content && !S_ISDIR(st.st_mode)) {
-    Result<std::string> prefix =
-        internal::ReadFileBounded(path, internal::kSniffBytes, /*whole=*/false, where);
-    if (!prefix.ok()) return prefix.status();
-    if (!internal::StartsWithCassetteHeader(*prefix)) {
+    Result<bool> is_cassette = internal::FileStartsWithCassetteHeader(path);
+    if (!is_cassette.ok()) return is_cassette.status();
+    if (!*is_cassette) {
       return ParseError(where +
                         ": the file exists and is not a tapedeck cassette; refusing to "
                         "overwrite it");

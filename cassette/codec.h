@@ -9,6 +9,7 @@
 // docs/cassette-format.md.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,13 +34,26 @@ struct ReadReport {
                                       //  was cut); kept the 11 interactions before it"
 };
 
-// Reads a cassette file (compressed or not: detected from the zstd magic number).
-// Errors: kIo (cannot read), kParse (not a cassette, corrupt, or an unknown version), each
-// naming the file and the line. Lines of an older format version are migrated; the result's
-// `version` says which version the file had. Warnings go to `report`, or to the log when it is
-// null.
+struct ReadOptions {
+  // The longest line read, in bytes without its '\n'. A longer line is kParse
+  // ("cassette t.zst: line 7 is longer than 256 MiB (--max-line-bytes); refusing to read it"),
+  // found as soon as the line passes the cap, before more of it is held. Reading holds about
+  // twice the longest line besides the interactions, so this bounds what a hostile file costs.
+  std::uint64_t max_line_bytes = std::uint64_t{256} << 20;
+};
+
+// Reads a cassette file (compressed or not: detected from the zstd magic number) in chunks,
+// parsing each line as it is decoded and dropping its text before the next.
+// Errors: kIo (cannot read), kParse (not a cassette, corrupt, a line over the cap, or an
+// unknown version), each naming the file and the line (or the byte, for corrupt zstd data).
+// Lines of an older format version are migrated; the result's `version` says which version the
+// file had. Warnings go to `report`, or to the log when it is null. Blocking; any thread.
+Result<Cassette> ReadCassette(const std::string& path, const ReadOptions& options,
+                              ReadReport* report = nullptr);
 Result<Cassette> ReadCassette(const std::string& path, ReadReport* report = nullptr);
 // The same over bytes already in memory; `name` is used in messages.
+Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
+                               const ReadOptions& options, ReadReport* report = nullptr);
 Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
                                ReadReport* report = nullptr);
 

@@ -21,9 +21,6 @@ namespace td::cassette::internal {
 // Nothing larger is read: neither a plain file nor a decompressed one.
 inline constexpr std::uint64_t kMaxCassetteBytes = std::uint64_t{4} << 30;  // 4 GiB
 
-// How much of an existing file CassetteWriter's kTruncate reads to check that it is a cassette.
-inline constexpr size_t kSniffBytes = 64 * 1024;
-
 // "cassette NAME", the subject of every message about a cassette file.
 inline std::string CassetteWhere(std::string_view name) {
   std::string out = "cassette ";
@@ -43,13 +40,19 @@ struct ParsedFile {
   // The last line is whole but has no '\n' after it (a hand edit); appending must add one.
   bool missing_final_newline = false;
 };
+// Reads a cassette from memory (ParseCassette) or from a file in chunks (ReadCassette), with
+// what the writer needs besides the cassette. Memory: the interactions plus about twice the
+// longest line. Errors as ReadCassette's.
 Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view name,
-                                     ReadReport* report,
+                                     ReadReport* report, const ReadOptions& options = {},
                                      std::uint64_t max_bytes = kMaxCassetteBytes);
+Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
+                                    const ReadOptions& options = {});
 
-// True when the first line of `bytes` (decompressing a zstd prefix if needed) is a tapedeck
-// header. Used to refuse to overwrite files that are not cassettes.
-bool StartsWithCassetteHeader(std::string_view bytes);
+// True when the first line of the file at `path` (decompressed if it is zstd) is a tapedeck
+// header; reads no further than that line. Used to refuse to overwrite files that are not
+// cassettes. Errors: kIo when the file cannot be read.
+Result<bool> FileStartsWithCassetteHeader(const std::string& path);
 
 // ---------------------------------------------------------------------------------------------
 // Migrations. Step i upgrades a line (the header line too, with `is_header`) from version i + 1

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "cassette/internal/codec_text.h"
@@ -34,31 +33,6 @@ Result<size_t> ReadSome(int fd, char* buffer, size_t size, std::string_view wher
     if (n >= 0) return static_cast<size_t>(n);
     if (errno != EINTR) return IoErrno(std::string(where) + ": read", errno);
   }
-}
-
-Result<std::string> ReadFileBounded(const std::string& path, std::uint64_t limit, bool whole,
-                                    std::string_view where_view) {
-  const std::string where(where_view);
-  Result<UniqueFd> fd = OpenForReading(path, whole ? limit : UINT64_MAX, where);
-  if (!fd.ok()) return fd.status();
-  std::string out;
-  char buf[64 * 1024];
-  while (out.size() < limit) {
-    const size_t want =
-        static_cast<size_t>(std::min<std::uint64_t>(sizeof buf, limit - out.size()));
-    Result<size_t> n = ReadSome(fd->get(), buf, want, where);
-    if (!n.ok()) return n.status();
-    if (*n == 0) break;
-    out.append(buf, *n);
-  }
-  if (whole && out.size() >= limit) {
-    char extra;
-    if (::read(fd->get(), &extra, 1) == 1) {
-      return ParseError(where + ": file is larger than " + FormatSize(limit) +
-                        "; refusing to read it");
-    }
-  }
-  return out;
 }
 
 Status WriteAll(int fd, std::string_view data, std::string_view where) {

@@ -1,8 +1,8 @@
 // File: cassette/internal/file_io.h
 //
-// The file system side of the cassette codec: bounded whole-file reads, chunked reads, writing
-// every byte, fsync of a parent folder, and the atomic replace (temp file in the same folder,
-// fsync, rename, fsync the folder) behind every rewrite. Messages start with the caller's
+// The file system side of the cassette codec: opening a file for a bounded read, chunked reads,
+// writing every byte, fsync of a parent folder, and the atomic replace (temp file in the same
+// folder, fsync, rename, fsync the folder) behind every rewrite. Messages start with the caller's
 // `where` ("cassette t.jsonl.zst"). Blocking calls; safe from any thread for distinct files.
 #pragma once
 
@@ -24,11 +24,6 @@ Result<UniqueFd> OpenForReading(const std::string& path, std::uint64_t max_size,
 // One read(2) of up to `size` bytes into `buffer`, retried on EINTR. Returns 0 at the end of the
 // file. Errors: kIo "WHERE: read: ...".
 Result<size_t> ReadSome(int fd, char* buffer, size_t size, std::string_view where);
-
-// Reads up to `limit` bytes of `path`. With `whole`, a file larger than `limit` is kParse
-// instead of a prefix.
-Result<std::string> ReadFileBounded(const std::string& path, std::uint64_t limit, bool whole,
-                                    std::string_view where);
 
 // write(2)s every byte of `data`, retrying short writes and EINTR. Errors: kIo "WHERE: write: ...".
 Status WriteAll(int fd, std::string_view data, std::string_view where);
