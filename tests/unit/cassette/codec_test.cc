@@ -618,7 +618,8 @@ TEST_F(CodecTest, ALineOverTheCapIsAnErrorNamingTheLineAndTheCap) {
                                       "refusing to read it");
 }
 
-TEST_F(CodecTest, AFileWithAHugeFirstLineIsRefusedAsNotACassette) {
+TEST_F(CodecTest, AFirstLineOverOneMebibyteIsRefusedAsNotACassette) {
+  // Bytes with no newline at all: refused after 1 MiB, not read through.
   const std::string path = PathOf("huge.bin");
   WriteBytes(path, std::string(3 << 20, 'x'));
   Result<Cassette> c = ReadCassette(path);
@@ -629,6 +630,18 @@ TEST_F(CodecTest, AFileWithAHugeFirstLineIsRefusedAsNotACassette) {
   auto writer = CassetteWriter::Open(path, CassetteWriter::OpenMode::kTruncate, WriteOptions{});
   ASSERT_FALSE(writer.ok());
   EXPECT_EQ(fs::file_size(path), size_t{3} << 20);
+
+  // The header line itself is held to 1 MiB, whatever max_line_bytes says.
+  const std::string note(1 << 20, 'n');
+  const std::string header = R"({"tapedeck":"cassette","version":1,"x-note":")";
+  const std::string end = "\"}\n";
+  c = ParseCassette(header + note.substr(0, note.size() - header.size() - 2) + end, "ok.jsonl");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  c = ParseCassette(header + note + end, "long-header.jsonl");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "cassette long-header.jsonl: not a tapedeck cassette (first line is not a tapedeck "
+            "header)");
 }
 
 TEST_F(CodecTest, DecompressedSizeIsCapped) {
