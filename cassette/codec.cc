@@ -47,6 +47,11 @@ bool IsHeader(const Json& json) {
   return it != json.end() && it->is_string() && it->get_ref<const std::string&>() == "cassette";
 }
 
+// A line's parsed tree may take this many times the line cap: a line of small values (SSE events,
+// header pairs) builds a tree several times its text, and the cap on the text alone would not
+// bound "[[],[],...]", which builds ~20 bytes of tree per byte.
+constexpr std::uint64_t kTreeBytesPerLineByte = 2;
+
 // The longest first line read while looking for the header: a file that is not a cassette is
 // refused after this much of it, whatever ReadOptions::max_line_bytes says.
 constexpr std::uint64_t kMaxHeaderLineBytes = std::uint64_t{1} << 20;
@@ -324,7 +329,13 @@ class CassetteReader {
     const std::string at = where_ + ": line " + std::to_string(line_no_);
     Json json;
     std::string why;
-    if (!internal::ParseJsonLine(line_.view(), kMaxJsonDepth + kLineDepthSlack, &json, &why)) {
+    bool too_big = false;
+    if (!internal::ParseJsonLine(line_.view(), kMaxJsonDepth + kLineDepthSlack, &json, &why,
+                                 kTreeBytesPerLineByte * LineCap(), &too_big)) {
+      if (too_big) {
+        return ParseError(at + ": " + why + " (" + std::to_string(kTreeBytesPerLineByte) +
+                          " x --max-line-bytes); refusing to read it");
+      }
       if (!header_seen_) return NotACassette(where_);
       if (!has_newline) {
         // Only a crash leaves a last line without its '\n' that is not whole JSON.

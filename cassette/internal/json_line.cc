@@ -43,7 +43,8 @@ void AppendUtf8(std::uint32_t cp, std::string* out) {
 
 class LineParser {
  public:
-  LineParser(std::string_view text, size_t max_depth) : s_(text), max_depth_(max_depth) {}
+  LineParser(std::string_view text, size_t max_depth, std::uint64_t max_tree_bytes)
+      : s_(text), max_depth_(max_depth), max_tree_bytes_(max_tree_bytes) {}
 
   bool Parse(Json* out) {
     if (s_.size() >= 3 && s_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // as nlohmann does
@@ -56,6 +57,7 @@ class LineParser {
   // The 1-based column of the failure, and whether it was the depth limit.
   size_t error_column() const { return error_pos_ + 1; }
   bool too_deep() const { return too_deep_; }
+  bool too_big() const { return too_big_; }
 
  private:
   bool Fail(size_t pos) {
@@ -71,7 +73,18 @@ class LineParser {
     }
   }
 
+  // Counts `bytes` more of the tree about to be built; false (a failure) past the budget, so a
+  // line of many tiny values ("[[],[],...]" takes ~20 bytes of tree per byte of text) is refused
+  // before it is built. An estimate of what ordered_json allocates, not a measure.
+  bool Charge(std::uint64_t bytes) {
+    tree_bytes_ += bytes;
+    if (tree_bytes_ <= max_tree_bytes_) return true;
+    too_big_ = true;
+    return Fail(pos_);
+  }
+
   bool Value(Json* out, size_t depth) {
+    if (!Charge(sizeof(Json))) return false;
     SkipSpace();
     if (pos_ == s_.size()) return Fail(pos_);
     switch (s_[pos_]) {
@@ -80,6 +93,7 @@ class LineParser {
       case '[':
         return Array(out, depth + 1);
       case '"': {
+        if (!Charge(kHeapBlock)) return false;  // the tree holds a string by pointer
         std::string value;
         if (!String(&value)) return false;
         *out = Json(std::move(value));
@@ -110,6 +124,7 @@ class LineParser {
       too_deep_ = true;
       return Fail(pos_);
     }
+    if (!Charge(sizeof(Json::object_t) + kHeapBlock)) return false;
     ++pos_;  // '{'
     *out = Json::object();
     SkipSpace();
@@ -145,6 +160,7 @@ class LineParser {
       too_deep_ = true;
       return Fail(pos_);
     }
+    if (!Charge(sizeof(Json::array_t) + kHeapBlock)) return false;
     ++pos_;  // '['
     *out = Json::array();
     Json::array_t& items = out->get_ref<Json::array_t&>();
@@ -189,7 +205,9 @@ class LineParser {
     size_t end = pos_;
     while (end < s_.size() && s_[end] != '"') end += s_[end] == '\\' ? 2 : 1;
     if (end > s_.size()) end = s_.size();
-    out->reserve(end - pos_);
+    const size_t spelt = end - pos_;
+    if (!Charge(sizeof(std::string) + (spelt > 15 ? spelt + 1 : 0))) return false;
+    out->reserve(spelt);
     for (;;) {
       // A run of plain bytes: up to a quote, a backslash or a control character.
       size_t run = pos_;
@@ -347,17 +365,25 @@ class LineParser {
     return magnitude + exponent < 0;
   }
 
+  // What malloc adds to each block, and what every heap-held part of the tree costs besides.
+  static constexpr std::uint64_t kHeapBlock = 16;
+
   std::string_view s_;
   size_t max_depth_;
+  std::uint64_t max_tree_bytes_;
   size_t pos_ = 0;
   size_t error_pos_ = 0;
+  std::uint64_t tree_bytes_ = 0;
   bool too_deep_ = false;
+  bool too_big_ = false;
 };
 
 }  // namespace
 
-bool ParseJsonLine(std::string_view text, size_t max_depth, Json* out, std::string* why) {
-  LineParser parser(text, max_depth);
+bool ParseJsonLine(std::string_view text, size_t max_depth, Json* out, std::string* why,
+                   std::uint64_t max_tree_bytes, bool* too_big) {
+  if (too_big != nullptr) *too_big = false;
+  LineParser parser(text, max_depth, max_tree_bytes);
   Json value;
   bool ok = false;
   try {
@@ -368,8 +394,14 @@ bool ParseJsonLine(std::string_view text, size_t max_depth, Json* out, std::stri
     return false;
   }
   if (!ok) {
-    *why = parser.too_deep() ? "JSON nested deeper than " + std::to_string(max_depth) + " levels"
-                             : "invalid JSON at column " + std::to_string(parser.error_column());
+    if (parser.too_big()) {
+      if (too_big != nullptr) *too_big = true;
+      *why = "its JSON would take more than " + FormatSize(max_tree_bytes) + " of memory";
+    } else if (parser.too_deep()) {
+      *why = "JSON nested deeper than " + std::to_string(max_depth) + " levels";
+    } else {
+      *why = "invalid JSON at column " + std::to_string(parser.error_column());
+    }
     return false;
   }
   *out = std::move(value);

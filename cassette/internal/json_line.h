@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,9 +20,13 @@
 namespace td::cassette::internal {
 
 // Parses `text` (one line without its '\n') into `*out`. Containers nested deeper than
-// `max_depth` are refused before they are built. On failure returns false and `*why` is
-// "invalid JSON at column N" (N counts bytes from 1; the end of the line is its length + 1) or
-// "JSON nested deeper than N levels". Never throws; recursion is bounded by `max_depth`.
-bool ParseJsonLine(std::string_view text, size_t max_depth, Json* out, std::string* why);
+// `max_depth`, and a tree whose estimated size passes `max_tree_bytes` (many tiny values cost
+// up to ~20 bytes of tree per byte of text), are refused before they are built. On failure
+// returns false and `*why` is "invalid JSON at column N" (N counts bytes from 1; the end of the
+// line is its length + 1), "JSON nested deeper than N levels", or "its JSON would take more than
+// 512 MiB of memory" (then `*too_big` is set, when given). Never throws; recursion is bounded by
+// `max_depth`.
+bool ParseJsonLine(std::string_view text, size_t max_depth, Json* out, std::string* why,
+                   std::uint64_t max_tree_bytes = UINT64_MAX, bool* too_big = nullptr);
 
 }  // namespace td::cassette::internal

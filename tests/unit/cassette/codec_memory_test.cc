@@ -1,7 +1,8 @@
 // The reader's memory bound, measured: a zstd cassette whose one interaction line is 64 MiB is
 // read in a forked child (so only the read counts in its peak RSS), once with a 16 MiB line cap
 // (refused early, holding far less than the line) and once with the default cap (loaded, holding
-// at most about twice the line besides the result).
+// at most about twice the line besides the result); and a line of tiny values, whose tree would
+// be ~20 times its text, is refused once the tree passes twice the cap.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -31,12 +32,11 @@ constexpr bool kMeasuresRss = false;  // ASan's shadow memory and quarantine swa
 constexpr bool kMeasuresRss = true;
 #endif
 
-// Writes a zstd cassette whose line 2 is exactly `line_bytes` long (a text body of 'a's),
-// compressing it in pieces so this process never holds the line.
-void WriteCassetteWithLongLine(const std::string& path, size_t line_bytes) {
-  const std::string head =
-      R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"body":{"text":")";
-  const std::string tail = "\"}}}\n";
+// Writes a zstd cassette whose line 2 is exactly `line_bytes` long: `head`, then `unit` repeated
+// (cut to fit), then `tail` (which ends in '\n'). Compressed in pieces, so this process never
+// holds the line.
+void WriteCassetteWithLongLine(const std::string& path, size_t line_bytes, const std::string& head,
+                               const std::string& unit, const std::string& tail) {
   Result<internal::ZstdCCtxPtr> cctx = internal::MakeCompressor(6, path);
   ASSERT_TRUE(cctx.ok());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -50,7 +50,8 @@ void WriteCassetteWithLongLine(const std::string& path, size_t line_bytes) {
       "\n",
       ZSTD_e_flush);
   put(head, ZSTD_e_continue);
-  const std::string filler(kMiB, 'a');
+  std::string filler;
+  while (filler.size() < kMiB) filler += unit;
   size_t left = line_bytes - head.size() - (tail.size() - 1);
   while (left > 0) {
     const size_t n = std::min(left, filler.size());
@@ -119,7 +120,10 @@ class CodecMemoryTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     path_ = (dir_ / "long.jsonl.zst").string();
-    WriteCassetteWithLongLine(path_, kLineBytes);
+    WriteCassetteWithLongLine(
+        path_, kLineBytes,
+        R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"body":{"text":")",
+        "a", "\"}}}\n");
   }
   void TearDown() override {
     std::error_code ec;
@@ -153,6 +157,28 @@ TEST_F(CodecMemoryTest, ALongLineCostsAboutTwiceItsSize) {
   if (kMeasuresRss) {
     // The line, then its decoded string (which the result keeps), never a third copy.
     EXPECT_LE(r.rss_growth_kb, static_cast<long>(kLineBytes * 5 / 2 / 1024)) << "KiB";
+  }
+}
+
+TEST_F(CodecMemoryTest, ALineOfTinyValuesIsRefusedBeforeItsTreeOutgrowsTheCap) {
+  // 6 MiB of "[]," builds ~120 MiB of tree; an 8 MiB cap allows 16 MiB of it.
+  const std::string path = (dir_ / "tiny.jsonl.zst").string();
+  WriteCassetteWithLongLine(
+      path, 6 * kMiB,
+      R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200},"x-pad":[)",
+      "[],", "[]]}\n");
+  ReadOptions options;
+  options.max_line_bytes = 8 * kMiB;
+  const ChildRead r = ReadInChild(path, options);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(std::string(r.message),
+            "cassette " + path +
+                ": line 2: its JSON would take more than 16 MiB of memory (2 x --max-line-bytes); "
+                "refusing to read it");
+  RecordProperty("rss_growth_kib", static_cast<int>(r.rss_growth_kb));
+  if (kMeasuresRss) {
+    // The line and the part of its tree built before the budget ran out.
+    EXPECT_LT(r.rss_growth_kb, static_cast<long>(40 * kMiB / 1024)) << "KiB";
   }
 }
 

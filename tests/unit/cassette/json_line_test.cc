@@ -159,6 +159,24 @@ TEST(JsonLineTest, RefusesNestingDeeperThanTheLimitBeforeBuildingIt) {
   EXPECT_EQ(why, "JSON nested deeper than 520 levels");
 }
 
+TEST(JsonLineTest, RefusesATreeOverItsBudgetBeforeBuildingIt) {
+  std::string tiny = "[";
+  for (int i = 0; i < 100000; ++i) tiny += "[],";
+  tiny += "[]]";  // 300 KB of text, several MB of tree
+  Json out;
+  std::string why;
+  bool too_big = false;
+  EXPECT_FALSE(ParseJsonLine(tiny, kDepth, &out, &why, 1 << 20, &too_big));
+  EXPECT_TRUE(too_big);
+  EXPECT_EQ(why, "its JSON would take more than 1 MiB of memory");
+  // The same budget holds a 300 KB string: strings cost about their length.
+  const std::string text = "[\"" + std::string(300000, 'a') + "\"]";
+  too_big = true;
+  EXPECT_TRUE(ParseJsonLine(text, kDepth, &out, &why, 1 << 20, &too_big)) << why;
+  EXPECT_FALSE(too_big);
+  EXPECT_TRUE(ParseJsonLine(tiny, kDepth, &out, &why)) << why;  // no budget by default
+}
+
 // Random documents, each also damaged at one byte: both parsers must agree on every one.
 TEST(JsonLineTest, AgreesWithNlohmannOnRandomAndDamagedDocuments) {
   std::uint32_t seed = 12345;
