@@ -84,7 +84,8 @@ class LineParser {
   }
 
   bool Value(Json* out, size_t depth) {
-    if (!Charge(sizeof(Json))) return false;
+    // Its slot in the parent, twice: vectors grow by doubling, so up to half is spare.
+    if (!Charge(2 * sizeof(Json))) return false;
     SkipSpace();
     if (pos_ == s_.size()) return Fail(pos_);
     switch (s_[pos_]) {
