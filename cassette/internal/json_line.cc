@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "cassette/internal/codec_text.h"
@@ -128,6 +129,7 @@ class LineParser {
     if (!Charge(sizeof(Json::object_t) + kHeapBlock)) return false;
     ++pos_;  // '{'
     *out = Json::object();
+    std::unordered_map<std::string, size_t> index;  // key -> place, once the object is large
     SkipSpace();
     if (pos_ < s_.size() && s_[pos_] == '}') {
       ++pos_;
@@ -141,9 +143,9 @@ class LineParser {
       SkipSpace();
       if (pos_ == s_.size() || s_[pos_] != ':') return Fail(pos_);
       ++pos_;
-      // A repeated key keeps its first place and takes the last value, as nlohmann's parser.
-      Json& slot = (*out)[std::move(key)];
-      if (!Value(&slot, depth)) return false;
+      Json* slot = nullptr;
+      if (!Member(out, std::move(key), &index, &slot)) return false;
+      if (!Value(slot, depth)) return false;
       SkipSpace();
       if (pos_ == s_.size()) return Fail(pos_);
       if (s_[pos_] == ',') {
@@ -154,6 +156,32 @@ class LineParser {
       ++pos_;
       return true;
     }
+  }
+
+  // The slot for `key` in `object`: a repeated key keeps its first place and takes the last
+  // value, as in nlohmann's parser. ordered_map finds a key by scanning, so a large object
+  // (hostile: a million keys) gets `index` to keep parsing linear.
+  bool Member(Json* object, std::string key, std::unordered_map<std::string, size_t>* index,
+              Json** slot) {
+    Json::object_t& members = object->get_ref<Json::object_t&>();
+    if (members.size() < kScannedKeys) {
+      *slot = &(*object)[std::move(key)];
+      return true;
+    }
+    if (index->empty()) {
+      for (size_t i = 0; i < members.size(); ++i) index->emplace((members.begin() + i)->first, i);
+    }
+    if (!Charge(sizeof(std::string) + 4 * sizeof(void*) + (key.size() > 15 ? key.size() : 0))) {
+      return false;
+    }
+    const auto [it, added] = index->emplace(key, members.size());
+    if (!added) {
+      *slot = &(members.begin() + it->second)->second;
+      return true;
+    }
+    members.Json::object_t::Container::emplace_back(std::move(key), Json());
+    *slot = &members.back().second;
+    return true;
   }
 
   bool Array(Json* out, size_t depth) {
@@ -368,6 +396,8 @@ class LineParser {
 
   // What malloc adds to each block, and what every heap-held part of the tree costs besides.
   static constexpr std::uint64_t kHeapBlock = 16;
+  // Objects with fewer keys are searched by ordered_map's scan; larger ones through an index.
+  static constexpr size_t kScannedKeys = 32;
 
   std::string_view s_;
   size_t max_depth_;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -175,6 +176,28 @@ TEST(JsonLineTest, RefusesATreeOverItsBudgetBeforeBuildingIt) {
   EXPECT_TRUE(ParseJsonLine(text, kDepth, &out, &why, 1 << 20, &too_big)) << why;
   EXPECT_FALSE(too_big);
   EXPECT_TRUE(ParseJsonLine(tiny, kDepth, &out, &why)) << why;  // no budget by default
+}
+
+TEST(JsonLineTest, LargeObjectsKeepNlohmannsKeyOrderAndParseInLinearTime) {
+  // Past the first keys an index finds repeats; the tree must not change.
+  std::string text = "{";
+  for (int i = 0; i < 200; ++i)
+    text += "\"k" + std::to_string(i % 70) + "\":" + std::to_string(i) + ",";
+  text += "\"last\":true}";
+  ExpectSameAsNlohmann(text);
+
+  // 200000 distinct keys: a scan per key would take minutes (4e10 comparisons).
+  std::string wide = "{";
+  for (int i = 0; i < 200000; ++i) wide += "\"key" + std::to_string(i) + "\":0,";
+  wide += "\"key0\":1}";
+  Json out;
+  std::string why;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ParseJsonLine(wide, kDepth, &out, &why)) << why;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  ASSERT_EQ(out.size(), 200000u);
+  EXPECT_EQ(out.begin().key(), "key0");
+  EXPECT_EQ(out["key0"], 1);
 }
 
 // Random documents, each also damaged at one byte: both parsers must agree on every one.
