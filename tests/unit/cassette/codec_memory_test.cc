@@ -120,10 +120,10 @@ class CodecMemoryTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     path_ = (dir_ / "long.jsonl.zst").string();
-    WriteCassetteWithLongLine(
-        path_, kLineBytes,
-        R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"body":{"text":")",
-        "a", "\"}}}\n");
+    WriteCassetteWithLongLine(path_, kLineBytes,
+                              R"({"seq":0,"request":{"method":"GET","path":"/"},)"
+                              R"("response":{"status":200,"body":{"text":")",
+                              "a", "\"}}}\n");
   }
   void TearDown() override {
     std::error_code ec;
