@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cassette/cassette_writer.h"
 #include "cassette/codec.h"
 #include "cassette/json_mapping.h"
 #include "cassette/model.h"

@@ -40,7 +40,7 @@
 #include "bench/receive_stamp.h"
 #include "bench/sse_stream_client.h"
 #include "cassette/base/log.h"
-#include "cassette/codec.h"
+#include "cassette/cassette_writer.h"
 #include "cassette/redact.h"
 #include "proxy/event_loop.h"
 #include "proxy/http_server.h"

@@ -1,178 +1,44 @@
-// The cassette codec: JSON Lines text, optionally one zstd frame per writer session that is
-// flushed after every interaction (so a kill -9 loses at most the interaction being written),
-// read back tolerantly (a cut tail is a warning) and strictly (anything else is an error naming
-// the file and line). Rewrites go through a temp file and rename. Format: docs/cassette-format.md.
+// The cassette format: the header line, one interaction per JSON line, migrations, read back
+// tolerantly (a cut tail is a warning) and strictly (anything else is an error naming the file
+// and line), and whole-file rewrites. zstd is internal/zstd_stream, files are internal/file_io,
+// appends are cassette_writer. Format: docs/cassette-format.md.
 #include "cassette/codec.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zstd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
-#include "cassette/base/unique_fd.h"
 #include "cassette/internal/codec_internal.h"
 #include "cassette/internal/codec_text.h"
+#include "cassette/internal/file_io.h"
+#include "cassette/internal/json_line.h"
 #include "cassette/internal/zstd_handles.h"
+#include "cassette/internal/zstd_stream.h"
 #include "cassette/json_mapping.h"
 
 namespace td::cassette {
 namespace {
 
-constexpr unsigned char kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
-// How much of an existing file kTruncate reads to check that it is a cassette.
-constexpr size_t kSniffBytes = 64 * 1024;
-
-// "4 GiB", "12 MiB" or "1000 bytes", for limits in messages.
-std::string FormatSize(std::uint64_t bytes) {
-  if (bytes >= (std::uint64_t{1} << 30) && bytes % (std::uint64_t{1} << 30) == 0) {
-    return std::to_string(bytes >> 30) + " GiB";
-  }
-  if (bytes >= (std::uint64_t{1} << 20) && bytes % (std::uint64_t{1} << 20) == 0) {
-    return std::to_string(bytes >> 20) + " MiB";
-  }
-  return std::to_string(bytes) + " bytes";
-}
-
-std::string Where(std::string_view name) {
-  std::string out = "cassette ";
-  out += name;
-  return out;
-}
-
-Status WriteAll(int fd, std::string_view data, std::string_view where) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoErrno(std::string(where) + ": write", errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// Reads up to `limit` bytes (the whole file when it is smaller).
-Result<std::string> ReadFile(const std::string& path, std::uint64_t limit, bool whole) {
-  const std::string where = Where(path);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return IoErrno(where + ": cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return IoErrno(where + ": stat", errno);
-  if (S_ISDIR(st.st_mode)) return IoError(where + ": is a directory");
-  if (whole && static_cast<std::uint64_t>(st.st_size) > limit) {
-    return ParseError(where + ": file is larger than " + FormatSize(limit) +
-                      "; refusing to read it");
-  }
-  std::string out;
-  out.reserve(static_cast<size_t>(std::min<std::uint64_t>(st.st_size, limit)));
-  char buf[64 * 1024];
-  while (out.size() < limit) {
-    const size_t want =
-        static_cast<size_t>(std::min<std::uint64_t>(sizeof buf, limit - out.size()));
-    const ssize_t n = ::read(fd.get(), buf, want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoErrno(where + ": read", errno);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  if (whole && out.size() >= limit) {
-    char extra;
-    if (::read(fd.get(), &extra, 1) == 1) {
-      return ParseError(where + ": file is larger than " + FormatSize(limit) +
-                        "; refusing to read it");
-    }
-  }
-  return out;
-}
-
-Status FsyncParentDir(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return IoErrno(Where(path) + ": open folder " + dir, errno);
-  // Some file systems cannot fsync a folder (EINVAL); there is nothing more to do there.
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return IoErrno(Where(path) + ": fsync folder " + dir, errno);
-  }
-  return Status::Ok();
-}
-
-Result<internal::ZstdCCtxPtr> MakeCompressor(int level, std::string_view where) {
-  if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
-    return InvalidArgumentError(std::string(where) + ": zstd level " + std::to_string(level) +
-                                " is out of range (" + std::to_string(ZSTD_minCLevel()) + ".." +
-                                std::to_string(ZSTD_maxCLevel()) + ")");
-  }
-  internal::ZstdCCtxPtr cctx(ZSTD_createCCtx());
-  if (!cctx) return InternalError(std::string(where) + ": zstd: out of memory");
-  size_t rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
-  if (!ZSTD_isError(rc)) rc = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
-  if (ZSTD_isError(rc)) {
-    return InternalError(std::string(where) + ": zstd: " + ZSTD_getErrorName(rc));
-  }
-  return cctx;
-}
-
-// Compresses `in` into `*out` (appending) and flushes or ends the frame per `mode`.
-Status CompressInto(ZSTD_CCtx* cctx, std::string_view in, ZSTD_EndDirective mode, std::string* out,
-                    std::string_view where) {
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  const size_t chunk = ZSTD_CStreamOutSize();
-  for (;;) {
-    const size_t old = out->size();
-    out->resize(old + chunk);
-    ZSTD_outBuffer output{out->data() + old, chunk, 0};
-    const size_t remaining = ZSTD_compressStream2(cctx, &output, &input, mode);
-    out->resize(old + output.pos);
-    if (ZSTD_isError(remaining)) {
-      return InternalError(std::string(where) + ": zstd: " + ZSTD_getErrorName(remaining));
-    }
-    if (remaining == 0 && input.pos == input.size) return Status::Ok();
-  }
-}
-
-std::string HeaderLine(Micros created_at_us) {
-  Json header = Json::object();
-  header["tapedeck"] = "cassette";
-  header["version"] = kCassetteVersion;
-  header["created_at"] = FormatRfc3339Micros(created_at_us);
-  return header.dump();
-}
+using internal::CassetteWhere;
+using internal::FormatSize;
+using internal::HasZstdMagic;
+using internal::kLineDepthSlack;
+using internal::kMaxJsonDepth;
+using internal::MigrateLine;
+using internal::ParsedFile;
+using internal::ZstdStreamDecoder;
 
 bool IsBlank(std::string_view line) {
   return std::all_of(line.begin(), line.end(),
                      [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-}
-
-// Parses one line; on failure `*why` says what is wrong with it.
-bool ParseLine(std::string_view line, Json* out, std::string* why) {
-  if (internal::JsonNestingDepth(line) > internal::kMaxJsonDepth + internal::kLineDepthSlack) {
-    *why = "JSON nested deeper than " +
-           std::to_string(internal::kMaxJsonDepth + internal::kLineDepthSlack) + " levels";
-    return false;
-  }
-  try {
-    *out = Json::parse(line.data(), line.data() + line.size());
-    return true;
-  } catch (const Json::parse_error& e) {
-    *why = "invalid JSON at column " + std::to_string(e.byte);
-  } catch (const Json::exception& e) {
-    *why = std::string("invalid JSON: ") + e.what();
-  }
-  return false;
 }
 
 bool IsHeader(const Json& json) {
@@ -180,6 +46,56 @@ bool IsHeader(const Json& json) {
   auto it = json.find("tapedeck");
   return it != json.end() && it->is_string() && it->get_ref<const std::string&>() == "cassette";
 }
+
+// A line's parsed tree may take this many times the line cap: a line of small values (SSE events,
+// header pairs) builds a tree several times its text, and the cap on the text alone would not
+// bound "[[],[],...]", which builds ~20 bytes of tree per byte.
+constexpr std::uint64_t kTreeBytesPerLineByte = 2;
+
+// The longest first line read while looking for the header: a file that is not a cassette is
+// refused after this much of it, whatever ReadOptions::max_line_bytes says.
+constexpr std::uint64_t kMaxHeaderLineBytes = std::uint64_t{1} << 20;
+
+// The current line's bytes. It grows with realloc(3), which glibc does for a large block by
+// remapping its pages, so growing never holds the line twice (std::string copies on growth,
+// briefly doubling a long line). Not copyable; one reader's.
+class LineBuffer {
+ public:
+  LineBuffer() = default;
+  ~LineBuffer() { std::free(data_); }
+  LineBuffer(const LineBuffer&) = delete;
+  LineBuffer& operator=(const LineBuffer&) = delete;
+
+  void Append(std::string_view bytes) {
+    if (bytes.empty()) return;
+    if (size_ + bytes.size() > capacity_) {
+      const size_t capacity = std::max(size_ + bytes.size(), std::max<size_t>(capacity_ * 2, 256));
+      void* grown = std::realloc(data_, capacity);
+      if (grown == nullptr) throw std::bad_alloc();  // as std::string does
+      data_ = static_cast<char*>(grown);
+      capacity_ = capacity;
+    }
+    std::memcpy(data_ + size_, bytes.data(), bytes.size());
+    size_ += bytes.size();
+  }
+  // Empties the buffer; a large one is freed rather than kept for the next line.
+  void Clear() {
+    size_ = 0;
+    if (capacity_ > kKeptCapacity) {
+      std::free(std::exchange(data_, nullptr));
+      capacity_ = 0;
+    }
+  }
+  std::string_view view() const { return {data_, size_}; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  static constexpr size_t kKeptCapacity = 1 << 20;
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
 
 Status NotACassette(std::string_view where) {
   return ParseError(std::string(where) +
@@ -244,150 +160,285 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, int* ver
 
 namespace internal {
 
-bool HasZstdMagic(std::string_view bytes) {
-  return bytes.size() >= 4 && std::memcmp(bytes.data(), kZstdMagic, 4) == 0;
+std::string HeaderLine(Micros created_at_us) {
+  Json header = Json::object();
+  header["tapedeck"] = "cassette";
+  header["version"] = kCassetteVersion;
+  header["created_at"] = FormatRfc3339Micros(created_at_us);
+  return header.dump();
 }
 
-Result<Decompressed> DecompressAll(std::string_view bytes, std::string_view name,
-                                   std::uint64_t max_output) {
-  ZstdDCtxPtr dctx(ZSTD_createDCtx());
-  if (!dctx) return InternalError(Where(name) + ": zstd: out of memory");
-  Decompressed result;
-  ZSTD_inBuffer input{bytes.data(), bytes.size(), 0};
-  const size_t chunk = ZSTD_DStreamOutSize();
-  size_t last = 0;
-  for (;;) {
-    const size_t old = result.text.size();
-    const size_t consumed_before = input.pos;
-    result.text.resize(old + chunk);
-    ZSTD_outBuffer output{result.text.data() + old, chunk, 0};
-    const size_t rc = ZSTD_decompressStream(dctx.get(), &output, &input);
-    result.text.resize(old + output.pos);
-    if (ZSTD_isError(rc)) {
-      return ParseError(Where(name) + ": corrupt zstd data near byte " + std::to_string(input.pos) +
-                        ": " + ZSTD_getErrorName(rc));
-    }
-    if (result.text.size() > max_output) {
-      return ParseError(Where(name) + ": decompresses to more than " + FormatSize(max_output) +
+namespace {
+
+// Reads one cassette as its bytes come: detects zstd from the first four bytes, decodes as it
+// goes, splits lines, and parses and converts each line before the next, dropping its text. So
+// memory is the interactions built so far plus about twice the longest line, and a line longer
+// than the cap is refused as soon as it passes it. One reader reads one input, on one thread.
+class CassetteReader {
+ public:
+  CassetteReader(std::string_view name, const ReadOptions& options, std::uint64_t max_bytes,
+                 ReadReport* report, bool header_only)
+      : where_(CassetteWhere(name)),
+        options_(options),
+        max_bytes_(max_bytes),
+        report_(report),
+        header_only_(header_only) {}
+
+  // Takes the next bytes of the file. After done() is true the rest may be left unread.
+  Status Feed(std::string_view bytes) {
+    raw_bytes_ += bytes.size();
+    if (raw_bytes_ > max_bytes_) {
+      return ParseError(where_ + ": file is larger than " + FormatSize(max_bytes_) +
                         "; refusing to read it");
     }
-    last = rc;
-    const bool output_full = output.pos == output.size;
-    if (input.pos == input.size && !output_full) break;
-    if (input.pos == consumed_before && output.pos == 0) break;  // no progress: input exhausted
-  }
-  result.complete = last == 0;
-  return result;
-}
-
-bool StartsWithCassetteHeader(std::string_view bytes) {
-  std::string text;
-  if (HasZstdMagic(bytes)) {
-    ZstdDCtxPtr dctx(ZSTD_createDCtx());
-    if (!dctx) return false;
-    ZSTD_inBuffer input{bytes.data(), bytes.size(), 0};
-    char buf[4096];
-    while (text.find('\n') == std::string::npos && text.size() < kSniffBytes) {
-      ZSTD_outBuffer output{buf, sizeof buf, 0};
-      const size_t before = input.pos;
-      const size_t rc = ZSTD_decompressStream(dctx.get(), &output, &input);
-      if (ZSTD_isError(rc)) return false;
-      text.append(buf, output.pos);
-      if (output.pos == 0 && input.pos == before) break;
+    if (!form_known_) {
+      // The zstd magic number decides the form; wait for four bytes (a short read, or a tiny
+      // file, which Finish() reads as plain text).
+      prefix_.append(bytes);
+      if (prefix_.size() < 4) return Status::Ok();
+      TD_RETURN_IF_ERROR(StartForm());
+      const std::string prefix = std::move(prefix_);
+      prefix_.clear();
+      return FeedKnown(prefix);
     }
-  } else {
-    text.assign(bytes.substr(0, std::min(bytes.size(), kSniffBytes)));
+    return FeedKnown(bytes);
   }
-  const size_t nl = text.find('\n');
-  const std::string_view first = std::string_view(text).substr(0, nl);
-  Json header = Json::parse(first.data(), first.data() + first.size(), nullptr,
-                            /*allow_exceptions=*/false);
-  return !header.is_discarded() && IsHeader(header);
-}
 
-Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view name,
-                                     ReadReport* report, std::uint64_t max_bytes) {
-  const std::string where = Where(name);
-  ParsedFile result;
-  std::string storage;
-  std::string_view text = bytes;
-  bool frame_complete = true;
-  if (HasZstdMagic(bytes)) {
-    result.compressed = true;
-    Result<Decompressed> d = DecompressAll(bytes, name, max_bytes);
-    if (!d.ok()) return d.status();
-    storage = std::move(d->text);
-    frame_complete = d->complete;
-    text = storage;
-  } else if (bytes.size() > max_bytes) {
-    return ParseError(where + ": larger than " + FormatSize(max_bytes) + "; refusing to read it");
-  }
-  if (std::all_of(text.begin(), text.end(),
-                  [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; })) {
-    if (text.empty() && !frame_complete) {
-      return ParseError(where +
-                        ": the recording was cut before its header was written; "
-                        "not a tapedeck cassette");
+  bool done() const { return done_ || (decoder_ != nullptr && decoder_->stopped()); }
+
+  // Ends the input: keeps or refuses a cut tail, and says what was read.
+  Result<ParsedFile> Finish() {
+    if (!form_known_) {
+      TD_RETURN_IF_ERROR(StartForm());
+      TD_RETURN_IF_ERROR(FeedKnown(prefix_));
     }
-    return ParseError(where + ": empty file (not a tapedeck cassette)");
+    if (done_) return std::move(result_);
+    if (!deferred_.ok()) return deferred_;
+    const bool zstd_cut = decoder_ != nullptr && !decoder_->complete();
+    if (!line_.empty()) TD_RETURN_IF_ERROR(EndLine(/*has_newline=*/false));
+    if (!header_seen_) {
+      if (zstd_cut && !decoder_->walker().AtBlockBoundary()) {
+        return ParseError(where_ + ": the file ends inside " + decoder_->walker().CutPart() +
+                          " before any line could be decoded (zstd decodes only whole blocks); "
+                          "not a readable cassette");
+      }
+      if (zstd_cut && decoder_->produced() == 0) {
+        return ParseError(where_ +
+                          ": the recording was cut before its header was written; "
+                          "not a tapedeck cassette");
+      }
+      return ParseError(where_ + ": empty file (not a tapedeck cassette)");
+    }
+    if (zstd_cut && !result_.cut) {
+      const std::string kept = std::to_string(result_.cassette.interactions.size());
+      if (decoder_->walker().AtBlockBoundary()) {
+        Warn(where_ + ": the zstd frame ends early after line " + std::to_string(last_line_no_) +
+             " (the recording was cut or is still being written); kept all " + kept +
+             " interactions");
+      } else {
+        Warn(where_ + ": the file ends inside " + decoder_->walker().CutPart() +
+             ": the recording was cut after " +
+             (last_line_no_ == header_line_no_ ? std::string("the header")
+                                               : "line " + std::to_string(last_line_no_)) +
+             ", with " + kept + (kept == "1" ? " complete interaction" : " complete interactions") +
+             "; kept " + (kept == "1" ? "it" : "them"));
+      }
+    }
+    result_.cut = result_.cut || zstd_cut;
+    return std::move(result_);
   }
 
-  bool header_seen = false;
-  int version = kCassetteVersion;
-  size_t line_no = 0;
-  size_t last_line_no = 0;
-  bool line_cut = false;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const size_t nl = text.find('\n', pos);
-    const bool has_newline = nl != std::string_view::npos;
-    const size_t end = has_newline ? nl : text.size();
-    const std::string_view line = text.substr(pos, end - pos);
-    pos = has_newline ? nl + 1 : text.size();
-    ++line_no;
-    if (IsBlank(line)) continue;
-    last_line_no = line_no;
-    const std::string at = where + ": line " + std::to_string(line_no);
+ private:
+  Status StartForm() {
+    form_known_ = true;
+    if (!HasZstdMagic(prefix_)) return Status::Ok();
+    result_.compressed = true;
+    Result<std::unique_ptr<ZstdStreamDecoder>> decoder =
+        ZstdStreamDecoder::Create(where_, max_bytes_);
+    if (!decoder.ok()) return decoder.status();
+    decoder_ = std::move(*decoder);
+    return Status::Ok();
+  }
 
+  Status FeedKnown(std::string_view bytes) {
+    if (done()) return Status::Ok();
+    if (decoder_ == nullptr) return Text(bytes);
+    TD_RETURN_IF_ERROR(decoder_->Feed(bytes, [this](std::string_view text) {
+      if (!deferred_.ok()) return Status::Ok();  // on to the frame's checksum
+      return Text(text);
+    }));
+    if (decoder_->stopped()) return deferred_;
+    return Status::Ok();
+  }
+
+  // A bad line after the header in zstd data may be damage that zstd has not seen yet (it
+  // checks the content checksum at the frame's end): decode on to the end of the frame without
+  // keeping the text, and report zstd's error if it finds one, the line's otherwise.
+  Status DeferUntilFrameEnd(Status line_error) {
+    if (decoder_ == nullptr || !header_seen_) return line_error;
+    deferred_ = std::move(line_error);
+    DropLine();
+    decoder_->StopAtFrameEnd();
+    return Status::Ok();
+  }
+
+  // Splits decoded text into lines.
+  Status Text(std::string_view text) {
+    while (!text.empty() && !done_) {
+      const size_t nl = text.find('\n');
+      const size_t take = nl == std::string_view::npos ? text.size() : nl;
+      const std::uint64_t cap = LineCap();
+      if (line_.size() + take > cap) return LineTooLong(cap);
+      line_.Append(text.substr(0, take));
+      if (nl == std::string_view::npos) return Status::Ok();
+      if (Status status = EndLine(/*has_newline=*/true); !status.ok()) {
+        return DeferUntilFrameEnd(std::move(status));
+      }
+      text.remove_prefix(nl + 1);
+    }
+    return Status::Ok();
+  }
+
+  // Until the header is read, a line is held only as long as a header could be: a file that is
+  // not a cassette is refused without reading it all.
+  std::uint64_t LineCap() const {
+    return header_seen_ ? options_.max_line_bytes
+                        : std::min<std::uint64_t>(options_.max_line_bytes, kMaxHeaderLineBytes);
+  }
+
+  Status LineTooLong(std::uint64_t cap) {
+    if (!header_seen_ && cap < options_.max_line_bytes) return NotACassette(where_);
+    return ParseError(where_ + ": line " + std::to_string(line_no_ + 1) + " is longer than " +
+                      FormatSize(cap) + " (--max-line-bytes); refusing to read it");
+  }
+
+  void Warn(std::string warning) {
+    if (report_ != nullptr) report_->warnings.push_back(std::move(warning));
+  }
+
+  // Frees the text of a long line now rather than when the next line reuses the buffer.
+  void DropLine() { line_.Clear(); }
+
+  Status EndLine(bool has_newline) {
+    ++line_no_;
+    if (IsBlank(line_.view())) {
+      if (!has_newline) result_.missing_final_newline = !line_.empty();
+      DropLine();
+      return Status::Ok();
+    }
+    const std::string at = where_ + ": line " + std::to_string(line_no_);
     Json json;
     std::string why;
-    if (!ParseLine(line, &json, &why)) {
-      if (!header_seen) return NotACassette(where);
+    bool too_big = false;
+    if (!internal::ParseJsonLine(line_.view(), kMaxJsonDepth + kLineDepthSlack, &json, &why,
+                                 kTreeBytesPerLineByte * LineCap(), &too_big)) {
+      if (too_big) {
+        return ParseError(at + ": " + why + " (" + std::to_string(kTreeBytesPerLineByte) +
+                          " x --max-line-bytes); refusing to read it");
+      }
+      if (!header_seen_) return NotACassette(where_);
       if (!has_newline) {
         // Only a crash leaves a last line without its '\n' that is not whole JSON.
-        line_cut = true;
-        if (report != nullptr) {
-          report->warnings.push_back(at + " is incomplete (the recording was cut); kept the " +
-                                     std::to_string(result.cassette.interactions.size()) +
-                                     " interactions before it");
-        }
-        break;
+        result_.cut = true;
+        Warn(at + " is incomplete (the recording was cut); kept the " +
+             std::to_string(result_.cassette.interactions.size()) + " interactions before it");
+        DropLine();
+        return Status::Ok();
       }
       return ParseError(at + ": " + why);
     }
-    if (!header_seen) {
-      if (!IsHeader(json)) return NotACassette(where);
+    DropLine();  // the tree holds the line now
+    last_line_no_ = line_no_;
+    if (!has_newline) result_.missing_final_newline = true;
+    if (!header_seen_) {
+      if (!IsHeader(json)) return NotACassette(where_);
+      if (header_only_) {
+        header_seen_ = true;
+        done_ = true;
+        return Status::Ok();
+      }
       TD_RETURN_IF_ERROR(
-          ReadHeader(&json, where, line_no, &version, &result.cassette.created_at_us));
-      result.cassette.version = version;
-      header_seen = true;
-      continue;
+          ReadHeader(&json, where_, line_no_, &version_, &result_.cassette.created_at_us));
+      result_.cassette.version = version_;
+      header_seen_ = true;
+      header_line_no_ = line_no_;
+      return Status::Ok();
     }
-    TD_RETURN_IF_ERROR(internal::MigrateLine(version, &json, /*is_header=*/false).WithContext(at));
-    Result<Interaction> interaction = InteractionFromJson(json);
+    TD_RETURN_IF_ERROR(MigrateLine(version_, &json, /*is_header=*/false).WithContext(at));
+    Result<Interaction> interaction = InteractionFromJson(std::move(json));
     if (!interaction.ok()) return interaction.status().WithContext(at);
-    result.cassette.interactions.push_back(std::move(*interaction));
+    result_.cassette.interactions.push_back(std::move(*interaction));
+    return Status::Ok();
   }
-  if (!header_seen) return NotACassette(where);
-  if (!frame_complete && !line_cut && report != nullptr) {
-    report->warnings.push_back(
-        where + ": the zstd frame ends early after line " + std::to_string(last_line_no) +
-        " (the recording was cut or is still being written); kept all " +
-        std::to_string(result.cassette.interactions.size()) + " interactions");
+
+  const std::string where_;
+  const ReadOptions options_;
+  const std::uint64_t max_bytes_;
+  ReadReport* const report_;
+  const bool header_only_;
+
+  bool form_known_ = false;
+  std::string prefix_;  // the first bytes, until there are four
+  std::unique_ptr<ZstdStreamDecoder> decoder_;
+  std::uint64_t raw_bytes_ = 0;
+  LineBuffer line_;  // the current line so far, without '\n'
+  size_t line_no_ = 0;
+  size_t last_line_no_ = 0;  // the last line that was not blank
+  size_t header_line_no_ = 0;
+  bool header_seen_ = false;
+  int version_ = kCassetteVersion;
+  bool done_ = false;
+  Status deferred_;  // a bad line, reported unless zstd finds damage before the frame ends
+  ParsedFile result_;
+};
+
+}  // namespace
+
+Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view name,
+                                     ReadReport* report, const ReadOptions& options,
+                                     std::uint64_t max_bytes) {
+  if (bytes.size() > max_bytes) {
+    return ParseError(CassetteWhere(name) + ": larger than " + FormatSize(max_bytes) +
+                      "; refusing to read it");
   }
-  result.cut = line_cut || !frame_complete;
-  result.missing_final_newline = !line_cut && !text.empty() && text.back() != '\n';
-  return result;
+  CassetteReader reader(name, options, max_bytes, report, /*header_only=*/false);
+  TD_RETURN_IF_ERROR(reader.Feed(bytes));
+  return reader.Finish();
+}
+
+namespace {
+
+// Reads `path` in chunks through a CassetteReader.
+Result<ParsedFile> ReadThrough(const std::string& path, ReadReport* report,
+                               const ReadOptions& options, bool header_only) {
+  const std::string where = CassetteWhere(path);
+  Result<UniqueFd> fd = OpenForReading(path, kMaxCassetteBytes, where);
+  if (!fd.ok()) return fd.status();
+  CassetteReader reader(path, options, kMaxCassetteBytes, report, header_only);
+  constexpr size_t kChunk = 128 * 1024;
+  auto buffer = std::make_unique<char[]>(kChunk);
+  while (!reader.done()) {
+    Result<size_t> n = ReadSome(fd->get(), buffer.get(), kChunk, where);
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    TD_RETURN_IF_ERROR(reader.Feed(std::string_view(buffer.get(), *n)));
+  }
+  return reader.Finish();
+}
+
+}  // namespace
+
+Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
+                                    const ReadOptions& options) {
+  return ReadThrough(path, report, options, /*header_only=*/false);
+}
+
+Result<bool> FileStartsWithCassetteHeader(const std::string& path) {
+  ReadReport ignored;
+  Result<ParsedFile> header = ReadThrough(path, &ignored, ReadOptions{}, /*header_only=*/true);
+  if (header.ok()) return true;
+  if (header.status().code() == StatusCode::kIo) return header.status();
+  return false;
 }
 
 }  // namespace internal
@@ -395,10 +446,11 @@ Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view na
 // -------------------------------------------------------------------------------------------------
 // Public API
 
-Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name, ReadReport* report) {
-  ReadReport local;
-  Result<internal::ParsedFile> parsed =
-      internal::ParseCassetteFile(bytes, name, report != nullptr ? report : &local);
+namespace {
+
+// Hands the warnings of a read to `report`, or to the log when there is none.
+Result<Cassette> Deliver(Result<internal::ParsedFile> parsed, const ReadReport& local,
+                         ReadReport* report) {
   if (report == nullptr) {
     for (const std::string& warning : local.warnings) TD_LOG(kWarn) << warning;
   }
@@ -406,10 +458,29 @@ Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name, Re
   return std::move(parsed->cassette);
 }
 
+}  // namespace
+
+Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
+                               const ReadOptions& options, ReadReport* report) {
+  ReadReport local;
+  return Deliver(
+      internal::ParseCassetteFile(bytes, name, report != nullptr ? report : &local, options), local,
+      report);
+}
+
+Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name, ReadReport* report) {
+  return ParseCassette(bytes, name, ReadOptions{}, report);
+}
+
+Result<Cassette> ReadCassette(const std::string& path, const ReadOptions& options,
+                              ReadReport* report) {
+  ReadReport local;
+  return Deliver(internal::ReadCassetteFile(path, report != nullptr ? report : &local, options),
+                 local, report);
+}
+
 Result<Cassette> ReadCassette(const std::string& path, ReadReport* report) {
-  Result<std::string> bytes = ReadFile(path, internal::kMaxCassetteBytes, /*whole=*/true);
-  if (!bytes.ok()) return bytes.status();
-  return ParseCassette(*bytes, path, report);
+  return ReadCassette(path, ReadOptions{}, report);
 }
 
 std::string SerializeInteraction(const Interaction& interaction) {
@@ -426,7 +497,7 @@ std::string SerializeInteraction(const Interaction& interaction) {
 }
 
 std::string SerializeCassette(const Cassette& cassette) {
-  std::string out = HeaderLine(cassette.created_at_us);
+  std::string out = internal::HeaderLine(cassette.created_at_us);
   out += '\n';
   for (const Interaction& interaction : cassette.interactions) {
     out += SerializeInteraction(interaction);
@@ -437,192 +508,24 @@ std::string SerializeCassette(const Cassette& cassette) {
 
 Status WriteCassetteAtomic(const std::string& path, const Cassette& cassette,
                            const WriteOptions& options) {
-  const std::string where = Where(path);
+  const std::string where = CassetteWhere(path);
   std::string data = SerializeCassette(cassette);
   if (options.compress) {
     // The same shape CassetteWriter writes: one frame, flushed after every line.
-    Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
+    Result<internal::ZstdCCtxPtr> cctx = internal::MakeCompressor(options.level, where);
     if (!cctx.ok()) return cctx.status();
     std::string compressed;
     std::string_view rest = data;
     while (!rest.empty()) {
       const size_t line_end = rest.find('\n') + 1;  // the text always ends with '\n'
-      TD_RETURN_IF_ERROR(
-          CompressInto(cctx->get(), rest.substr(0, line_end), ZSTD_e_flush, &compressed, where));
+      TD_RETURN_IF_ERROR(internal::CompressInto(cctx->get(), rest.substr(0, line_end), ZSTD_e_flush,
+                                                &compressed, where));
       rest.remove_prefix(line_end);
     }
-    TD_RETURN_IF_ERROR(CompressInto(cctx->get(), {}, ZSTD_e_end, &compressed, where));
+    TD_RETURN_IF_ERROR(internal::CompressInto(cctx->get(), {}, ZSTD_e_end, &compressed, where));
     data = std::move(compressed);
   }
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  mode_t mode = 0644;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) mode = st.st_mode & 07777;
-
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd.valid()) return IoErrno(where + ": cannot create " + tmp, errno);
-  auto fail = [&](Status status) {
-    fd.Reset();
-    ::unlink(tmp.c_str());
-    return status;
-  };
-  Status written = WriteAll(fd.get(), data, where + ": " + tmp);
-  if (!written.ok()) return fail(written);
-  if (::fchmod(fd.get(), mode) != 0) return fail(IoErrno(where + ": chmod " + tmp, errno));
-  if (::fsync(fd.get()) != 0) return fail(IoErrno(where + ": fsync " + tmp, errno));
-  if (const int err = fd.Close(); err != 0) return fail(IoErrno(where + ": close " + tmp, err));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail(IoErrno(where + ": rename " + tmp, errno));
-  }
-  return FsyncParentDir(path);
-}
-
-// -------------------------------------------------------------------------------------------------
-// CassetteWriter
-
-struct CassetteWriter::Impl {
-  std::string where;
-  UniqueFd fd;
-  bool compress = false;
-  bool fsync_each = false;
-  bool created = false;  // this session created the file: fsync its folder on Close
-  internal::ZstdCCtxPtr cctx;
-  bool frame_open = false;  // the current zstd frame has data and needs ZSTD_e_end
-  bool closed = false;
-  Status failure;  // the first failed write: the file may end in a partial line
-  std::string scratch;
-
-  // Writes `text` (whole lines), compressed and flushed when compressing.
-  Status Write(std::string_view text) {
-    std::string_view data = text;
-    if (compress) {
-      scratch.clear();
-      Status st = CompressInto(cctx.get(), text, ZSTD_e_flush, &scratch, where);
-      if (!st.ok()) {
-        failure = st;
-        return st;
-      }
-      frame_open = true;
-      data = scratch;
-    }
-    Status st = WriteAll(fd.get(), data, where);
-    if (!st.ok()) failure = st;
-    return st;
-  }
-};
-
-CassetteWriter::CassetteWriter(std::string path, std::unique_ptr<Impl> impl)
-    : path_(std::move(path)), impl_(std::move(impl)) {}
-
-CassetteWriter::~CassetteWriter() {
-  Status status = Close();
-  if (!status.ok()) TD_LOG(kError) << status.message();
-}
-
-Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& path, OpenMode mode,
-                                                             const WriteOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->where = Where(path);
-  impl->compress = options.compress;
-  impl->fsync_each = options.fsync;
-  const std::string& where = impl->where;
-
-  struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0;
-  const bool has_content = exists && st.st_size > 0;
-
-  if (mode == OpenMode::kAppend && has_content) {
-    Result<std::string> bytes = ReadFile(path, internal::kMaxCassetteBytes, /*whole=*/true);
-    if (!bytes.ok()) return bytes.status();
-    ReadReport report;
-    Result<internal::ParsedFile> parsed = internal::ParseCassetteFile(*bytes, path, &report);
-    if (!parsed.ok()) return parsed.status().WithContext("cannot append");
-    impl->compress = parsed->compressed;  // keep the file's form whatever the options say
-    bool need_newline = false;
-    if (parsed->cut || parsed->cassette.version != kCassetteVersion) {
-      for (const std::string& warning : report.warnings) TD_LOG(kWarn) << warning;
-      TD_LOG(kWarn) << where << ": rewriting it with its " << parsed->cassette.interactions.size()
-                    << " complete interactions before appending";
-      WriteOptions rewrite = options;
-      rewrite.compress = parsed->compressed;
-      TD_RETURN_IF_ERROR(WriteCassetteAtomic(path, parsed->cassette, rewrite));
-    } else {
-      need_newline = parsed->missing_final_newline;
-    }
-    if (impl->compress) {
-      Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
-      if (!cctx.ok()) return cctx.status();
-      impl->cctx = std::move(*cctx);
-    }
-    impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
-    if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
-    if (need_newline) TD_RETURN_IF_ERROR(impl->Write("\n"));
-    return std::unique_ptr<CassetteWriter>(new CassetteWriter(path, std::move(impl)));
-  }
-
-  // A new cassette (kTruncate, or kAppend to a missing or empty file).
-  if (mode == OpenMode::kTruncate && has_content && !S_ISDIR(st.st_mode)) {
-    Result<std::string> prefix = ReadFile(path, kSniffBytes, /*whole=*/false);
-    if (!prefix.ok()) return prefix.status();
-    if (!internal::StartsWithCassetteHeader(*prefix)) {
-      return ParseError(where +
-                        ": the file exists and is not a tapedeck cassette; refusing to "
-                        "overwrite it");
-    }
-  }
-  if (impl->compress) {
-    Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
-    if (!cctx.ok()) return cctx.status();
-    impl->cctx = std::move(*cctx);
-  }
-  impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
-  impl->created = true;
-  std::string header = HeaderLine(SystemClock::Get().WallMicros());
-  header += '\n';
-  TD_RETURN_IF_ERROR(impl->Write(header));
-  if (options.fsync && ::fsync(impl->fd.get()) != 0) return IoErrno(where + ": fsync", errno);
-  return std::unique_ptr<CassetteWriter>(new CassetteWriter(path, std::move(impl)));
-}
-
-Status CassetteWriter::Append(const Interaction& interaction) {
-  if (impl_->closed) return FailedPreconditionError(impl_->where + ": append after close");
-  if (!impl_->failure.ok()) {
-    return impl_->failure.WithContext("an earlier write failed");
-  }
-  std::string line = SerializeInteraction(interaction);
-  line += '\n';
-  TD_RETURN_IF_ERROR(impl_->Write(line));
-  if (impl_->fsync_each && ::fsync(impl_->fd.get()) != 0) {
-    return IoErrno(impl_->where + ": fsync", errno);
-  }
-  ++appended_;
-  return Status::Ok();
-}
-
-Status CassetteWriter::Close() {
-  if (!impl_ || impl_->closed) return Status::Ok();
-  impl_->closed = true;
-  Status status;
-  if (impl_->failure.ok() && impl_->compress && impl_->frame_open) {
-    impl_->scratch.clear();
-    status = CompressInto(impl_->cctx.get(), {}, ZSTD_e_end, &impl_->scratch, impl_->where);
-    if (status.ok()) status = WriteAll(impl_->fd.get(), impl_->scratch, impl_->where);
-  }
-  if (status.ok() && impl_->failure.ok() && ::fsync(impl_->fd.get()) != 0) {
-    status = IoErrno(impl_->where + ": fsync", errno);
-  }
-  if (const int err = impl_->fd.Close(); err != 0 && status.ok()) {
-    status = IoErrno(impl_->where + ": close", err);
-  }
-  if (status.ok() && impl_->created) status = FsyncParentDir(path_);
-  impl_->cctx.reset();
-  if (status.ok() && !impl_->failure.ok()) {
-    // Append reported it already; say it again so a caller that checks only Close() learns
-    // that the file may end in a partial line.
-    return impl_->failure.WithContext("an earlier write failed");
-  }
-  return status;
+  return internal::ReplaceFileAtomic(path, data, where);
 }
 
 }  // namespace td::cassette

@@ -5,11 +5,11 @@
 // a killed recording keeps every interaction it had written. `compress = false` writes the same
 // lines plainly. Readers accept a missing frame end and a cut last line (with a warning), and
 // reject anything else with an error naming the file and line. Rewrites are atomic
-// (temp file + rename). The schema is docs/cassette-format.md.
+// (temp file + rename). Appending as a recording goes: cassette/cassette_writer.h. The schema is
+// docs/cassette-format.md.
 #pragma once
 
-#include <cstdio>
-#include <memory>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,13 +34,26 @@ struct ReadReport {
                                       //  was cut); kept the 11 interactions before it"
 };
 
-// Reads a cassette file (compressed or not: detected from the zstd magic number).
-// Errors: kIo (cannot read), kParse (not a cassette, corrupt, or an unknown version), each
-// naming the file and the line. Lines of an older format version are migrated; the result's
-// `version` says which version the file had. Warnings go to `report`, or to the log when it is
-// null.
+struct ReadOptions {
+  // The longest line read, in bytes without its '\n'. A longer line is kParse
+  // ("cassette t.zst: line 7 is longer than 256 MiB (--max-line-bytes); refusing to read it"),
+  // found as soon as the line passes the cap, before more of it is held. Reading holds about
+  // twice the longest line besides the interactions, so this bounds what a hostile file costs.
+  std::uint64_t max_line_bytes = std::uint64_t{256} << 20;
+};
+
+// Reads a cassette file (compressed or not: detected from the zstd magic number) in chunks,
+// parsing each line as it is decoded and dropping its text before the next.
+// Errors: kIo (cannot read), kParse (not a cassette, corrupt, a line over the cap, or an
+// unknown version), each naming the file and the line (or the byte, for corrupt zstd data).
+// Lines of an older format version are migrated; the result's `version` says which version the
+// file had. Warnings go to `report`, or to the log when it is null. Blocking; any thread.
+Result<Cassette> ReadCassette(const std::string& path, const ReadOptions& options,
+                              ReadReport* report = nullptr);
 Result<Cassette> ReadCassette(const std::string& path, ReadReport* report = nullptr);
 // The same over bytes already in memory; `name` is used in messages.
+Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
+                               const ReadOptions& options, ReadReport* report = nullptr);
 Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
                                ReadReport* report = nullptr);
 
@@ -54,42 +67,5 @@ std::string SerializeInteraction(const Interaction& interaction);
 // rename. On failure the old file is untouched.
 Status WriteCassetteAtomic(const std::string& path, const Cassette& cassette,
                            const WriteOptions& options);
-
-// Appends interactions as they complete. Each Append is on disk (in the OS) when it returns.
-// Not thread-safe: one writer per file, called from one thread.
-class CassetteWriter {
- public:
-  enum class OpenMode {
-    kTruncate,  // start a new cassette, replacing the file
-    kAppend,    // keep what the file holds and add to it (a new zstd frame); creates it if absent
-  };
-  // Opens `path` and, for a new cassette, writes the header line. kAppend keeps an existing
-  // file's form (plain or zstd, whatever options.compress says) and first rewrites a file that
-  // ends in a cut (atomically, keeping its complete interactions). Neither mode ever replaces a
-  // file that is not a tapedeck cassette (kParse). Errors: kIo naming the path, kInvalidArgument
-  // for a zstd level out of range.
-  static Result<std::unique_ptr<CassetteWriter>> Open(const std::string& path, OpenMode mode,
-                                                      const WriteOptions& options);
-  ~CassetteWriter();  // Close()s, logging an error if that fails
-  CassetteWriter(const CassetteWriter&) = delete;
-  CassetteWriter& operator=(const CassetteWriter&) = delete;
-
-  // Writes one line (compressed and flushed) with write(2); when it returns the interaction is
-  // in the OS, so a kill -9 keeps it. Errors: kIo; after one, further Appends fail too.
-  Status Append(const Interaction& interaction);
-  // Ends the zstd frame, fsyncs and closes the file. Safe to call twice (the second call does
-  // nothing). Also returns the error of an earlier failed Append (the file may then end in a
-  // partial line, which readers drop with a warning).
-  Status Close();
-  const std::string& path() const { return path_; }
-  size_t appended() const { return appended_; }
-
- private:
-  struct Impl;
-  CassetteWriter(std::string path, std::unique_ptr<Impl> impl);
-  std::string path_;
-  std::unique_ptr<Impl> impl_;
-  size_t appended_ = 0;
-};
 
 }  // namespace td::cassette

@@ -213,20 +213,21 @@ Status CheckObject(const Json& json, std::string_view path,
                          expected + "; keys starting with \"x-\" or \"_\" are free for notes)");
 }
 
-const Json* Find(const Json& object, std::string_view key) {
+Json* Find(Json& object, std::string_view key) {
   auto it = object.find(key);
   return it == object.end() ? nullptr : &*it;
 }
 
 // A string written by StringToJson: a JSON string, or {"base64": "..."}.
-Status ReadString(const Json& json, std::string_view path, std::string* out) {
+// Moves the string out of `json`.
+Status ReadString(Json& json, std::string_view path, std::string* out) {
   if (json.is_string()) {
-    *out = json.get_ref<const std::string&>();
+    *out = std::move(json.get_ref<std::string&>());
     return Status::Ok();
   }
   if (json.is_object()) {
     TD_RETURN_IF_ERROR(CheckObject(json, path, {"base64"}));
-    const Json* b64 = Find(json, "base64");
+    Json* b64 = Find(json, "base64");
     if (b64 == nullptr || !b64->is_string()) {
       return Error(path, "expected a string or {\"base64\": \"...\"}");
     }
@@ -240,9 +241,9 @@ Status ReadString(const Json& json, std::string_view path, std::string* out) {
   return Error(path, "expected a string");
 }
 
-Status ReadRequiredString(const Json& object, std::string_view key, std::string_view path,
+Status ReadRequiredString(Json& object, std::string_view key, std::string_view path,
                           std::string* out) {
-  const Json* value = Find(object, key);
+  Json* value = Find(object, key);
   if (value == nullptr) return Error(path, "missing " + Quoted(key));
   return ReadString(*value, Join(path, key), out);
 }
@@ -283,13 +284,13 @@ Status ReadTime(const Json& json, std::string_view path, Micros* out) {
   return Status::Ok();
 }
 
-Status ReadPairs(const Json& json, std::string_view path,
+Status ReadPairs(Json& json, std::string_view path,
                  std::vector<std::pair<std::string, std::string>>* out) {
   if (!json.is_array()) return Error(path, "expected an array of [name, value] pairs");
   out->clear();
   out->reserve(json.size());
   for (size_t i = 0; i < json.size(); ++i) {
-    const Json& pair = json[i];
+    Json& pair = json[i];
     const std::string at = Index(path, i);
     if (!pair.is_array() || pair.size() != 2) return Error(at, "expected a [name, value] pair");
     std::pair<std::string, std::string> item;
@@ -300,12 +301,12 @@ Status ReadPairs(const Json& json, std::string_view path,
   return Status::Ok();
 }
 
-Status ReadBody(const Json& json, std::string_view path, bool is_request, Body* out) {
+Status ReadBody(Json& json, std::string_view path, bool is_request, Body* out) {
   TD_RETURN_IF_ERROR(
       CheckObject(json, path, {"json", "layout", "newline", "exact", "text", "base64"}));
-  const Json* value = Find(json, "json");
-  const Json* text = Find(json, "text");
-  const Json* b64 = Find(json, "base64");
+  Json* value = Find(json, "json");
+  Json* text = Find(json, "text");
+  Json* b64 = Find(json, "base64");
   const Json* layout = Find(json, "layout");
   const Json* newline = Find(json, "newline");
   const Json* exact = Find(json, "exact");
@@ -320,7 +321,7 @@ Status ReadBody(const Json& json, std::string_view path, bool is_request, Body* 
     }
     if (text != nullptr) {
       if (!text->is_string()) return Error(Join(path, "text"), "expected a string");
-      out->bytes = text->get_ref<const std::string&>();
+      out->bytes = std::move(text->get_ref<std::string&>());
       return Status::Ok();
     }
     if (!b64->is_string()) return Error(Join(path, "base64"), "expected a string");
@@ -329,6 +330,7 @@ Status ReadBody(const Json& json, std::string_view path, bool is_request, Body* 
     if (!bytes) {
       return Error(Join(path, "base64"), "invalid base64 at offset " + std::to_string(bad));
     }
+    *b64 = nullptr;  // free the text before the next copy
     out->bytes = std::move(*bytes);
     return Status::Ok();
   }
@@ -370,6 +372,7 @@ Status ReadBody(const Json& json, std::string_view path, bool is_request, Body* 
                                          std::to_string(internal::kMaxJsonDepth) +
                                          " levels, too deep for \"exact\": false");
   }
+  *value = nullptr;  // the bytes replace the tree
   if (add_newline) out->bytes += '\n';
   return Status::Ok();
 }
@@ -401,19 +404,19 @@ Status ReadSplits(const Json& json, std::string_view path, size_t event_size,
   return Status::Ok();
 }
 
-Status ReadEvent(const Json& json, std::string_view path, StreamEvent* out) {
+Status ReadEvent(Json& json, std::string_view path, StreamEvent* out) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"at_us", "data", "data_b64", "splits"}));
   const Json* at_us = Find(json, "at_us");
   if (at_us == nullptr) return Error(path, "missing \"at_us\"");
   TD_RETURN_IF_ERROR(ReadInt64(*at_us, Join(path, "at_us"), &out->at_us));
-  const Json* data = Find(json, "data");
-  const Json* data_b64 = Find(json, "data_b64");
+  Json* data = Find(json, "data");
+  Json* data_b64 = Find(json, "data_b64");
   if (data != nullptr && data_b64 != nullptr) {
     return Error(path, "has both \"data\" and \"data_b64\"");
   }
   if (data != nullptr) {
     if (!data->is_string()) return Error(Join(path, "data"), "expected a string");
-    out->bytes = data->get_ref<const std::string&>();
+    out->bytes = std::move(data->get_ref<std::string&>());
   } else if (data_b64 != nullptr) {
     if (!data_b64->is_string()) return Error(Join(path, "data_b64"), "expected a string");
     size_t bad = 0;
@@ -421,18 +424,19 @@ Status ReadEvent(const Json& json, std::string_view path, StreamEvent* out) {
     if (!bytes) {
       return Error(Join(path, "data_b64"), "invalid base64 at offset " + std::to_string(bad));
     }
+    *data_b64 = nullptr;
     out->bytes = std::move(*bytes);
   } else {
     return Error(path, "missing \"data\"");
   }
   out->splits.clear();
-  if (const Json* splits = Find(json, "splits")) {
+  if (Json* splits = Find(json, "splits")) {
     TD_RETURN_IF_ERROR(ReadSplits(*splits, Join(path, "splits"), out->bytes.size(), &out->splits));
   }
   return Status::Ok();
 }
 
-Status ReadStream(const Json& json, std::string_view path, Stream* out) {
+Status ReadStream(Json& json, std::string_view path, Stream* out) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"kind", "events"}));
   const Json* kind = Find(json, "kind");
   if (kind == nullptr) return Error(path, "missing \"kind\"");
@@ -443,7 +447,7 @@ Status ReadStream(const Json& json, std::string_view path, Stream* out) {
   } else {
     return Error(Join(path, "kind"), "expected \"sse\" or \"chunks\"");
   }
-  const Json* events = Find(json, "events");
+  Json* events = Find(json, "events");
   if (events == nullptr) return Error(path, "missing \"events\"");
   const std::string events_path = Join(path, "events");
   if (!events->is_array()) return Error(events_path, "expected an array");
@@ -457,23 +461,23 @@ Status ReadStream(const Json& json, std::string_view path, Stream* out) {
   return Status::Ok();
 }
 
-Status ReadRequest(const Json& json, std::string_view path, Request* out) {
+Status ReadRequest(Json& json, std::string_view path, Request* out) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"method", "path", "query", "headers", "body"}));
   TD_RETURN_IF_ERROR(ReadRequiredString(json, "method", path, &out->method));
   TD_RETURN_IF_ERROR(ReadRequiredString(json, "path", path, &out->path));
-  if (const Json* query = Find(json, "query")) {
+  if (Json* query = Find(json, "query")) {
     TD_RETURN_IF_ERROR(ReadPairs(*query, Join(path, "query"), &out->query));
   }
-  if (const Json* headers = Find(json, "headers")) {
+  if (Json* headers = Find(json, "headers")) {
     TD_RETURN_IF_ERROR(ReadPairs(*headers, Join(path, "headers"), &out->headers));
   }
-  if (const Json* body = Find(json, "body")) {
+  if (Json* body = Find(json, "body")) {
     TD_RETURN_IF_ERROR(ReadBody(*body, Join(path, "body"), /*is_request=*/true, &out->body));
   }
   return Status::Ok();
 }
 
-Status ReadResponse(const Json& json, std::string_view path, Response* out) {
+Status ReadResponse(Json& json, std::string_view path, Response* out) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"status", "headers", "body", "stream"}));
   const Json* status = Find(json, "status");
   if (status == nullptr) return Error(path, "missing \"status\"");
@@ -481,11 +485,11 @@ Status ReadResponse(const Json& json, std::string_view path, Response* out) {
   TD_RETURN_IF_ERROR(ReadInt64(*status, Join(path, "status"), &code));
   if (code < 0 || code > 999) return Error(Join(path, "status"), "expected a status code 0..999");
   out->status = static_cast<int>(code);
-  if (const Json* headers = Find(json, "headers")) {
+  if (Json* headers = Find(json, "headers")) {
     TD_RETURN_IF_ERROR(ReadPairs(*headers, Join(path, "headers"), &out->headers));
   }
-  const Json* body = Find(json, "body");
-  const Json* stream = Find(json, "stream");
+  Json* body = Find(json, "body");
+  Json* stream = Find(json, "stream");
   if (body != nullptr && stream != nullptr) {
     return Error(path, "has both \"body\" and \"stream\" (a response has one or the other)");
   }
@@ -500,7 +504,7 @@ Status ReadResponse(const Json& json, std::string_view path, Response* out) {
   return Status::Ok();
 }
 
-Status ReadTiming(const Json& json, std::string_view path, Timing* out) {
+Status ReadTiming(Json& json, std::string_view path, Timing* out) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"headers_us", "done_us"}));
   if (const Json* v = Find(json, "headers_us")) {
     TD_RETURN_IF_ERROR(ReadInt64(*v, Join(path, "headers_us"), &out->headers_us));
@@ -511,7 +515,7 @@ Status ReadTiming(const Json& json, std::string_view path, Timing* out) {
   return Status::Ok();
 }
 
-Status ReadInteraction(const Json& json, Interaction* out) {
+Status ReadInteraction(Json& json, Interaction* out) {
   TD_RETURN_IF_ERROR(
       CheckObject(json, "", {"seq", "recorded_at", "request", "response", "timing", "truncated"}));
   const Json* seq = Find(json, "seq");
@@ -520,16 +524,16 @@ Status ReadInteraction(const Json& json, Interaction* out) {
   if (const Json* recorded_at = Find(json, "recorded_at")) {
     TD_RETURN_IF_ERROR(ReadTime(*recorded_at, "recorded_at", &out->recorded_at_us));
   }
-  const Json* request = Find(json, "request");
+  Json* request = Find(json, "request");
   if (request == nullptr) return Error("", "missing \"request\"");
   TD_RETURN_IF_ERROR(ReadRequest(*request, "request", &out->request));
-  const Json* response = Find(json, "response");
+  Json* response = Find(json, "response");
   if (response == nullptr) return Error("", "missing \"response\"");
   TD_RETURN_IF_ERROR(ReadResponse(*response, "response", &out->response));
-  if (const Json* timing = Find(json, "timing")) {
+  if (Json* timing = Find(json, "timing")) {
     TD_RETURN_IF_ERROR(ReadTiming(*timing, "timing", &out->timing));
   }
-  if (const Json* truncated = Find(json, "truncated")) {
+  if (Json* truncated = Find(json, "truncated")) {
     std::string reason;
     TD_RETURN_IF_ERROR(ReadString(*truncated, "truncated", &reason));
     out->truncated = std::move(reason);
@@ -554,6 +558,11 @@ Json InteractionToJson(const Interaction& interaction) {
 }
 
 Result<Interaction> InteractionFromJson(const Json& json) {
+  Json copy = json;
+  return InteractionFromJson(std::move(copy));
+}
+
+Result<Interaction> InteractionFromJson(Json&& json) {
   Interaction interaction;
   Status status;
   try {

@@ -18,6 +18,10 @@ namespace td::cassette {
 using Json = nlohmann::ordered_json;
 
 Json InteractionToJson(const Interaction& interaction);
+// Decodes one interaction line. Errors: kParse naming the JSON path of the first problem.
 Result<Interaction> InteractionFromJson(const Json& json);
+// The same, moving every string out of `json` instead of copying it, so a line's long bodies
+// exist once (the reader's memory bound rests on it). `json` is left valid but unspecified.
+Result<Interaction> InteractionFromJson(Json&& json);
 
 }  // namespace td::cassette

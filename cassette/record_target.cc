@@ -9,7 +9,8 @@
 #include <cstring>
 
 #include "cassette/base/unique_fd.h"
-#include "cassette/internal/codec_internal.h"
+#include "cassette/internal/file_io.h"
+#include "cassette/internal/zstd_stream.h"
 
 namespace td::cassette {
 namespace {
@@ -31,18 +32,6 @@ bool StartsCompressed(const std::string& path) {
   char magic[4];
   return fd.valid() && ::read(fd.get(), magic, sizeof magic) == 4 &&
          internal::HasZstdMagic(std::string_view(magic, sizeof magic));
-}
-
-Status FsyncFolderOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return IoErrno("cassette " + path + ": open folder " + dir, errno);
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return IoErrno("cassette " + path + ": fsync folder " + dir, errno);
-  }
-  return Status::Ok();
 }
 
 std::string Plural(size_t n, std::string_view noun) {
@@ -230,7 +219,7 @@ Status RecordTarget::Commit(std::string* summary) {
   }
   out = where + ": replaced with " + Plural(written, "interaction") + " (it had " +
         std::to_string(s.existing_interactions) + ")";
-  return FsyncFolderOf(s.path);
+  return internal::FsyncParentDir(s.path, where);
 }
 
 Status RecordTarget::Rewrite(const Cassette& cassette) {

@@ -28,6 +28,7 @@
 
 #include "cassette/base/status.h"
 #include "cassette/cassette_lock.h"
+#include "cassette/cassette_writer.h"
 #include "cassette/codec.h"
 #include "cassette/model.h"
 

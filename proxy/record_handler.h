@@ -23,7 +23,7 @@
 #include <unordered_map>
 
 #include "cassette/base/clock.h"
-#include "cassette/codec.h"
+#include "cassette/cassette_writer.h"
 #include "cassette/model.h"
 #include "cassette/redact.h"
 #include "proxy/event_loop.h"

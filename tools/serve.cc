@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "cassette/base/log.h"
+#include "cassette/cassette_writer.h"
 #include "cassette/codec.h"
 #include "cassette/record_target.h"
 #include "proxy/event_loop.h"

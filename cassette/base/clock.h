@@ -41,7 +41,14 @@ class SystemClock final : public Clock {
   }
 };
 
-// "2026-11-21T08:32:33.123456Z" for a wall time in microseconds.
+// The wall times a cassette can spell: 0000-01-01T00:00:00.000000Z ..
+// 9999-12-31T23:59:59.999999Z (RFC 3339 has a 4-digit year).
+inline constexpr Micros kMinRfc3339Micros = -62167219200LL * 1000000;
+inline constexpr Micros kMaxRfc3339Micros = 253402300800LL * 1000000 - 1;
+
+// "2026-11-21T08:32:33.123456Z" for a wall time in microseconds; the year always has 4 digits
+// ("0026-..."). A time outside kMinRfc3339Micros..kMaxRfc3339Micros is written as the nearer
+// end of that range (the reader refuses any other spelling of a year).
 std::string FormatRfc3339Micros(Micros wall_us);
 
 }  // namespace td

@@ -1,9 +1,9 @@
 // File: cassette/internal/codec_internal.h
 //
-// The pieces of the cassette codec that tests and CassetteWriter need below the public API:
-// multi-frame zstd decompression that tolerates a cut tail, the detailed parse result (was the
-// file compressed, was it cut), and the migration hook that upgrades lines of older format
-// versions to kCassetteVersion. Defined in cassette/codec.cc.
+// The pieces of the cassette format that CassetteWriter and tests need below the public API:
+// the header line, the detailed parse result (was the file compressed, was it cut), the header
+// sniff that keeps the writer from replacing other files, and the migration hook that upgrades
+// lines of older format versions to kCassetteVersion. Defined in cassette/codec.cc.
 #pragma once
 
 #include <array>
@@ -21,18 +21,15 @@ namespace td::cassette::internal {
 // Nothing larger is read: neither a plain file nor a decompressed one.
 inline constexpr std::uint64_t kMaxCassetteBytes = std::uint64_t{4} << 30;  // 4 GiB
 
-// True when `bytes` starts with the zstd frame magic number 28 b5 2f fd.
-bool HasZstdMagic(std::string_view bytes);
+// "cassette NAME", the subject of every message about a cassette file.
+inline std::string CassetteWhere(std::string_view name) {
+  std::string out = "cassette ";
+  out += name;
+  return out;
+}
 
-struct Decompressed {
-  std::string text;
-  bool complete = true;  // false: the input ended inside a frame (a cut recording)
-};
-// Decompresses every concatenated zstd frame in `bytes`. An input that ends inside a frame is
-// not an error (complete = false; everything decodable is in `text`). Corrupt data is kParse
-// "cassette NAME: corrupt zstd data near byte N: ..."; more than `max_output` bytes is kParse.
-Result<Decompressed> DecompressAll(std::string_view bytes, std::string_view name,
-                                   std::uint64_t max_output = kMaxCassetteBytes);
+// The header line (without '\n') of a cassette created at `created_at_us`.
+std::string HeaderLine(Micros created_at_us);
 
 // A parsed cassette file and what the writer needs to know to append to it.
 struct ParsedFile {
@@ -43,13 +40,19 @@ struct ParsedFile {
   // The last line is whole but has no '\n' after it (a hand edit); appending must add one.
   bool missing_final_newline = false;
 };
+// Reads a cassette from memory (ParseCassette) or from a file in chunks (ReadCassette), with
+// what the writer needs besides the cassette. Memory: the interactions plus about twice the
+// longest line. Errors as ReadCassette's.
 Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view name,
-                                     ReadReport* report,
+                                     ReadReport* report, const ReadOptions& options = {},
                                      std::uint64_t max_bytes = kMaxCassetteBytes);
+Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
+                                    const ReadOptions& options = {});
 
-// True when the first line of `bytes` (decompressing a zstd prefix if needed) is a tapedeck
-// header. Used to refuse to overwrite files that are not cassettes.
-bool StartsWithCassetteHeader(std::string_view bytes);
+// True when the first line of the file at `path` (decompressed if it is zstd) is a tapedeck
+// header; reads no further than that line. Used to refuse to overwrite files that are not
+// cassettes. Errors: kIo when the file cannot be read.
+Result<bool> FileStartsWithCassetteHeader(const std::string& path);
 
 // ---------------------------------------------------------------------------------------------
 // Migrations. Step i upgrades a line (the header line too, with `is_header`) from version i + 1

@@ -2,8 +2,9 @@
 //
 // Small text helpers the cassette codec needs and nlohmann does not give safely: a strict UTF-8
 // check (nlohmann's dump() throws on bad UTF-8), base64, RFC 3339 timestamps back to
-// microseconds, and a JSON nesting-depth scan (nlohmann's dump() recurses, so deep input must be
-// refused before it can exhaust the stack). Header-only, no allocation beyond the results.
+// microseconds, a JSON nesting-depth scan (nlohmann's dump() recurses, so deep input must be
+// refused before it can exhaust the stack) and sizes for messages. Header-only, no allocation
+// beyond the results.
 #pragma once
 
 #include <cstddef>
@@ -21,9 +22,21 @@ namespace td::cassette::internal {
 inline constexpr size_t kMaxJsonDepth = 512;
 inline constexpr size_t kLineDepthSlack = 8;
 
-// True when `s` is well-formed UTF-8: no overlong forms, no surrogates (U+D800..U+DFFF), nothing
-// above U+10FFFF, no truncated sequences.
-inline bool IsValidUtf8(std::string_view s) {
+// "4 GiB", "12 MiB" or "1000 bytes", for limits in messages.
+inline std::string FormatSize(std::uint64_t bytes) {
+  if (bytes >= (std::uint64_t{1} << 30) && bytes % (std::uint64_t{1} << 30) == 0) {
+    return std::to_string(bytes >> 30) + " GiB";
+  }
+  if (bytes >= (std::uint64_t{1} << 20) && bytes % (std::uint64_t{1} << 20) == 0) {
+    return std::to_string(bytes >> 20) + " MiB";
+  }
+  return std::to_string(bytes) + " bytes";
+}
+
+// The length of the longest prefix of `s` that is well-formed UTF-8: no overlong forms, no
+// surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences. It is `s.size()`
+// when all of `s` is; otherwise it is the offset of the first sequence that is not.
+inline size_t Utf8ValidPrefix(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
@@ -45,20 +58,23 @@ inline bool IsValidUtf8(std::string_view s) {
       len = 4;
       cp = c & 0x07u;
     } else {
-      return false;  // continuation byte first, C0/C1 (always overlong), or F5..FF
+      return i;  // continuation byte first, C0/C1 (always overlong), or F5..FF
     }
-    if (n - i < len) return false;
+    if (n - i < len) return i;
     for (size_t k = 1; k < len; ++k) {
       const unsigned char cc = p[i + k];
-      if ((cc & 0xC0u) != 0x80u) return false;
+      if ((cc & 0xC0u) != 0x80u) return i;
       cp = (cp << 6) | (cc & 0x3Fu);
     }
-    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return false;
-    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
+    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return i;
+    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return i;
     i += len;
   }
-  return true;
+  return n;
 }
+
+// True when `s` is well-formed UTF-8 (see Utf8ValidPrefix).
+inline bool IsValidUtf8(std::string_view s) { return Utf8ValidPrefix(s) == s.size(); }
 
 // Standard base64 (RFC 4648 section 4) with '=' padding.
 inline std::string Base64Encode(std::string_view in) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cassette/cassette_writer.h"
 #include "cassette/codec.h"
 #include "cassette/model.h"
 #include "cassette/redact.h"

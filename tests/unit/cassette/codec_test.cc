@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "cassette/cassette_writer.h"
 #include "cassette/internal/codec_internal.h"
+#include "cassette/internal/zstd_stream.h"
 #include "cassette/json_mapping.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
@@ -41,6 +43,16 @@ std::string NoisyText(size_t n, std::uint32_t seed) {
     seed = seed * 1664525u + 1013904223u;
     out += kChars[(seed >> 24) % (sizeof kChars - 1)];
   }
+  return out;
+}
+
+// The whole cassette text compressed at once, as `zstd -f t.jsonl -o t.jsonl.zst` does after a
+// hand edit: one frame, one block.
+std::string OneBlockZstd(const std::string& text) {
+  Result<internal::ZstdCCtxPtr> cctx = internal::MakeCompressor(3, "test");
+  EXPECT_TRUE(cctx.ok());
+  std::string out;
+  EXPECT_TRUE(internal::CompressInto(cctx->get(), text, ZSTD_e_end, &out, "test").ok());
   return out;
 }
 
@@ -203,8 +215,8 @@ TEST_P(WriterFormTest, AppendAddsToAnExistingCassette) {
   if (compress) {
     // The appended session is a second zstd frame right after the first, complete one.
     EXPECT_TRUE(internal::HasZstdMagic(std::string_view(bytes).substr(first_size)));
-    Result<internal::Decompressed> first_frame =
-        internal::DecompressAll(std::string_view(bytes).substr(0, first_size), "first");
+    Result<internal::Decompressed> first_frame = internal::DecompressAll(
+        std::string_view(bytes).substr(0, first_size), "first", internal::kMaxCassetteBytes);
     ASSERT_TRUE(first_frame.ok());
     EXPECT_TRUE(first_frame->complete);
   } else {
@@ -398,37 +410,246 @@ TEST_F(CodecTest, BadInputGivesAClearErrorNamingFileAndLine) {
     ASSERT_FALSE(c.ok()) << bad.name;
     EXPECT_EQ(c.status().code(), StatusCode::kParse) << bad.name;
     EXPECT_EQ(c.status().message(), bad.message);
+    // The same text compressed: zstd finds nothing wrong, so the line is blamed.
+    c = ParseCassette(OneBlockZstd(bad.bytes), bad.name);
+    ASSERT_FALSE(c.ok()) << bad.name;
+    EXPECT_EQ(c.status().message(), bad.message);
   }
 }
 
-TEST_F(CodecTest, CorruptZstdInTheMiddleIsAnErrorNamingFileAndOffset) {
-  const std::string path = PathOf("mid.zst");
+// Records `interactions` and returns the file size after the header and after each Append: the
+// writer flushes after every line, so interaction k's zstd block starts at sizes[k].
+std::vector<size_t> RecordWithSizes(const std::string& path,
+                                    const std::vector<Interaction>& interactions) {
+  std::vector<size_t> sizes;
+  auto writer = CassetteWriter::Open(path, CassetteWriter::OpenMode::kTruncate, WriteOptions{});
+  EXPECT_TRUE(writer.ok());
+  if (!writer.ok()) return sizes;
+  sizes.push_back(fs::file_size(path));
+  for (const Interaction& i : interactions) {
+    EXPECT_TRUE((*writer)->Append(i).ok());
+    sizes.push_back(fs::file_size(path));
+  }
+  EXPECT_TRUE((*writer)->Close().ok());
+  return sizes;
+}
+
+// Twenty noisy 2 KB interactions after the rich ones: each line is one zstd block.
+Cassette NoisyCassette() {
   Cassette c = AsRead(RichCassette());
   for (int i = 0; i < 20; ++i) {
     c.interactions.push_back(
         InteractionBuilder().Seq(10 + i).ResponseBody(NoisyText(2000, i)).Build());
   }
-  Record(path, CassetteWriter::OpenMode::kTruncate, true, c.interactions);
-  std::string bytes = testing::ReadFile(path);
-  for (size_t k = 0; k < 64; ++k) bytes[bytes.size() / 2 + k] ^= 0x5A;
+  return c;
+}
+
+TEST_F(CodecTest, CorruptZstdInTheMiddleNamesTheBlocksByte) {
+  const std::string path = PathOf("mid.zst");
+  const Cassette c = NoisyCassette();
+  const std::vector<size_t> sizes = RecordWithSizes(path, c.interactions);
+  ASSERT_EQ(sizes.size(), c.interactions.size() + 1);
+  const std::string good = testing::ReadFile(path);
+  // Interaction 12's block starts where the file ended after interaction 11. A reserved block
+  // type (3) in its header is refused there.
+  const size_t block = sizes[11];
+  std::string bytes = good;
+  bytes[block] = static_cast<char>(static_cast<unsigned char>(bytes[block]) | 0x06);
   Result<Cassette> back = ParseCassette(bytes, "mid.zst");
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().code(), StatusCode::kParse);
-  EXPECT_EQ(back.status().message().rfind("cassette mid.zst: ", 0), 0u) << back.status().message();
-
-  // A zstd frame that is not a cassette, and one followed by junk.
-  std::string junk = testing::ReadFile(path) + "this is not zstd data";
-  back = ParseCassette(junk, "junk.zst");
-  ASSERT_FALSE(back.ok());
-  EXPECT_EQ(back.status().message().rfind("cassette junk.zst: corrupt zstd data near byte ", 0), 0u)
+  EXPECT_EQ(
+      back.status().message().rfind("cassette mid.zst: corrupt zstd data in the block at byte " +
+                                        std::to_string(block) + ": ",
+                                    0),
+      0u)
       << back.status().message();
+
+  // Bits flipped inside that block's content: zstd finds it in the block or, when the damage
+  // still decodes, at the frame's checksum; never reported as the garbage JSON it decoded to.
+  bytes = good;
+  for (size_t k = 0; k < 16; ++k) bytes[(sizes[11] + sizes[12]) / 2 + k] ^= 0x5A;
+  back = ParseCassette(bytes, "mid.zst");
+  ASSERT_FALSE(back.ok());
+  const std::string& message = back.status().message();
+  const bool in_block = message.rfind("cassette mid.zst: corrupt zstd data in the block at byte " +
+                                          std::to_string(block) + ": ",
+                                      0) == 0;
+  const bool in_checksum =
+      message.rfind("cassette mid.zst: corrupt zstd data in the checksum at byte " +
+                        std::to_string(good.size() - 4) + " of the frame at byte 0: ",
+                    0) == 0;
+  EXPECT_TRUE(in_block || in_checksum) << message;
+
+  // A complete frame followed by junk: the junk's first byte is named.
+  back = ParseCassette(good + "this is not zstd data", "junk.zst");
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(), "cassette junk.zst: corrupt zstd data at byte " +
+                                         std::to_string(good.size()) +
+                                         " (no zstd frame starts there): Unknown frame descriptor");
+}
+
+TEST_F(CodecTest, ABitFlipInASingleBlockFileNamesTheBlockNotByteZero) {
+  const std::string zst = OneBlockZstd(SerializeCassette(RichCassette()));
+  // The frame header is magic (4), descriptor 0x64 (2-byte content size, single segment,
+  // checksum) and the 2-byte size: the one block starts at byte 7 and its content at byte 10.
+  ASSERT_EQ(static_cast<unsigned char>(zst[4]), 0x64);
+  const unsigned block_header = static_cast<unsigned char>(zst[7]) |
+                                (static_cast<unsigned char>(zst[8]) << 8) |
+                                (static_cast<unsigned char>(zst[9]) << 16);
+  ASSERT_EQ(block_header & 1u, 1u);                        // the last block, so the only one
+  ASSERT_EQ(zst.size(), 7 + 3 + (block_header >> 3) + 4);  // header, block, checksum
+
+  std::string flipped = zst;
+  flipped[zst.size() / 2] ^= 0x10;
+  Result<Cassette> back = ParseCassette(flipped, "flip.zst");
+  ASSERT_FALSE(back.ok());
+  // Wherever zstd notices (the block, or the checksum after it), it is named, not "byte 0".
+  const std::string& message = back.status().message();
+  const bool in_block =
+      message.rfind("cassette flip.zst: corrupt zstd data in the block at byte 7: ", 0) == 0;
+  const bool in_checksum =
+      message.rfind("cassette flip.zst: corrupt zstd data in the checksum at byte " +
+                        std::to_string(zst.size() - 4) + " of the frame at byte 0: ",
+                    0) == 0;
+  EXPECT_TRUE(in_block || in_checksum) << message;
+
+  // A reserved block type is refused in the block itself.
+  std::string bad_type = zst;
+  bad_type[7] = static_cast<char>(static_cast<unsigned char>(bad_type[7]) | 0x06);  // type 3
+  back = ParseCassette(bad_type, "type.zst");
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message().rfind(
+                "cassette type.zst: corrupt zstd data in the block at byte 7: ", 0),
+            0u)
+      << back.status().message();
+}
+
+TEST_F(CodecTest, AHalfCutSingleBlockFileSaysWhereItWasCut) {
+  const std::string zst = OneBlockZstd(SerializeCassette(RichCassette()));
+  const size_t block_bytes = zst.size() - 7 - 4;  // its header and content
+  const size_t cut = zst.size() / 2;
+  Result<Cassette> back = ParseCassette(std::string_view(zst).substr(0, cut), "half.zst");
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), StatusCode::kParse);
+  EXPECT_EQ(back.status().message(),
+            "cassette half.zst: the file ends inside the block at byte 7 (" +
+                std::to_string(cut - 7) + " of its " + std::to_string(block_bytes) +
+                " bytes are there) before any line could be decoded (zstd decodes only whole "
+                "blocks); not a readable cassette");
+}
+
+TEST_F(CodecTest, ACutAfterWholeBlocksSaysHowManyInteractionsCameBefore) {
+  const std::string path = PathOf("cut.zst");
+  const Cassette c = NoisyCassette();
+  const std::vector<size_t> sizes = RecordWithSizes(path, c.interactions);
+  const std::string full = testing::ReadFile(path);
+  struct Case {
+    size_t cut;
+    std::string warning;
+  };
+  const size_t mid1 = (sizes[0] + sizes[1]) / 2;
+  const size_t mid6 = (sizes[5] + sizes[6]) / 2;
+  const Case cases[] = {
+      {mid1, "the file ends inside the block at byte " + std::to_string(sizes[0]) + " (" +
+                 std::to_string(mid1 - sizes[0]) + " of its " +
+                 std::to_string(sizes[1] - sizes[0]) +
+                 " bytes are there): the recording was cut after the header, with 0 complete "
+                 "interactions; kept them"},
+      {mid6, "the file ends inside the block at byte " + std::to_string(sizes[5]) + " (" +
+                 std::to_string(mid6 - sizes[5]) + " of its " +
+                 std::to_string(sizes[6] - sizes[5]) +
+                 " bytes are there): the recording was cut after line 6, with 5 complete "
+                 "interactions; kept them"},
+      {sizes[5] + 1, "the file ends inside the block at byte " + std::to_string(sizes[5]) +
+                         " (1 of its 3 header bytes are there): the recording was cut after "
+                         "line 6, with 5 complete interactions; kept them"},
+      {sizes[2],
+       "the zstd frame ends early after line 3 (the recording was cut or is still "
+       "being written); kept all 2 interactions"},
+  };
+  for (const Case& k : cases) {
+    ReadReport report;
+    Result<Cassette> back =
+        ParseCassette(std::string_view(full).substr(0, k.cut), "cut.zst", &report);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    ASSERT_EQ(report.warnings.size(), 1u) << "cut at " << k.cut;
+    EXPECT_EQ(report.warnings[0], "cassette cut.zst: " + k.warning);
+  }
+}
+
+TEST_F(CodecTest, ALineOverTheCapIsAnErrorNamingTheLineAndTheCap) {
+  const std::string header = R"({"tapedeck":"cassette","version":1})"
+                             "\n";
+  const std::string good =
+      R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200}})"
+      "\n";
+  const std::string text = header + "\n" + good + good + "{\"seq\":1," + std::string(500, ' ') +
+                           "\"request\":{\"method\":\"GET\",\"path\":\"/\"},"
+                           "\"response\":{\"status\":200}}\n" +
+                           good;
+  const size_t long_line = text.find("{\"seq\":1,");
+  const size_t long_size = text.find('\n', long_line) - long_line;
+  for (const bool compress : {false, true}) {
+    const std::string bytes = compress ? OneBlockZstd(text) : text;
+    const std::string name = compress ? "cap.zst" : "cap.jsonl";
+    ReadOptions options;
+    options.max_line_bytes = long_size - 1;
+    Result<Cassette> c = ParseCassette(bytes, name, options);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), StatusCode::kParse);
+    EXPECT_EQ(c.status().message(), "cassette " + name + ": line 5 is longer than " +
+                                        std::to_string(long_size - 1) +
+                                        " bytes (--max-line-bytes); refusing to read it");
+    options.max_line_bytes = long_size;  // a line of exactly the cap is read
+    c = ParseCassette(bytes, name, options);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    EXPECT_EQ(c->interactions.size(), 4u);
+  }
+  // From a file too, and a cap in MiB reads as such.
+  const std::string path = PathOf("cap.jsonl");
+  WriteBytes(path, header + good + "{" + std::string((1 << 20) + 10, ' ') + "}\n");
+  ReadOptions options;
+  options.max_line_bytes = 1 << 20;
+  Result<Cassette> c = ReadCassette(path, options);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "cassette " + path +
+                                      ": line 3 is longer than 1 MiB (--max-line-bytes); "
+                                      "refusing to read it");
+}
+
+TEST_F(CodecTest, AFirstLineOverOneMebibyteIsRefusedAsNotACassette) {
+  // Bytes with no newline at all: refused after 1 MiB, not read through.
+  const std::string path = PathOf("huge.bin");
+  WriteBytes(path, std::string(3 << 20, 'x'));
+  Result<Cassette> c = ReadCassette(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "cassette " + path +
+                                      ": not a tapedeck cassette (first line is not a tapedeck "
+                                      "header)");
+  auto writer = CassetteWriter::Open(path, CassetteWriter::OpenMode::kTruncate, WriteOptions{});
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(fs::file_size(path), size_t{3} << 20);
+
+  // The header line itself is held to 1 MiB, whatever max_line_bytes says.
+  const std::string note(1 << 20, 'n');
+  const std::string header = R"({"tapedeck":"cassette","version":1,"x-note":")";
+  const std::string end = "\"}\n";
+  c = ParseCassette(header + note.substr(0, note.size() - header.size() - 2) + end, "ok.jsonl");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  c = ParseCassette(header + note + end, "long-header.jsonl");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "cassette long-header.jsonl: not a tapedeck cassette (first line is not a tapedeck "
+            "header)");
 }
 
 TEST_F(CodecTest, DecompressedSizeIsCapped) {
   const std::string path = PathOf("big.zst");
   Record(path, CassetteWriter::OpenMode::kTruncate, true,
          {InteractionBuilder().ResponseBody(std::string(100000, 'a')).Build()});
-  Result<internal::Decompressed> d = internal::DecompressAll(testing::ReadFile(path), "big.zst", 4096);
+  Result<internal::Decompressed> d =
+      internal::DecompressAll(testing::ReadFile(path), "big.zst", 4096);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().message(),
             "cassette big.zst: decompresses to more than 4096 bytes; refusing to read it");

@@ -1,0 +1,178 @@
+// CassetteWriter: one zstd frame (or plain lines) per writer session, flushed and handed to the
+// OS after every interaction, so a kill -9 loses at most the interaction being written. Opening
+// in kAppend reads the file first and repairs a cut tail with an atomic rewrite.
+#include "cassette/cassette_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "cassette/base/clock.h"
+#include "cassette/base/log.h"
+#include "cassette/base/unique_fd.h"
+#include "cassette/internal/codec_internal.h"
+#include "cassette/internal/file_io.h"
+#include "cassette/internal/zstd_handles.h"
+#include "cassette/internal/zstd_stream.h"
+
+namespace td::cassette {
+
+using internal::CassetteWhere;
+using internal::CompressInto;
+using internal::FsyncParentDir;
+using internal::MakeCompressor;
+using internal::WriteAll;
+
+struct CassetteWriter::Impl {
+  std::string where;
+  UniqueFd fd;
+  bool compress = false;
+  bool fsync_each = false;
+  bool created = false;  // this session created the file: fsync its folder on Close
+  internal::ZstdCCtxPtr cctx;
+  bool frame_open = false;  // the current zstd frame has data and needs ZSTD_e_end
+  bool closed = false;
+  Status failure;  // the first failed write: the file may end in a partial line
+  std::string scratch;
+
+  // Writes `text` (whole lines), compressed and flushed when compressing.
+  Status Write(std::string_view text) {
+    std::string_view data = text;
+    if (compress) {
+      scratch.clear();
+      Status st = CompressInto(cctx.get(), text, ZSTD_e_flush, &scratch, where);
+      if (!st.ok()) {
+        failure = st;
+        return st;
+      }
+      frame_open = true;
+      data = scratch;
+    }
+    Status st = WriteAll(fd.get(), data, where);
+    if (!st.ok()) failure = st;
+    return st;
+  }
+};
+
+CassetteWriter::CassetteWriter(std::string path, std::unique_ptr<Impl> impl)
+    : path_(std::move(path)), impl_(std::move(impl)) {}
+
+CassetteWriter::~CassetteWriter() {
+  Status status = Close();
+  if (!status.ok()) TD_LOG(kError) << status.message();
+}
+
+Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& path, OpenMode mode,
+                                                             const WriteOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->where = CassetteWhere(path);
+  impl->compress = options.compress;
+  impl->fsync_each = options.fsync;
+  const std::string& where = impl->where;
+
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  const bool has_content = exists && st.st_size > 0;
+
+  if (mode == OpenMode::kAppend && has_content) {
+    ReadReport report;
+    Result<internal::ParsedFile> parsed = internal::ReadCassetteFile(path, &report);
+    if (!parsed.ok()) {
+      if (parsed.status().code() == StatusCode::kIo) return parsed.status();
+      return parsed.status().WithContext("cannot append");
+    }
+    impl->compress = parsed->compressed;  // keep the file's form whatever the options say
+    bool need_newline = false;
+    if (parsed->cut || parsed->cassette.version != kCassetteVersion) {
+      for (const std::string& warning : report.warnings) TD_LOG(kWarn) << warning;
+      TD_LOG(kWarn) << where << ": rewriting it with its " << parsed->cassette.interactions.size()
+                    << " complete interactions before appending";
+      WriteOptions rewrite = options;
+      rewrite.compress = parsed->compressed;
+      TD_RETURN_IF_ERROR(WriteCassetteAtomic(path, parsed->cassette, rewrite));
+    } else {
+      need_newline = parsed->missing_final_newline;
+    }
+    if (impl->compress) {
+      Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
+      if (!cctx.ok()) return cctx.status();
+      impl->cctx = std::move(*cctx);
+    }
+    impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
+    if (need_newline) TD_RETURN_IF_ERROR(impl->Write("\n"));
+    return std::unique_ptr<CassetteWriter>(new CassetteWriter(path, std::move(impl)));
+  }
+
+  // A new cassette (kTruncate, or kAppend to a missing or empty file).
+  if (mode == OpenMode::kTruncate && has_content && !S_ISDIR(st.st_mode)) {
+    Result<bool> is_cassette = internal::FileStartsWithCassetteHeader(path);
+    if (!is_cassette.ok()) return is_cassette.status();
+    if (!*is_cassette) {
+      return ParseError(where +
+                        ": the file exists and is not a tapedeck cassette; refusing to "
+                        "overwrite it");
+    }
+  }
+  if (impl->compress) {
+    Result<internal::ZstdCCtxPtr> cctx = MakeCompressor(options.level, where);
+    if (!cctx.ok()) return cctx.status();
+    impl->cctx = std::move(*cctx);
+  }
+  impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
+  impl->created = true;
+  std::string header = internal::HeaderLine(SystemClock::Get().WallMicros());
+  header += '\n';
+  TD_RETURN_IF_ERROR(impl->Write(header));
+  if (options.fsync && ::fsync(impl->fd.get()) != 0) return IoErrno(where + ": fsync", errno);
+  return std::unique_ptr<CassetteWriter>(new CassetteWriter(path, std::move(impl)));
+}
+
+Status CassetteWriter::Append(const Interaction& interaction) {
+  if (impl_->closed) return FailedPreconditionError(impl_->where + ": append after close");
+  if (!impl_->failure.ok()) {
+    return impl_->failure.WithContext("an earlier write failed");
+  }
+  std::string line = SerializeInteraction(interaction);
+  line += '\n';
+  TD_RETURN_IF_ERROR(impl_->Write(line));
+  if (impl_->fsync_each && ::fsync(impl_->fd.get()) != 0) {
+    return IoErrno(impl_->where + ": fsync", errno);
+  }
+  ++appended_;
+  return Status::Ok();
+}
+
+Status CassetteWriter::Close() {
+  if (!impl_ || impl_->closed) return Status::Ok();
+  impl_->closed = true;
+  Status status;
+  if (impl_->failure.ok() && impl_->compress && impl_->frame_open) {
+    impl_->scratch.clear();
+    status = CompressInto(impl_->cctx.get(), {}, ZSTD_e_end, &impl_->scratch, impl_->where);
+    if (status.ok()) status = WriteAll(impl_->fd.get(), impl_->scratch, impl_->where);
+  }
+  if (status.ok() && impl_->failure.ok() && ::fsync(impl_->fd.get()) != 0) {
+    status = IoErrno(impl_->where + ": fsync", errno);
+  }
+  if (const int err = impl_->fd.Close(); err != 0 && status.ok()) {
+    status = IoErrno(impl_->where + ": close", err);
+  }
+  if (status.ok() && impl_->created) status = FsyncParentDir(path_, impl_->where);
+  impl_->cctx.reset();
+  if (status.ok() && !impl_->failure.ok()) {
+    // Append reported it already; say it again so a caller that checks only Close() learns
+    // that the file may end in a partial line.
+    return impl_->failure.WithContext("an earlier write failed");
+  }
+  return status;
+}
+
+}  // namespace td::cassette
