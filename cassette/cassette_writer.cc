@@ -69,7 +69,8 @@ CassetteWriter::~CassetteWriter() {
 }
 
 Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& path, OpenMode mode,
-                                                             const WriteOptions& options) {
+                                                             const WriteOptions& options,
+                                                             const ReadOptions& read) {
   auto impl = std::make_unique<Impl>();
   impl->where = CassetteWhere(path);
   impl->compress = options.compress;
@@ -82,7 +83,7 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
 
   if (mode == OpenMode::kAppend && has_content) {
     ReadReport report;
-    Result<internal::ParsedFile> parsed = internal::ReadCassetteFile(path, &report);
+    Result<internal::ParsedFile> parsed = internal::ReadCassetteFile(path, &report, read);
     if (!parsed.ok()) {
       if (parsed.status().code() == StatusCode::kIo) return parsed.status();
       return parsed.status().WithContext("cannot append");

@@ -27,9 +27,10 @@ class CassetteWriter {
   // file's form (plain or zstd, whatever options.compress says) and first rewrites a file that
   // ends in a cut (atomically, keeping its complete interactions). Neither mode ever replaces a
   // file that is not a tapedeck cassette (kParse). Errors: kIo naming the path, kInvalidArgument
-  // for a zstd level out of range.
+  // for a zstd level out of range. `read` applies to reading an existing file (kAppend).
   static Result<std::unique_ptr<CassetteWriter>> Open(const std::string& path, OpenMode mode,
-                                                      const WriteOptions& options);
+                                                      const WriteOptions& options,
+                                                      const ReadOptions& read = {});
   ~CassetteWriter();  // Close()s, logging an error if that fails
   CassetteWriter(const CassetteWriter&) = delete;
   CassetteWriter& operator=(const CassetteWriter&) = delete;

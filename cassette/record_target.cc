@@ -46,9 +46,13 @@ std::string KeepAdvice(const std::string& path, const std::string& staging) {
 }  // namespace
 
 struct RecordTarget::State {
+  State(std::string p, CassetteLock l)
+      : path(std::move(p)), staging(StagingPath(path)), lock(std::move(l)), writing_path(path) {}
+
   std::string path;
   std::string staging;
   WriteOptions options;
+  ReadOptions read;
   CassetteLock lock;
   Writing writing = Writing::kNew;
   std::string writing_path;
@@ -61,11 +65,12 @@ struct RecordTarget::State {
 
 std::string StagingPath(const std::string& path) { return path + ".recording"; }
 
-std::optional<std::string> UnfinishedRecordingNote(const std::string& path) {
+std::optional<std::string> UnfinishedRecordingNote(const std::string& path,
+                                                   const ReadOptions& read) {
   const std::string staging = StagingPath(path);
   if (!Exists(staging)) return std::nullopt;
   ReadReport report;
-  Result<Cassette> left = ReadCassette(staging, &report);
+  Result<Cassette> left = ReadCassette(staging, read, &report);
   if (!left.ok() || left->interactions.empty()) return std::nullopt;
   return "cassette " + path + ": " + staging + " holds " +
          Plural(left->interactions.size(), "interaction") +
@@ -73,26 +78,18 @@ std::optional<std::string> UnfinishedRecordingNote(const std::string& path) {
 }
 
 Result<RecordTarget> RecordTarget::Prepare(const std::string& path, ExistingCassette existing,
-                                           WriteOptions options) {
+                                           WriteOptions options, ReadOptions read) {
   Result<CassetteLock> lock = CassetteLock::Acquire(path);
   if (!lock.ok()) return lock.status();
-  auto state = std::unique_ptr<State>(new State{path,
-                                                StagingPath(path),
-                                                options,
-                                                std::move(*lock),
-                                                Writing::kNew,
-                                                path,
-                                                {},
-                                                0,
-                                                {},
-                                                nullptr,
-                                                false});
+  auto state = std::make_unique<State>(path, std::move(*lock));
+  state->options = options;
+  state->read = read;
   const std::string where = "cassette " + path;
 
   // A staging file left by an earlier run: never clobber what it holds.
   if (Exists(state->staging)) {
     ReadReport report;
-    Result<Cassette> left = ReadCassette(state->staging, &report);
+    Result<Cassette> left = ReadCassette(state->staging, read, &report);
     if (left.ok() && left->interactions.empty()) {
       if (::unlink(state->staging.c_str()) != 0 && errno != ENOENT) {
         return IoErrno(where + ": remove the empty " + state->staging, errno);
@@ -106,7 +103,7 @@ Result<RecordTarget> RecordTarget::Prepare(const std::string& path, ExistingCass
       return InvalidArgumentError(
           where + ": " + state->staging + " " + what +
           "; --overwrite would record over it: " + KeepAdvice(path, state->staging));
-    } else if (std::optional<std::string> note = UnfinishedRecordingNote(path)) {
+    } else if (std::optional<std::string> note = UnfinishedRecordingNote(path, read)) {
       state->notes.push_back(*note);
     }
   }
@@ -116,7 +113,7 @@ Result<RecordTarget> RecordTarget::Prepare(const std::string& path, ExistingCass
     return RecordTarget(std::move(state));
   }
   ReadReport report;
-  Result<Cassette> current = ReadCassette(path, &report);
+  Result<Cassette> current = ReadCassette(path, read, &report);
   if (!current.ok()) {
     if (existing != ExistingCassette::kOverwrite) {
       return current.status().WithContext(existing == ExistingCassette::kAppend
@@ -166,7 +163,7 @@ Result<CassetteWriter*> RecordTarget::Open() {
   const auto mode = state_->writing == Writing::kInPlace ? CassetteWriter::OpenMode::kAppend
                                                          : CassetteWriter::OpenMode::kTruncate;
   Result<std::unique_ptr<CassetteWriter>> writer =
-      CassetteWriter::Open(state_->writing_path, mode, state_->options);
+      CassetteWriter::Open(state_->writing_path, mode, state_->options, state_->read);
   if (!writer.ok()) return writer.status();
   state_->writer = std::move(*writer);
   return state_->writer.get();

@@ -46,7 +46,8 @@ std::string StagingPath(const std::string& path);
 
 // When a run that did not finish left `StagingPath(path)` holding interactions: a sentence
 // saying so and how to keep them. std::nullopt when there is no such file (or it holds none).
-std::optional<std::string> UnfinishedRecordingNote(const std::string& path);
+std::optional<std::string> UnfinishedRecordingNote(const std::string& path,
+                                                   const ReadOptions& read = {});
 
 class RecordTarget {
  public:
@@ -58,8 +59,9 @@ class RecordTarget {
   //  - kInvalidArgument (exit 2): kRefuse and the cassette holds interactions (the message
   //    names --overwrite and --append), or kOverwrite and an earlier run's staging file holds
   //    interactions (the message says how to keep them).
+  // `read` applies to every read of the cassette and the staging file (its line cap).
   static Result<RecordTarget> Prepare(const std::string& path, ExistingCassette existing,
-                                      WriteOptions options);
+                                      WriteOptions options, ReadOptions read = {});
 
   RecordTarget(RecordTarget&&) noexcept;
   RecordTarget& operator=(RecordTarget&&) noexcept;

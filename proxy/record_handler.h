@@ -28,6 +28,7 @@
 #include "cassette/redact.h"
 #include "proxy/event_loop.h"
 #include "proxy/exchange.h"
+#include "proxy/recording_tap.h"
 #include "proxy/upstream_client.h"
 #include "proxy/upstream_url.h"
 
@@ -48,6 +49,8 @@ struct RecordOptions {
   std::function<void(const cassette::Interaction&, bool saved)> on_recorded;
   // Upstream reads pause while the client's unsent bytes exceed this.
   size_t high_watermark = 1 << 20;
+  // What a recording keeps of one response body (RecordingTap); the client gets all of it.
+  uint64_t max_body_bytes = RecordingTap::kUnlimited;
   // The access log's mode= field; empty: "record", or "passthrough" when writer is null.
   std::string log_mode;
   // Redact, scan and Append on a worker thread instead of the loop. Serialising a long agent

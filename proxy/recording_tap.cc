@@ -36,8 +36,9 @@ std::optional<cassette::StreamKind> StreamKindFor(const cassette::Headers& heade
   return cassette::StreamKind::kChunks;
 }
 
-RecordingTap::RecordingTap(const Clock* clock, uint64_t seq, const cassette::Request& request)
-    : clock_(clock), start_us_(clock->NowMicros()) {
+RecordingTap::RecordingTap(const Clock* clock, uint64_t seq, const cassette::Request& request,
+                           uint64_t max_body_bytes)
+    : clock_(clock), start_us_(clock->NowMicros()), max_body_bytes_(max_body_bytes) {
   interaction_.seq = seq;
   interaction_.recorded_at_us = clock->WallMicros();
   interaction_.request = request;
@@ -60,7 +61,10 @@ void RecordingTap::OnHead(int status, const cassette::Headers& headers, bool len
 
 void RecordingTap::OnBody(std::string_view bytes, Micros at_us) {
   if (bytes.empty()) return;
+  const uint64_t kept = body_bytes_;
   body_bytes_ += bytes.size();
+  if (kept >= max_body_bytes_) return;  // over the cap: counted, not kept
+  if (bytes.size() > max_body_bytes_ - kept) bytes = bytes.substr(0, max_body_bytes_ - kept);
   if (builder_) {
     builder_->AddChunk(bytes, at_us);
   } else {
@@ -73,6 +77,12 @@ cassette::Interaction RecordingTap::Finish(std::optional<std::string> truncated)
   if (builder_) {
     interaction_.response.stream = builder_->Finish();
     builder_.reset();
+  }
+  if (body_bytes_ > max_body_bytes_) {
+    std::string cap = "body over --max-body-bytes: kept the first " +
+                      std::to_string(max_body_bytes_) + " of " + std::to_string(body_bytes_) +
+                      " bytes";
+    truncated = truncated ? *truncated + "; " + cap : cap;
   }
   interaction_.truncated = std::move(truncated);
   return std::move(interaction_);

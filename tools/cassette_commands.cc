@@ -84,8 +84,9 @@ struct Loaded {
 };
 
 // Reads one file; on failure prints the error and sets *exit_code to 3.
-bool Load(const std::string& path, Loaded* loaded, std::ostream& err, int* exit_code) {
-  Result<Cassette> c = cassette::ReadCassette(path, &loaded->report);
+bool Load(const std::string& path, const cassette::ReadOptions& read, Loaded* loaded,
+          std::ostream& err, int* exit_code) {
+  Result<Cassette> c = cassette::ReadCassette(path, read, &loaded->report);
   if (!c.ok()) {
     err << "tapedeck: " << c.status().message() << "\n";
     *exit_code = kExitCassette;
@@ -282,6 +283,11 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
       return kExitUsage;
     }
   }
+  Result<cassette::ReadOptions> read = config.Read();
+  if (!read.ok()) {
+    err << "tapedeck: " << read.status().message() << "\n";
+    return kExitUsage;
+  }
   std::optional<cassette::Redactor> redactor;
   if (verb == "redact") {
     Result<cassette::RedactionRules> rules = config.Redaction();
@@ -313,7 +319,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
       lock = std::move(*locked);
     }
     Loaded l;
-    if (!Load(path, &l, err, &code)) continue;
+    if (!Load(path, *read, &l, err, &code)) continue;
     if (verb == "ls") {
       Ls(path, l, files.size() > 1, out);
     } else if (verb == "show") {

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "cassette/base/ascii.h"
+
 namespace td::cli {
 namespace {
 
@@ -60,6 +62,31 @@ Result<std::uint64_t> ParseCount(std::string_view name, std::string_view text) {
   return n;
 }
 
+Result<std::uint64_t> ParseByteSize(std::string_view name, std::string_view text) {
+  auto fail = [&] {
+    return InvalidArgumentError("--" + std::string(name) + " \"" + std::string(text) +
+                                "\": expected a size in bytes, e.g. 1048576, 64KiB, 256MiB or 1GiB");
+  };
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || ptr == text.data()) return fail();
+  std::string unit = ToLowerAscii(std::string_view(ptr, text.data() + text.size() - ptr));
+  int shift = 0;
+  if (unit.empty() || unit == "b") {
+    shift = 0;
+  } else if (unit == "k" || unit == "kb" || unit == "kib") {
+    shift = 10;
+  } else if (unit == "m" || unit == "mb" || unit == "mib") {
+    shift = 20;
+  } else if (unit == "g" || unit == "gb" || unit == "gib") {
+    shift = 30;
+  } else {
+    return fail();
+  }
+  if (n == 0 || n > (std::uint64_t{1} << (62 - shift))) return fail();
+  return n << shift;
+}
+
 Result<Config> Config::Parse(unsigned command, const std::vector<std::string>& args,
                              const std::vector<std::string>& env) {
   Result<ParsedArgs> parsed = ParseArgs(command, args, env);
@@ -102,6 +129,14 @@ Result<cassette::RedactionRules> Config::Redaction() const {
   Result<cassette::Redactor> check = cassette::Redactor::Create(rules);
   if (!check.ok()) return check.status().WithContext("redaction rules");
   return rules;
+}
+
+Result<cassette::ReadOptions> Config::Read() const {
+  cassette::ReadOptions read;
+  Result<std::uint64_t> max_line = ParseByteSize("max-line-bytes", Get("max-line-bytes"));
+  if (!max_line.ok()) return max_line.status();
+  read.max_line_bytes = *max_line;
+  return read;
 }
 
 cassette::WriteOptions Config::Write() const {

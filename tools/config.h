@@ -28,6 +28,9 @@ Result<HostPort> ParseHostPort(std::string_view text);
 Result<std::int64_t> ParseSeconds(std::string_view name, std::string_view text);
 // Parses a non-negative integer ("4096"); the error names the flag.
 Result<std::uint64_t> ParseCount(std::string_view name, std::string_view text);
+// Parses a size in bytes: "1048576", or with a binary suffix "64KiB", "256MiB", "1GiB" (also
+// "K", "M", "G", "KB", "MB", "GB", all powers of 1024). At least 1; the error names the flag.
+Result<std::uint64_t> ParseByteSize(std::string_view name, std::string_view text);
 
 class Config {
  public:
@@ -48,6 +51,8 @@ class Config {
   Result<HostPort> Listen() const;
   Result<cassette::RedactionRules> Redaction() const;
   cassette::WriteOptions Write() const;
+  // --max-line-bytes, for every read of a cassette.
+  Result<cassette::ReadOptions> Read() const;
 
   // `tapedeck config --print`: each setting, its value and where it came from.
   std::string Describe() const;

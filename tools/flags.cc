@@ -33,6 +33,8 @@ const std::vector<FlagSpec> kFlags = {
   {"idle-timeout", "SECONDS", false, kServing, "60", "close a client connection after this long without bytes from it"},
   {"max-connections-per-client", "N", false, kServing, "4096", "connections one client address may hold open; one more gets 503 with Retry-After (0: no cap)"},
   {"no-compress", "", false, kRecording | kCassetteCmd, "false", "write plain JSON Lines instead of zstd"},
+  {"max-line-bytes", "BYTES", false, kServing | kCassetteCmd, "256MiB", "refuse to read a cassette line longer than this (a hostile cassette cannot exhaust memory)"},
+  {"max-body-bytes", "BYTES", false, kRecording, "256MiB", "record at most this much of a response body (the client still gets all of it; the interaction is marked truncated)"},
   {"overwrite", "", false, kRecord | kExec, "false", "record: replace a cassette that holds interactions (atomically, when the run ends cleanly)"},
   {"append", "", false, kRecord | kExec, "false", "record: add to an existing cassette instead of refusing it"},
   {"prune", "", false, kAuto | kExec, "false", "auto: on a clean close, drop the interactions this run never used"},

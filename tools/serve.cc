@@ -55,6 +55,8 @@ struct Plan {
   proxy::ServerOptions server;
   std::string cassette_path;
   cassette::WriteOptions write;
+  cassette::ReadOptions read;   // every read of a cassette (--max-line-bytes)
+  uint64_t max_body_bytes = 0;  // record: what is kept of a response body (--max-body-bytes)
   // What a recording does with a cassette that already holds interactions.
   cassette::ExistingCassette existing = cassette::ExistingCassette::kRefuse;
   bool prune = false;           // auto: drop unused interactions on a clean close
@@ -168,6 +170,9 @@ Result<Plan> BuildPlan(const Config& config) {
   }
 
   TD_RETURN_IF_ERROR(BuildServerLimits(config, &plan.server.limits));
+  Result<cassette::ReadOptions> read = config.Read();
+  if (!read.ok()) return read.status();
+  plan.read = *read;
 
   if (plan.mode != Mode::kPassthrough) {
     plan.cassette_path = config.Get("cassette");
@@ -209,6 +214,9 @@ Result<Plan> BuildPlan(const Config& config) {
   if (plan.prune && plan.mode != Mode::kAuto) return Fail("--prune is for auto mode");
   if (Records(plan.mode)) {
     plan.write = config.Write();
+    Result<std::uint64_t> max_body = ParseByteSize("max-body-bytes", config.Get("max-body-bytes"));
+    if (!max_body.ok()) return max_body.status();
+    plan.max_body_bytes = *max_body;
     plan.existing = plan.mode == Mode::kAuto ? cassette::ExistingCassette::kAppend
                     : overwrite              ? cassette::ExistingCassette::kOverwrite
                     : append                 ? cassette::ExistingCassette::kAppend
@@ -254,7 +262,7 @@ std::string RecordStatsJson(const proxy::RecordStats& s, size_t in_flight) {
 // have left. Creates no file but the lock file.
 Status PrepareTarget(const Plan& plan, Runtime* rt) {
   Result<cassette::RecordTarget> target =
-      cassette::RecordTarget::Prepare(plan.cassette_path, plan.existing, plan.write);
+      cassette::RecordTarget::Prepare(plan.cassette_path, plan.existing, plan.write, plan.read);
   if (!target.ok()) return target.status();
   for (const std::string& note : target->notes()) TD_LOG(kWarn) << note;
   rt->target = std::move(*target);
@@ -272,11 +280,12 @@ Status BuildHandlers(const Plan& plan, Runtime* rt) {
 
   std::vector<cassette::Interaction> recorded;
   if (plan.mode == Mode::kReplay) {
-    if (std::optional<std::string> note = cassette::UnfinishedRecordingNote(plan.cassette_path)) {
+    if (std::optional<std::string> note =
+            cassette::UnfinishedRecordingNote(plan.cassette_path, plan.read)) {
       TD_LOG(kWarn) << *note;
     }
     cassette::ReadReport report;
-    Result<cassette::Cassette> c = cassette::ReadCassette(plan.cassette_path, &report);
+    Result<cassette::Cassette> c = cassette::ReadCassette(plan.cassette_path, plan.read, &report);
     if (!c.ok()) return c.status();
     for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
     recorded = std::move(c->interactions);
@@ -297,6 +306,7 @@ Status BuildHandlers(const Plan& plan, Runtime* rt) {
     ro.upstream = plan.upstream_options;
     ro.redactor = *redactor;
     ro.log_mode = std::string(ModeName(plan.mode));
+    ro.max_body_bytes = plan.max_body_bytes;
     // Serialising and compressing a 100 KB agent turn takes milliseconds; off the loop, it does
     // not delay other streams (docs/performance.md, "Record path"). Flushed before Close().
     ro.write_on_worker = true;
@@ -427,10 +437,10 @@ Status OpenCassette(Runtime* rt) {
 
 // auto --prune, after a clean commit: keeps, in their order, the interactions this run used
 // (what it recorded included) and rewrites the cassette atomically, under the lock.
-Status Prune(Runtime* rt, std::string* summary) {
+Status Prune(const Plan& plan, Runtime* rt, std::string* summary) {
   const std::string& path = rt->target->path();
   cassette::ReadReport report;
-  Result<cassette::Cassette> c = cassette::ReadCassette(path, &report);
+  Result<cassette::Cassette> c = cassette::ReadCassette(path, plan.read, &report);
   if (!c.ok()) return c.status().WithContext("--prune");
   if (c->interactions.size() != rt->file_interactions) {
     return FailedPreconditionError("--prune: cassette " + path + " holds " +
@@ -488,7 +498,7 @@ int FinishCassette(const Plan& plan, Runtime* rt) {
   }
   TD_LOG(kInfo) << summary;
   if (plan.prune && rt->player) {
-    Status pruned = Prune(rt, &summary);
+    Status pruned = Prune(plan, rt, &summary);
     if (!pruned.ok()) {
       std::cerr << "tapedeck: " << pruned.message() << "\n";
       return kExitCassette;

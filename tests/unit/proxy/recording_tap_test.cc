@@ -44,6 +44,39 @@ cassette::Request SampleRequest() {
   return request;
 }
 
+TEST(RecordingTapTest, KeepsAtMostTheCapOfABodyAndSaysSo) {
+  FakeClock clock(/*now_us=*/1'000, /*wall_us=*/1'700'000'000'000'000);
+  // A stream: the event that crosses the cap is kept up to it, the rest only counted.
+  RecordingTap stream(&clock, 1, SampleRequest(), /*max_body_bytes=*/20);
+  stream.OnHead(200, {{"content-type", "text/event-stream"}}, false, 10);
+  stream.OnBody("data: 0123456789\n\n", 20);  // 18 bytes
+  stream.OnBody("data: abcdef\n\n", 30);      // 14 bytes: 2 kept
+  stream.OnBody("data: more\n\n", 40);        // none kept
+  EXPECT_EQ(stream.body_bytes(), 44u);
+  cassette::Interaction cut = stream.Finish(std::nullopt);
+  ASSERT_TRUE(cut.response.stream.has_value());
+  EXPECT_EQ(cut.response.stream->Concatenated(), "data: 0123456789\n\nda");
+  ASSERT_TRUE(cut.truncated.has_value());
+  EXPECT_EQ(*cut.truncated, "body over --max-body-bytes: kept the first 20 of 44 bytes");
+
+  // A plain body, cut short by the client as well: both reasons are kept.
+  RecordingTap plain(&clock, 2, SampleRequest(), /*max_body_bytes=*/4);
+  plain.OnHead(200, {{"content-type", "application/json"}}, true, 10);
+  plain.OnBody("{\"a\":1}", 20);
+  cassette::Interaction both = plain.Finish(std::string("client disconnected"));
+  EXPECT_EQ(both.response.body.bytes, "{\"a\"");
+  EXPECT_EQ(*both.truncated,
+            "client disconnected; body over --max-body-bytes: kept the first 4 of 7 bytes");
+
+  // A body exactly at the cap is whole.
+  RecordingTap exact(&clock, 3, SampleRequest(), /*max_body_bytes=*/7);
+  exact.OnHead(200, {{"content-type", "application/json"}}, true, 10);
+  exact.OnBody("{\"a\":1}", 20);
+  cassette::Interaction whole = exact.Finish(std::nullopt);
+  EXPECT_EQ(whole.response.body.bytes, "{\"a\":1}");
+  EXPECT_FALSE(whole.truncated.has_value());
+}
+
 TEST(RecordingTapTest, StampsArrivalsRelativeToTheForward) {
   FakeClock clock(/*now_us=*/5'000'000, /*wall_us=*/1'700'000'000'000'000);
   RecordingTap tap(&clock, 7, SampleRequest());

@@ -129,6 +129,19 @@ namespace td::cli {
 namespace {
 
 // README.md lists every flag; this keeps it honest as flags are added.
+TEST(ConfigTest, ByteSizesTakeBinarySuffixes) {
+  EXPECT_EQ(*ParseByteSize("max-body-bytes", "1048576"), 1048576u);
+  EXPECT_EQ(*ParseByteSize("max-body-bytes", "64KiB"), 65536u);
+  EXPECT_EQ(*ParseByteSize("max-body-bytes", "256MiB"), 268435456u);
+  EXPECT_EQ(*ParseByteSize("max-body-bytes", "256M"), 268435456u);
+  EXPECT_EQ(*ParseByteSize("max-body-bytes", "2gb"), 2147483648u);
+  for (std::string_view bad : {"", "0", "-1", "12 MiB", "1.5MiB", "MiB", "10TiB", "99999999999G"}) {
+    Result<std::uint64_t> r = ParseByteSize("max-body-bytes", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("--max-body-bytes"), std::string::npos);
+  }
+}
+
 TEST(ReadmeTest, DocumentsEveryFlag) {
   std::ifstream in(std::string(TD_SOURCE_DIR) + "/README.md");
   ASSERT_TRUE(in) << "README.md not found";
