@@ -43,8 +43,7 @@ class RecordHandler::Forward {
       : owner_(owner),
         exchange_(std::move(exchange)),
         recording_(owner->options_.writer != nullptr || owner->options_.on_recorded != nullptr),
-        tap_(owner->clock_, exchange_->seq(), exchange_->request(),
-             owner->options_.max_body_bytes),
+        tap_(owner->clock_, exchange_->seq(), exchange_->request(), owner->options_.max_body_bytes),
         log_path_(LogPath(owner->options_.redactor, exchange_->request().path)) {}
 
   ~Forward() {

@@ -64,8 +64,9 @@ Result<std::uint64_t> ParseCount(std::string_view name, std::string_view text) {
 
 Result<std::uint64_t> ParseByteSize(std::string_view name, std::string_view text) {
   auto fail = [&] {
-    return InvalidArgumentError("--" + std::string(name) + " \"" + std::string(text) +
-                                "\": expected a size in bytes, e.g. 1048576, 64KiB, 256MiB or 1GiB");
+    return InvalidArgumentError(
+        "--" + std::string(name) + " \"" + std::string(text) +
+        "\": expected a size in bytes, e.g. 1048576, 64KiB, 256MiB or 1GiB");
   };
   std::uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
