@@ -1,6 +1,8 @@
 // CassetteWriter: one zstd frame (or plain lines) per writer session, flushed and handed to the
-// OS after every interaction, so a kill -9 loses at most the interaction being written. Opening
-// in kAppend reads the file first and repairs a cut tail with an atomic rewrite.
+// OS after every interaction, so a kill -9 loses at most the interaction being written. A line
+// is streamed through a small buffer into the compressor and the file, so writing a long body
+// costs no copy of it. Opening in kAppend reads the file first and repairs a cut tail with an
+// atomic rewrite.
 #include "cassette/cassette_writer.h"
 
 #include <fcntl.h>
@@ -9,6 +11,8 @@
 #include <zstd.h>
 
 #include <cerrno>
+#include <ostream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +24,7 @@
 #include "cassette/internal/file_io.h"
 #include "cassette/internal/zstd_handles.h"
 #include "cassette/internal/zstd_stream.h"
+#include "cassette/json_mapping.h"
 
 namespace td::cassette {
 
@@ -41,12 +46,14 @@ struct CassetteWriter::Impl {
   Status failure;  // the first failed write: the file may end in a partial line
   std::string scratch;
 
-  // Writes `text` (whole lines), compressed and flushed when compressing.
-  Status Write(std::string_view text) {
+  // Writes `text`, compressed when compressing. `mode` ZSTD_e_flush ends a line: everything so
+  // far can then be decoded (a crash keeps it); ZSTD_e_continue is a piece of a line.
+  Status Write(std::string_view text, ZSTD_EndDirective mode = ZSTD_e_flush) {
+    if (!failure.ok()) return failure;
     std::string_view data = text;
     if (compress) {
       scratch.clear();
-      Status st = CompressInto(cctx.get(), text, ZSTD_e_flush, &scratch, where);
+      Status st = CompressInto(cctx.get(), text, mode, &scratch, where);
       if (!st.ok()) {
         failure = st;
         return st;
@@ -59,6 +66,45 @@ struct CassetteWriter::Impl {
     return st;
   }
 };
+
+namespace {
+
+// The std::streambuf nlohmann dumps a line into: bytes gather in a 64 KiB buffer that goes to
+// Impl::Write (the compressor, then the file) whenever it fills. After a failed write it takes
+// and drops everything (the writer reports the failure).
+class LineBuffer final : public std::streambuf {
+ public:
+  explicit LineBuffer(CassetteWriter::Impl* impl) : impl_(impl) {
+    buffer_.resize(kSize);
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+  // Ends the line: the rest of the buffer and '\n', flushed so the line can be decoded.
+  Status Finish() {
+    sputc('\n');
+    return Drain(ZSTD_e_flush);
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!Drain(ZSTD_e_continue).ok()) setp(buffer_.data(), buffer_.data() + buffer_.size());
+    if (!traits_type::eq_int_type(c, traits_type::eof())) sputc(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  static constexpr size_t kSize = 64 * 1024;
+
+  Status Drain(ZSTD_EndDirective mode) {
+    std::string_view pending(pbase(), static_cast<size_t>(pptr() - pbase()));
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return impl_->Write(pending, mode);
+  }
+
+  CassetteWriter::Impl* impl_;
+  std::string buffer_;
+};
+
+}  // namespace
 
 CassetteWriter::CassetteWriter(std::string path, std::unique_ptr<Impl> impl)
     : path_(std::move(path)), impl_(std::move(impl)) {}
@@ -137,13 +183,28 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
 }
 
 Status CassetteWriter::Append(const Interaction& interaction) {
+  return Append(Interaction(interaction));
+}
+
+Status CassetteWriter::Append(Interaction&& interaction) {
   if (impl_->closed) return FailedPreconditionError(impl_->where + ": append after close");
   if (!impl_->failure.ok()) {
     return impl_->failure.WithContext("an earlier write failed");
   }
-  std::string line = SerializeInteraction(interaction);
-  line += '\n';
-  TD_RETURN_IF_ERROR(impl_->Write(line));
+  const std::uint64_t seq = interaction.seq;
+  const Json json = InteractionToJson(std::move(interaction));
+  LineBuffer buffer(impl_.get());
+  std::ostream out(&buffer);
+  try {
+    out << json;  // the compact form, as SerializeInteraction writes it
+  } catch (const Json::exception& e) {
+    // InteractionToJson base64-encodes every string that is not UTF-8, so this is a bug; part
+    // of the line may be in the file, so nothing more may be appended after it.
+    impl_->failure = InternalError(impl_->where + ": interaction seq=" + std::to_string(seq) +
+                                   " could not be written as JSON (" + e.what() + ")");
+    return impl_->failure;
+  }
+  TD_RETURN_IF_ERROR(buffer.Finish());
   if (impl_->fsync_each && ::fsync(impl_->fd.get()) != 0) {
     return IoErrno(impl_->where + ": fsync", errno);
   }

@@ -36,8 +36,14 @@ class CassetteWriter {
   CassetteWriter& operator=(const CassetteWriter&) = delete;
 
   // Writes one line (compressed and flushed) with write(2); when it returns the interaction is
-  // in the OS, so a kill -9 keeps it. Errors: kIo; after one, further Appends fail too.
+  // in the OS, so a kill -9 keeps it. The line is streamed to the file in 64 KiB pieces, and
+  // the rvalue form moves the bodies into it, so writing costs no copy of a long body (a
+  // recording's memory stays bounded by what it holds). Errors: kIo; after one, further
+  // Appends fail too.
   Status Append(const Interaction& interaction);
+  Status Append(Interaction&& interaction);
+
+  struct Impl;  // defined in cassette_writer.cc (named here for its line buffer)
   // Ends the zstd frame, fsyncs and closes the file. Safe to call twice (the second call does
   // nothing). Also returns the error of an earlier failed Append (the file may then end in a
   // partial line, which readers drop with a warning).
@@ -46,7 +52,6 @@ class CassetteWriter {
   size_t appended() const { return appended_; }
 
  private:
-  struct Impl;
   CassetteWriter(std::string path, std::unique_ptr<Impl> impl);
   std::string path_;
   std::unique_ptr<Impl> impl_;

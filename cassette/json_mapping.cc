@@ -64,10 +64,28 @@ bool TryParseJsonBody(const std::string& bytes, Json* out) {
   return true;
 }
 
-Json BodyToJson(const Body& body, bool is_request) {
+// An object with room for `keys` members. An ordered_json object is a vector of
+// pair<const string, json>, whose move may throw (the key is copied), so when the vector grows
+// it copies every member, values included: adding "timing" after "response" would copy every
+// recorded event. Objects built here reserve their keys first.
+Json Object(size_t keys) {
   Json out = Json::object();
+  out.get_ref<Json::object_t&>().reserve(keys);
+  return out;
+}
+
+// Bodies larger than this are never stored in the JSON form: parsing one into a tree costs
+// several times its size in memory (a recording's memory is bounded by --max-body-bytes plus a
+// constant, docs/recording.md), and nobody reviews a diff of one that size.
+constexpr size_t kMaxJsonFormBytes = 8 << 20;
+
+// The writers below take `const T&` (copying the bytes) or `T&&` (moving them into the JSON
+// tree, so a recording's long bodies exist once while being written).
+template <class B>
+Json BodyToJson(B&& body, bool is_request) {
+  Json out = Object(4);
   Json value;
-  if (TryParseJsonBody(body.bytes, &value)) {
+  if (body.bytes.size() <= kMaxJsonFormBytes && TryParseJsonBody(body.bytes, &value)) {
     if (is_request && !body.exact) {
       out["json"] = std::move(value);
       out["exact"] = false;
@@ -99,18 +117,19 @@ Json BodyToJson(const Body& body, bool is_request) {
     }
   }
   if (IsValidUtf8(body.bytes)) {
-    out["text"] = body.bytes;
+    out["text"] = std::forward<B>(body).bytes;
   } else {
     out["base64"] = Base64Encode(body.bytes);
   }
   return out;
 }
 
-Json EventToJson(const StreamEvent& event) {
-  Json out = Json::object();
+template <class E>
+Json EventToJson(E&& event) {
+  Json out = Object(3);
   out["at_us"] = event.at_us;
   if (IsValidUtf8(event.bytes)) {
-    out["data"] = event.bytes;
+    out["data"] = std::forward<E>(event).bytes;
   } else {
     out["data_b64"] = Base64Encode(event.bytes);
   }
@@ -127,29 +146,39 @@ Json EventToJson(const StreamEvent& event) {
   return out;
 }
 
-Json RequestToJson(const Request& request) {
-  Json out = Json::object();
+template <class R>
+Json RequestToJson(R&& request) {
+  Json out = Object(5);
   out["method"] = StringToJson(request.method);
   out["path"] = StringToJson(request.path);
   if (!request.query.empty()) out["query"] = PairsToJson(request.query);
   out["headers"] = PairsToJson(request.headers);
-  if (!request.body.empty()) out["body"] = BodyToJson(request.body, /*is_request=*/true);
+  if (!request.body.empty()) {
+    out["body"] = BodyToJson(std::forward<R>(request).body, /*is_request=*/true);
+  }
   return out;
 }
 
-Json ResponseToJson(const Response& response) {
-  Json out = Json::object();
+template <class R>
+Json ResponseToJson(R&& response) {
+  Json out = Object(3);
   out["status"] = response.status;
   out["headers"] = PairsToJson(response.headers);
   if (response.stream) {
-    Json stream = Json::object();
+    Json stream = Object(2);
     stream["kind"] = response.stream->kind == StreamKind::kSse ? "sse" : "chunks";
     Json events = Json::array();
-    for (const StreamEvent& event : response.stream->events) events.push_back(EventToJson(event));
+    for (auto& event : response.stream->events) {
+      if constexpr (std::is_const_v<std::remove_reference_t<R>> || std::is_lvalue_reference_v<R>) {
+        events.push_back(EventToJson(std::as_const(event)));
+      } else {
+        events.push_back(EventToJson(std::move(event)));
+      }
+    }
     stream["events"] = std::move(events);
     out["stream"] = std::move(stream);
   } else if (!response.body.empty()) {
-    out["body"] = BodyToJson(response.body, /*is_request=*/false);
+    out["body"] = BodyToJson(std::forward<R>(response).body, /*is_request=*/false);
   }
   return out;
 }
@@ -541,20 +570,28 @@ Status ReadInteraction(Json& json, Interaction* out) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Json InteractionToJson(const Interaction& interaction) {
-  Json out = Json::object();
+template <class I>
+Json InteractionToJsonImpl(I&& interaction) {
+  Json out = Object(6);
   out["seq"] = interaction.seq;
   out["recorded_at"] = FormatRfc3339Micros(interaction.recorded_at_us);
-  out["request"] = RequestToJson(interaction.request);
-  out["response"] = ResponseToJson(interaction.response);
-  Json timing = Json::object();
+  out["request"] = RequestToJson(std::forward<I>(interaction).request);
+  out["response"] = ResponseToJson(std::forward<I>(interaction).response);
+  Json timing = Object(2);
   timing["headers_us"] = interaction.timing.headers_us;
   timing["done_us"] = interaction.timing.done_us;
   out["timing"] = std::move(timing);
   if (interaction.truncated) out["truncated"] = StringToJson(*interaction.truncated);
   return out;
+}
+
+}  // namespace
+
+Json InteractionToJson(const Interaction& interaction) {
+  return InteractionToJsonImpl(interaction);
+}
+Json InteractionToJson(Interaction&& interaction) {
+  return InteractionToJsonImpl(std::move(interaction));
 }
 
 Result<Interaction> InteractionFromJson(const Json& json) {

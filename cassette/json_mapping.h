@@ -18,6 +18,10 @@ namespace td::cassette {
 using Json = nlohmann::ordered_json;
 
 Json InteractionToJson(const Interaction& interaction);
+// The same, moving the bodies and stream events into the tree instead of copying them, so a
+// long recorded body exists once while it is written. `interaction` is left valid but
+// unspecified.
+Json InteractionToJson(Interaction&& interaction);
 // Decodes one interaction line. Errors: kParse naming the JSON path of the first problem.
 Result<Interaction> InteractionFromJson(const Json& json);
 // The same, moving every string out of `json` instead of copying it, so a line's long bodies

@@ -7,15 +7,13 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "cassette/base/log.h"
 #include "cassette/provider.h"
 #include "proxy/access_log.h"
+#include "proxy/internal/bounded_queue.h"
 #include "proxy/internal/headers.h"
 #include "proxy/recording_tap.h"
 
@@ -206,50 +204,51 @@ class RecordHandler::Forward {
 };
 
 // Scrubs and appends completed interactions in completion order on its own thread, and posts
-// each result back to the loop.
+// each result back to the loop. The queue holds at most kMaxQueuedBytes of interactions: past
+// that, Submit() (on the loop) waits for the writer. The writer runs at a low priority so that
+// forwarding comes first; on a machine too busy to give it any time, the proxy slows to the
+// pace it writes at instead of growing without bound (docs/recording.md).
 class RecordHandler::Worker {
  public:
-  explicit Worker(RecordHandler* owner) : owner_(owner), thread_([this] { Run(); }) {}
+  explicit Worker(RecordHandler* owner, size_t max_queued_bytes)
+      : owner_(owner), queue_(max_queued_bytes), thread_([this] { Run(); }) {}
 
   // Finishes what was submitted, then stops.
   ~Worker() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_one();
+    queue_.Stop();
     thread_.join();
   }
 
   void Submit(cassette::Interaction interaction) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(interaction));
-      ++pending_;
+    const size_t bytes = ApproximateBytes(interaction);
+    if (queue_.Push(std::move(interaction), bytes) && !behind_logged_) {
+      behind_logged_ = true;
+      TD_LOG(kWarn) << "the cassette writer is behind (" << (queue_.bytes() >> 20)
+                    << " MiB waiting): forwarding waits for it, so that nothing recorded is "
+                       "lost and memory stays bounded";
     }
-    wake_.notify_one();
   }
 
-  void Flush() {
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_.wait(lock, [this] { return pending_ == 0; });
-  }
+  void Flush() { queue_.Flush(); }
 
  private:
+  // What an interaction holds, roughly: its bodies and events.
+  static size_t ApproximateBytes(const cassette::Interaction& i) {
+    size_t n = 1024 + i.request.body.bytes.size() + i.response.body.bytes.size();
+    if (i.response.stream) n += i.response.stream->TotalBytes();
+    return n;
+  }
+
   void Run() {
     // Forwarding comes first: when the loop and this thread want the same core, the loop's
     // next event must not wait for a compressor. Linux applies the nice value to this thread
-    // only. Interactions still get written: the loop sleeps between events.
+    // only. Interactions still get written: the loop sleeps between events, and waits for this
+    // thread when the queue is full.
     if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWorkerNice) != 0) {
       TD_LOG(kDebug) << "recording worker: cannot lower its priority";
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stop_, and nothing left
-      cassette::Interaction interaction = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
+    while (std::optional<std::pair<cassette::Interaction, size_t>> next = queue_.Take()) {
+      cassette::Interaction& interaction = next->first;
       try {
         Persisted persisted = owner_->Persist(&interaction);
         std::shared_ptr<bool> alive = owner_->alive_;
@@ -260,20 +259,14 @@ class RecordHandler::Worker {
       } catch (const std::exception& e) {
         TD_LOG(kError) << "recording worker: " << e.what();
       }
-      lock.lock();
-      --pending_;
-      idle_.notify_all();
+      queue_.Done(next->second);
     }
   }
 
   RecordHandler* owner_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::condition_variable idle_;
-  std::deque<cassette::Interaction> queue_;  // guarded by mu_
-  size_t pending_ = 0;                       // submitted, not yet persisted; guarded by mu_
-  bool stop_ = false;                        // guarded by mu_
-  std::thread thread_;                       // last: starts once the rest exists
+  internal::BoundedQueue<cassette::Interaction> queue_;
+  bool behind_logged_ = false;  // the loop's
+  std::thread thread_;          // last: starts once the rest exists
 };
 
 RecordHandler::RecordHandler(EventLoop* loop, RecordOptions options,
@@ -286,7 +279,9 @@ RecordHandler::RecordHandler(EventLoop* loop, RecordOptions options,
   mode_ = !options_.log_mode.empty() ? options_.log_mode
           : options_.writer          ? "record"
                                      : "passthrough";
-  if (options_.write_on_worker) worker_ = std::make_unique<Worker>(this);
+  if (options_.write_on_worker) {
+    worker_ = std::make_unique<Worker>(this, options_.max_queued_bytes);
+  }
 }
 
 RecordHandler::~RecordHandler() {
@@ -343,6 +338,8 @@ void RecordHandler::Record(cassette::Interaction interaction) {
 
 RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interaction) {
   Persisted out;
+  out.seq = interaction->seq;
+  out.truncated = interaction->truncated.has_value();
   std::vector<std::string> notes;
   out.clean = ScrubForDisk(interaction, options_.redactor, fallback_redactor_, &notes);
   for (const std::string& note : notes) {
@@ -355,17 +352,19 @@ RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interacti
     return out;
   }
   if (options_.writer) {
-    out.written = options_.writer->Append(*interaction);
+    // Nothing needs the interaction after the Append unless auto mode serves it next: move its
+    // bodies into the line then, so a long body is never copied while it is written.
+    out.written = options_.on_recorded ? options_.writer->Append(*interaction)
+                                       : options_.writer->Append(std::move(*interaction));
     if (!out.written.ok()) {
       if (!write_failure_logged_) {
         write_failure_logged_ = true;
         TD_LOG(kError) << "CASSETTE WRITE FAILED: " << out.written.message()
-                       << "; interaction seq=" << interaction->seq
+                       << "; interaction seq=" << out.seq
                        << " and every later one will not be saved (clients still get their "
                           "responses; the run ends with an error naming how many were lost)";
       } else {
-        TD_LOG(kDebug) << "interaction seq=" << interaction->seq
-                       << " not saved: " << out.written.message();
+        TD_LOG(kDebug) << "interaction seq=" << out.seq << " not saved: " << out.written.message();
       }
     }
   }
@@ -380,8 +379,8 @@ void RecordHandler::Recorded(const cassette::Interaction& interaction, const Per
   if (options_.writer) {
     if (persisted.written.ok()) {
       ++stats_.recorded;
-      if (interaction.truncated) ++stats_.truncated;
-      TD_LOG(kDebug) << "recorded seq=" << interaction.seq << " to " << options_.writer->path();
+      if (persisted.truncated) ++stats_.truncated;
+      TD_LOG(kDebug) << "recorded seq=" << persisted.seq << " to " << options_.writer->path();
     } else {
       ++stats_.write_errors;
     }

@@ -58,6 +58,9 @@ struct RecordOptions {
   // The worker then is the writer's only user until Flush(): call Flush() before closing the
   // writer (the destructor flushes too). on_recorded still runs on the loop, after the Append.
   bool write_on_worker = false;
+  // With write_on_worker: finished interactions waiting for the worker hold at most this many
+  // bytes; past it the loop waits for the worker (bounded memory on a starved machine).
+  size_t max_queued_bytes = 64 << 20;
 };
 
 struct RecordStats {
@@ -106,6 +109,8 @@ class RecordHandler final : public Handler {
   struct Persisted {
     bool clean = true;  // nothing secret-shaped left; false: withheld
     Status written;     // the Append, when there is a writer and it was clean
+    uint64_t seq = 0;
+    bool truncated = false;
   };
   RecordHandler(EventLoop* loop, RecordOptions options, std::unique_ptr<UpstreamClient> client,
                 cassette::Redactor fallback);

@@ -310,13 +310,15 @@ Status BuildHandlers(const Plan& plan, Runtime* rt) {
     // Serialising and compressing a 100 KB agent turn takes milliseconds; off the loop, it does
     // not delay other streams (docs/performance.md, "Record path"). Flushed before Close().
     ro.write_on_worker = true;
-    // Auto mode: what gets recorded is served to the next identical request, and counts as used.
-    ro.on_recorded = [rt](const cassette::Interaction& i, bool saved) {
-      if (!rt->player) return;
-      rt->player->AddInteraction(i, /*recorded=*/true);
-      rt->file_position.push_back(saved ? std::optional<size_t>(rt->file_interactions++)
-                                        : std::nullopt);
-    };
+    // Auto mode: what gets recorded is served to the next identical request, and counts as
+    // used. (Record mode sets no callback, so the writer may consume each interaction.)
+    if (plan.mode == Mode::kAuto) {
+      ro.on_recorded = [rt](const cassette::Interaction& i, bool saved) {
+        rt->player->AddInteraction(i, /*recorded=*/true);
+        rt->file_position.push_back(saved ? std::optional<size_t>(rt->file_interactions++)
+                                          : std::nullopt);
+      };
+    }
     Result<std::unique_ptr<proxy::RecordHandler>> rec =
         proxy::RecordHandler::Create(rt->loop.get(), std::move(ro));
     if (!rec.ok()) return rec.status();

@@ -24,6 +24,21 @@ FakeResponse FakeResponse::Sse(std::vector<std::string> events, bool hold) {
   return r;
 }
 
+FakeResponse FakeResponse::GeneratedSse(uint64_t events, size_t event_bytes) {
+  FakeResponse r = Sse({});
+  r.generate = [events, event_bytes](uint64_t i) -> std::string {
+    if (i >= events) return {};
+    std::string event = "data: ";
+    std::uint32_t seed = static_cast<std::uint32_t>(i) * 2654435761u + 1;
+    while (event.size() + 2 < event_bytes) {
+      seed = seed * 1664525u + 1013904223u;
+      event += static_cast<char>('a' + (seed >> 24) % 26);
+    }
+    return event + "\n\n";
+  };
+  return r;
+}
+
 class FakeUpstream::Handler final : public proxy::Handler {
  public:
   explicit Handler(FakeUpstream* owner) : owner_(owner) {}
@@ -118,8 +133,38 @@ void FakeUpstream::HandleOnLoop(std::shared_ptr<proxy::Exchange> exchange) {
   exchange->sink().Start(response.status, response.headers, length);
   const bool hold = response.hold;
   const size_t count = response.pieces.size();
+  const bool generated = static_cast<bool>(response.generate);
   streams_[index] = Stream{std::move(exchange), std::move(response), 0};
-  if (!hold || count == 0) SendPieces(index, count);
+  if (generated) {
+    SendGenerated(index);
+  } else if (!hold || count == 0) {
+    SendPieces(index, count);
+  }
+}
+
+void FakeUpstream::SendGenerated(uint64_t index) {
+  auto it = streams_.find(index);
+  if (it == streams_.end()) return;
+  Stream& stream = it->second;
+  proxy::ResponseSink& sink = stream.exchange->sink();
+  constexpr size_t kHighWatermark = 1 << 20;
+  while (sink.IsOpen()) {
+    if (sink.BufferedBytes() > kHighWatermark) {
+      sink.SetOnDrained([this, index] { SendGenerated(index); });
+      return;
+    }
+    std::string piece = stream.response.generate(stream.sent);
+    if (piece.empty()) break;
+    sink.Write(piece);
+    ++stream.sent;
+  }
+  if (sink.IsOpen()) sink.Finish();
+  const size_t sent = stream.sent;
+  notifier_.Update([&] {
+    captured_[index].pieces_sent = sent;
+    captured_[index].finished = true;
+  });
+  streams_.erase(index);
 }
 
 void FakeUpstream::SendPieces(uint64_t index, size_t n) {

@@ -33,11 +33,17 @@ struct FakeResponse {
   bool hold = false;                // send pieces only when the test calls Release()
   bool reset_at_end = false;        // after the last piece, reset instead of finishing
   bool reset_before_head = false;   // reset the connection without answering
+  // A body too big to hold: `generate(i)` makes piece i (empty: the end), written as the proxy
+  // drains them (backpressure), so the fake upstream holds one piece at a time.
+  std::function<std::string(uint64_t)> generate;
 
   // 200 application/json with a Content-Length.
   static FakeResponse Json(std::string body, int status = 200);
   // 200 text/event-stream, chunked, one write per event.
   static FakeResponse Sse(std::vector<std::string> events, bool hold = false);
+  // 200 text/event-stream of `events` SSE events of `event_bytes` bytes each (different bytes
+  // in each), generated as they are sent.
+  static FakeResponse GeneratedSse(uint64_t events, size_t event_bytes);
 };
 
 struct CapturedRequest {
@@ -97,6 +103,7 @@ class FakeUpstream {
   };
   void HandleOnLoop(std::shared_ptr<proxy::Exchange> exchange);
   void SendPieces(uint64_t index, size_t n);
+  void SendGenerated(uint64_t index);
 
   std::unique_ptr<LoopThread> thread_;
   std::unique_ptr<Handler> handler_;
