@@ -272,6 +272,14 @@ struct Row {
   long long written = -1;  // interactions in the cassette so far
 };
 
+// Interactions the clients got in full that the cassette does not hold yet: about the record
+// worker's queue. Approximate: a client reads the last bytes after tapedeck queued the
+// interaction, so a queue of a few reads as 0.
+long long Unwritten(const Row& r) {
+  return std::max(
+      0LL, static_cast<long long>(r.load.completed + r.load.differed) - std::max(0LL, r.written));
+}
+
 // Least-squares slope of RSS (MiB) against time (minutes) over `rows`.
 double SlopeMibPerMinute(const std::vector<Row>& rows) {
   if (rows.size() < 2) return 0;
@@ -307,11 +315,10 @@ void PrintRow(const Row& r, const Row* prev, bool record) {
   if (record) {
     const double writer = r.proc.cpu_seconds - r.proc.main_cpu_seconds;
     const double writer_before = prev ? prev->proc.cpu_seconds - prev->proc.main_cpu_seconds : 0;
-    std::printf(
-        " %6.0f%% %7.0f%% %13.1f %10lld", prev ? pct(writer, writer_before) : 0,
-        prev ? pct(r.upstream_cpu, prev->upstream_cpu) : 0,
-        r.cassette_bytes < 0 ? 0 : static_cast<double>(r.cassette_bytes) / (1 << 20),
-        static_cast<long long>(r.load.completed + r.load.differed) - std::max(0LL, r.written));
+    std::printf(" %6.0f%% %7.0f%% %13.1f %10lld", prev ? pct(writer, writer_before) : 0,
+                prev ? pct(r.upstream_cpu, prev->upstream_cpu) : 0,
+                r.cassette_bytes < 0 ? 0 : static_cast<double>(r.cassette_bytes) / (1 << 20),
+                Unwritten(r));
   }
   std::printf("\n");
   std::fflush(stdout);
@@ -453,6 +460,8 @@ bool RunMode(const Flags& flags, bool record, const Payload& payload, const std:
   const LoadCounts counts = load.Counts();
   const int td_status = td.Stop(30);
   const uint64_t td_lines = td.stderr_lines();
+  const uint64_t upstream_accepted = upstream ? upstream->accepted() : 0;
+  const uint64_t upstream_bad = upstream ? upstream->bad_requests() : 0;
   upstream.reset();  // after tapedeck: it must not see its upstream vanish mid-stream
 
   // The summary.
@@ -508,7 +517,7 @@ bool RunMode(const Flags& flags, bool record, const Payload& payload, const std:
   if (record) {
     long long most = 0;
     for (const Row& r : rows) {
-      most = std::max(most, static_cast<long long>(r.load.completed + r.load.differed) - r.written);
+      most = std::max(most, Unwritten(r));
     }
     std::printf("  answered, not yet written    at most %lld interactions (sampled each second)\n",
                 most);
@@ -530,6 +539,12 @@ bool RunMode(const Flags& flags, bool record, const Payload& payload, const std:
   }
   bool ok = alive && counts.differed == 0 && counts.failed == 0 && counts.completed > 0;
   if (record) {
+    std::printf(
+        "  upstream connections         %llu accepted by the fake upstream; %llu bad "
+        "requests\n",
+        static_cast<unsigned long long>(upstream_accepted),
+        static_cast<unsigned long long>(upstream_bad));
+    if (upstream_bad > 0) ok = false;
     const long long size = FileSize(cassette_path);
     const long long lines = LineCounter(cassette_path).Count();
     std::printf("  cassette                     %.1f MiB, %lld interactions",
