@@ -8,8 +8,9 @@
 //
 // Usage: soak_bench [--mode replay|record|both] [--seconds N] [--streams N] [--tapedeck PATH]
 //                   [--client-threads N]
-// Exit status: 0 when every stream delivered exactly the expected bytes, 1 when one did not or
-// tapedeck misbehaved, 2 on bad flags or a too-low RLIMIT_NOFILE hard limit.
+// Exit status: 0 when every stream delivered exactly the expected bytes, 1 when one did not,
+// tapedeck misbehaved or the run was interrupted (SIGINT, SIGTERM: it still stops tapedeck and
+// removes its temporary folder), 2 on bad flags or a too-low RLIMIT_NOFILE hard limit.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -469,7 +470,8 @@ bool RunMode(const Flags& flags, bool record, const Payload& payload, const std:
   for (const Row& r : rows) {
     if (r.t >= warmup - 0.5) steady.push_back(r);
   }
-  const Row* warm = steady.empty() ? &rows.back() : &steady.front();
+  if (steady.empty()) steady.push_back(rows.back());  // stopped before the warm-up ended
+  const Row* warm = &steady.front();
   const Row& last = rows.back();
   std::printf("\n%s summary (%d streams, %.0f s%s)\n", name, flags.streams, last.t,
               g_interrupted ? ", interrupted" : "");
@@ -611,6 +613,10 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) std::fprintf(stderr, "soak: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
+  if (g_interrupted) {
+    std::printf("\nsoak: interrupted\n");
+    return 1;
+  }
   std::printf("\nsoak: %s\n", ok ? "ok" : "FAILED (see above)");
   return ok ? 0 : 1;
 }
