@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses in tests/fuzz with clang (ASan + UBSan, only the libraries they
-# need) and runs each over its seed corpus for SECONDS (default 30). New corpus entries go to
+# need, unless BUILD_DIR is an existing fuzz build) and runs each over its seed corpus for SECONDS (default 30). New corpus entries go to
 # BUILD_DIR/fuzz-scratch, never to the checked-in corpus. Exits 1 naming the harness and the
 # crash file when one fails. Installs what is missing first, like scripts/test.sh.
 # Usage: scripts/fuzz.sh [SECONDS] [BUILD_DIR]     (BUILD_DIR defaults to build-fuzz)
@@ -14,7 +14,8 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
   exit 2
 fi
 
-# A fuzz build is clang with sanitizers everywhere: never reuse (and so reconfigure) another build.
+# A fuzz build is clang with sanitizers everywhere. An existing one (scripts/test.sh makes one
+# that also holds the tests) is built as it is; any other build is left alone.
 if [ -f "$build/CMakeCache.txt" ] &&
   ! grep -q '^TAPEDECK_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
   echo "fuzz: $build holds another build; give scripts/fuzz.sh a folder of its own" >&2
@@ -25,11 +26,13 @@ source scripts/deps.sh
 td_install_deps
 
 started=$SECONDS
-launcher=()
-if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
-  -DTAPEDECK_BUILD_FUZZ=ON -DTAPEDECK_BUILD_TESTS=OFF -DTAPEDECK_BUILD_BENCH=OFF \
-  "${launcher[@]}" >/dev/null
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  launcher=()
+  if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DTAPEDECK_BUILD_FUZZ=ON -DTAPEDECK_BUILD_TESTS=OFF \
+    -DTAPEDECK_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+fi
 cmake --build "$build" --target fuzzers
 echo "fuzz: built in $((SECONDS - started)) s" >&2
 
