@@ -11,10 +11,11 @@
 #include <thread>
 
 #include "cassette/base/log.h"
+#include "cassette/http_headers.h"
 #include "cassette/provider.h"
+#include "cassette/scrub.h"
 #include "proxy/access_log.h"
 #include "proxy/internal/bounded_queue.h"
-#include "proxy/internal/headers.h"
 #include "proxy/recording_tap.h"
 
 namespace td::proxy {
@@ -58,7 +59,7 @@ class RecordHandler::Forward {
     UpstreamRequest up;
     up.method = request.method;
     up.target = JoinPath(owner_->options_.upstream_url.path_prefix, exchange_->target());
-    up.headers = internal::EndToEndHeaders(request.headers);
+    up.headers = cassette::EndToEndHeaders(request.headers);
     cassette::RemoveHeader(&up.headers, "host");    // the client sets the upstream's
     cassette::RemoveHeader(&up.headers, "expect");  // the whole body is already here
     cassette::SetHeader(&up.headers, "Accept-Encoding", "identity");  // no gzip decoder here
@@ -340,8 +341,10 @@ RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interacti
   Persisted out;
   out.seq = interaction->seq;
   out.truncated = interaction->truncated.has_value();
-  std::vector<std::string> notes;
-  out.clean = ScrubForDisk(interaction, options_.redactor, fallback_redactor_, &notes);
+  cassette::ScrubReport scrub =
+      cassette::ScrubForDisk(interaction, options_.redactor, fallback_redactor_);
+  const std::vector<std::string>& notes = scrub.notes;
+  out.clean = scrub.clean;
   for (const std::string& note : notes) {
     TD_LOG(kWarn) << "interaction seq=" << interaction->seq << ": " << note;
   }

@@ -1,9 +1,8 @@
-// RecordingTap and ScrubForDisk: building and cleaning a recorded interaction.
+// RecordingTap: building a recorded interaction from what crosses the proxy.
 #include "proxy/recording_tap.h"
 
-#include "cassette/content_encoding.h"
-#include "cassette/secret_scan.h"
-#include "proxy/internal/headers.h"
+#include "cassette/base/ascii.h"
+#include "cassette/http_headers.h"
 
 namespace td::proxy {
 namespace {
@@ -15,8 +14,8 @@ std::string MediaType(const cassette::Headers& headers) {
   std::string out;
   for (char c : *value) {
     if (c == ';') break;
-    if (c == ' ' || c == '\t') continue;
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (IsSpaceOrTab(c)) continue;
+    out += ToLowerAscii(c);
   }
   return out;
 }
@@ -42,7 +41,7 @@ RecordingTap::RecordingTap(const Clock* clock, uint64_t seq, const cassette::Req
   interaction_.seq = seq;
   interaction_.recorded_at_us = clock->WallMicros();
   interaction_.request = request;
-  interaction_.request.headers = internal::EndToEndHeaders(request.headers);
+  interaction_.request.headers = cassette::EndToEndHeaders(request.headers);
   cassette::RemoveHeader(&interaction_.request.headers, "host");
 }
 
@@ -53,7 +52,7 @@ void RecordingTap::OnHead(int status, const cassette::Headers& headers, bool len
   head_seen_ = true;
   interaction_.timing.headers_us = at_us;
   interaction_.response.status = status;
-  interaction_.response.headers = internal::EndToEndHeaders(headers);
+  interaction_.response.headers = cassette::EndToEndHeaders(headers);
   if (std::optional<cassette::StreamKind> kind = StreamKindFor(headers, length_framed)) {
     builder_.emplace(*kind);
   }
@@ -86,41 +85,6 @@ cassette::Interaction RecordingTap::Finish(std::optional<std::string> truncated)
   }
   interaction_.truncated = std::move(truncated);
   return std::move(interaction_);
-}
-
-bool ScrubForDisk(cassette::Interaction* interaction, const cassette::Redactor& redactor,
-                  const cassette::Redactor& fallback, std::vector<std::string>* notes) {
-  // Only the stored copy is decoded: the upstream got the client's own bytes. A body that cannot
-  // be decoded stays as sent, header included; the scan of encoded bodies below notes it.
-  (void)cassette::DecodeRequestBody(&interaction->request);
-  cassette::RedactionReport report;
-  redactor.RedactInteraction(interaction, &report);
-  std::vector<cassette::SecretFinding> findings = cassette::ScanInteraction(*interaction, 0);
-  if (!findings.empty()) {
-    for (const cassette::SecretFinding& f : findings) {
-      notes->push_back("secret-shaped " + f.rule + " left at " + f.where + "; masked");
-    }
-    cassette::RedactionReport more;
-    fallback.RedactInteraction(interaction, &more);
-    findings = cassette::ScanInteraction(*interaction, 0);
-    for (const cassette::SecretFinding& f : findings) {
-      notes->push_back("secret-shaped " + f.rule + " still at " + f.where + " after masking");
-    }
-    if (!findings.empty()) return false;
-  }
-  // What is still compressed: a response from an upstream that ignored Accept-Encoding:
-  // identity (kept as sent: it must replay byte for byte), or a request body that could not be
-  // decoded. Masking inside compressed bytes would change them, so a key in there withholds
-  // the interaction.
-  cassette::EncodedBodyScan encoded = cassette::ScanEncodedBodies(*interaction, 0);
-  for (const std::string& line : encoded.undecodable) {
-    notes->push_back(line + ": stored as sent, and `tapedeck cassette verify` will report it");
-  }
-  for (const cassette::SecretFinding& f : encoded.findings) {
-    notes->push_back("secret-shaped " + f.rule + " at " + f.where +
-                     " cannot be masked inside compressed bytes that replay as they are");
-  }
-  return encoded.findings.empty();
 }
 
 }  // namespace td::proxy

@@ -3,8 +3,8 @@
 // The recording side of the record path, with no sockets: RecordingTap watches one forwarded
 // exchange (the response head, every body piece as it arrives) and stamps arrival offsets from
 // an injected Clock, relative to when the request was forwarded; it then builds the
-// cassette::Interaction. ScrubForDisk decodes a compressed request body, then runs redaction and
-// the secret scanner over it before it may be written. Unit-tested with a fake clock
+// cassette::Interaction, which cassette::ScrubForDisk (cassette/scrub.h) cleans before it is
+// written. Unit-tested with a fake clock
 // (tests/unit/proxy/recording_tap_test.cc).
 #pragma once
 
@@ -12,11 +12,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "cassette/base/clock.h"
 #include "cassette/model.h"
-#include "cassette/redact.h"
 #include "cassette/stream_builder.h"
 
 namespace td::proxy {
@@ -67,20 +65,5 @@ class RecordingTap {
   uint64_t max_body_bytes_;
   uint64_t body_bytes_ = 0;
 };
-
-// Makes `interaction` fit for disk. First a compressed request body (Content-Encoding gzip,
-// deflate, br, zstd or a list of them) is stored decoded, without its content-encoding header,
-// so what follows reads plain bytes; one that cannot be decoded stays as sent and gets a note.
-// Then it redacts with `redactor` and scans (cassette::ScanInteraction). Anything the scanner
-// still finds is masked with the built-in rules (`fallback`, a default Redactor) and described
-// in `notes` by rule and place, never by value. Bodies still compressed (a response the
-// upstream compressed anyway, stored as sent so it replays byte for byte) are decoded for the
-// scan only. Returns false if a secret-shaped value is left after all that, masked or inside
-// compressed bytes, which cannot be masked without changing what replays: the interaction must
-// then not be written, and the last note says why.
-// Thread: any (the record path calls it on its writer thread); decoding is bounded by
-// cassette::DecodeLimits' defaults.
-bool ScrubForDisk(cassette::Interaction* interaction, const cassette::Redactor& redactor,
-                  const cassette::Redactor& fallback, std::vector<std::string>* notes);
 
 }  // namespace td::proxy

@@ -49,13 +49,9 @@ std::string SerializeRequest(const UpstreamRequest& request, const UpstreamUrl& 
   wire += " HTTP/1.1\r\nHost: ";
   wire += url.HostHeader();
   wire += "\r\n";
-  for (const auto& [name, value] : request.headers) {
-    if (cassette::HeaderNameEquals(name, "host") || internal::IsHopByHopHeader(name)) continue;
-    if (!internal::IsValidFieldName(name) || !internal::IsValidFieldValue(value)) continue;
-    wire += name;
-    wire += ": ";
-    wire += value;
-    wire += "\r\n";
+  for (const std::string& name : internal::AppendHeaderLines(request.headers, wire, "host")) {
+    TD_LOG(kWarn) << "request to " << url.HostHeader() << ": dropped header \"" << name
+                  << "\" with a malformed name or value";
   }
   const bool body_method =
       request.method == "POST" || request.method == "PUT" || request.method == "PATCH";

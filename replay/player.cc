@@ -2,11 +2,10 @@
 #include "replay/player.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <optional>
 
-#include "cassette/base/ascii.h"
+#include "cassette/http_headers.h"
 #include "replay/internal/piece_cursor.h"
 
 namespace td::replay {
@@ -16,42 +15,13 @@ namespace {
 // chunking of a large body would otherwise queue megabytes of chunk framing).
 constexpr size_t kHighWatermark = 256 * 1024;
 
-std::string LowerTrimmed(std::string_view s) { return ToLowerAscii(TrimSpaceAndTab(s)); }
-
-bool IsFramingHeader(std::string_view name) {
-  for (std::string_view h :
-       {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-        "te", "trailer", "transfer-encoding", "upgrade", "content-length"}) {
-    if (cassette::HeaderNameEquals(name, h)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction) {
   const cassette::Response& response = interaction.response;
   PreparedResponse p;
   p.status = response.status;
-  // Connection names further hop-by-hop headers.
-  std::vector<std::string> listed;
-  for (const auto& [name, value] : response.headers) {
-    if (!cassette::HeaderNameEquals(name, "connection")) continue;
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t comma = value.find(',', start);
-      if (comma == std::string::npos) comma = value.size();
-      listed.push_back(LowerTrimmed(std::string_view(value).substr(start, comma - start)));
-      start = comma + 1;
-    }
-  }
-  for (const auto& header : response.headers) {
-    if (IsFramingHeader(header.first)) continue;
-    if (std::find(listed.begin(), listed.end(), LowerTrimmed(header.first)) != listed.end()) {
-      continue;
-    }
-    p.headers.push_back(header);
-  }
+  p.headers = cassette::EndToEndHeaders(response.headers);
   p.headers_us = std::max<Micros>(0, interaction.timing.headers_us);
   p.done_us = std::max(p.headers_us, interaction.timing.done_us);
   p.truncated = interaction.truncated.has_value();

@@ -1,25 +1,27 @@
 // File: proxy/internal/headers.h
 //
-// Header rules shared by the server, the upstream client and the record path: which fields are
-// hop-by-hop (RFC 9110 section 7.6.1) and so never cross the proxy, and which fields are safe to
-// put on the wire (no CR/LF smuggled in from a hand-edited cassette).
+// Header fields on the wire: which are safe to write (no CR/LF smuggled in from a hand-edited
+// cassette) and the one writer of "Name: value" lines, for the server's responses and the
+// upstream client's requests. Which fields cross the proxy at all is cassette/http_headers.h.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cassette/model.h"
 
 namespace td::proxy::internal {
 
-// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and
-// Content-Length (the proxy recomputes framing), compared case-insensitively.
-bool IsHopByHopHeader(std::string_view name);
-
-// `headers` minus the hop-by-hop fields above and every field named in a Connection header.
-cassette::Headers EndToEndHeaders(const cassette::Headers& headers);
-
 // A field name is a non-empty token; a value has no CR, LF, NUL or other control byte but HTAB.
 bool IsValidFieldName(std::string_view name);
 bool IsValidFieldValue(std::string_view value);
+
+// Appends "Name: value\r\n" to `out` for each end-to-end field of `headers`
+// (cassette::EndToEndHeaders), in order, except a field named `skip` (e.g. "host", which the
+// caller writes itself) and a field whose name or value is not safe on the wire. Returns the
+// names of the unsafe fields it left out, for the caller to report.
+std::vector<std::string> AppendHeaderLines(const cassette::Headers& headers, std::string& out,
+                                           std::string_view skip = {});
 
 }  // namespace td::proxy::internal

@@ -173,16 +173,9 @@ void ServerExchange::Start(int status, const cassette::Headers& headers,
   head += line;
   head += phrase;
   head += "\r\n";
-  for (const auto& [name, value] : EndToEndHeaders(headers)) {
-    if (!IsValidFieldName(name) || !IsValidFieldValue(value)) {
-      TD_LOG(kWarn) << "response to " << peer_ << ": dropped header \"" << name
-                    << "\" with a malformed name or value";
-      continue;
-    }
-    head += name;
-    head += ": ";
-    head += value;
-    head += "\r\n";
+  for (const std::string& name : AppendHeaderLines(headers, head)) {
+    TD_LOG(kWarn) << "response to " << peer_ << ": dropped header \"" << name
+                  << "\" with a malformed name or value";
   }
   if (framing_ == Framing::kLength) {
     head += "Content-Length: " + std::to_string(content_length_) + "\r\n";

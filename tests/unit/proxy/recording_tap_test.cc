@@ -1,12 +1,11 @@
 // Unit tests for the recording side of the record path, without sockets: how bodies are
-// classified, arrival stamps from a fake clock, and the decode-redact-scan step before disk.
+// classified and arrival stamps from a fake clock.
 #include "proxy/recording_tap.h"
 
 #include <gtest/gtest.h>
 
-#include "cassette/secret_scan.h"
-#include "tests/support/compress.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_secrets.h"
 
 namespace td::proxy {
 namespace {
@@ -14,9 +13,7 @@ namespace {
 using cassette::StreamKind;
 using td::testing::FakeClock;
 
-constexpr std::string_view kKey =
-    "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-"
-    "AbCdEfGhIjKlMnOpQrSt-ABCDEFGH";
+const std::string kKey = td::testing::FakeAnthropicKey();
 
 TEST(RecordingTapTest, ClassifiesBodies) {
   EXPECT_EQ(StreamKindFor({{"Content-Type", "text/event-stream; charset=utf-8"}}, false),
@@ -38,7 +35,7 @@ cassette::Request SampleRequest() {
   request.headers = {{"Host", "127.0.0.1:8080"},
                      {"Connection", "keep-alive"},
                      {"Content-Length", "2"},
-                     {"x-api-key", std::string(kKey)},
+                     {"x-api-key", kKey},
                      {"anthropic-version", "2023-06-01"}};
   request.body.bytes = "{}";
   return request;
@@ -103,7 +100,7 @@ TEST(RecordingTapTest, StampsArrivalsRelativeToTheForward) {
   EXPECT_EQ(got.recorded_at_us, 1'700'000'000'000'000);
   EXPECT_EQ(got.timing.headers_us, 250);
   EXPECT_EQ(got.timing.done_us, 2500);
-  cassette::Headers request_headers = {{"x-api-key", std::string(kKey)},
+  cassette::Headers request_headers = {{"x-api-key", kKey},
                                        {"anthropic-version", "2023-06-01"}};
   EXPECT_EQ(got.request.headers, request_headers) << "hop-by-hop fields and Host dropped";
   cassette::Headers response_headers = {{"content-type", "text/event-stream"},
@@ -135,100 +132,6 @@ TEST(RecordingTapTest, KeepsAPlainBodyWholeAndMarksTruncation) {
   EXPECT_EQ(got.response.body.bytes, "{\"a\":1}");
   ASSERT_TRUE(got.truncated.has_value());
   EXPECT_EQ(*got.truncated, "client disconnected");
-}
-
-TEST(RecordingTapTest, ScrubMasksWhatTheConfiguredRulesLeaveAndNamesNoValue) {
-  // A user who turned the defaults off still gets no key on disk.
-  cassette::RedactionRules none;
-  none.defaults = false;
-  Result<cassette::Redactor> lenient = cassette::Redactor::Create(none);
-  ASSERT_TRUE(lenient.ok()) << lenient.status().message();
-  Result<cassette::Redactor> fallback = cassette::Redactor::Create({});
-  ASSERT_TRUE(fallback.ok());
-
-  FakeClock clock;
-  RecordingTap tap(&clock, 3, SampleRequest());
-  tap.OnHead(200, {{"content-type", "text/event-stream"}}, false, tap.elapsed_us());
-  tap.OnBody("data: {\"echo\":\"" + std::string(kKey) + "\"}\n\n", tap.elapsed_us());
-  cassette::Interaction got = tap.Finish(std::nullopt);
-
-  std::vector<std::string> notes;
-  EXPECT_TRUE(ScrubForDisk(&got, *lenient, *fallback, &notes));
-  EXPECT_FALSE(notes.empty());
-  for (const std::string& note : notes) {
-    EXPECT_EQ(note.find(kKey), std::string::npos) << note;
-    EXPECT_EQ(note.find("sk-ant"), std::string::npos) << note;
-  }
-  EXPECT_TRUE(cassette::ScanInteraction(got, 0).empty());
-  EXPECT_EQ(got.response.stream->events[0].bytes.find(kKey), std::string::npos);
-  EXPECT_EQ(cassette::FindHeader(got.request.headers, "x-api-key")->find(kKey), std::string::npos);
-}
-
-TEST(RecordingTapTest, ScrubWithDefaultRulesHasNothingLeftToNote) {
-  Result<cassette::Redactor> redactor = cassette::Redactor::Create({});
-  ASSERT_TRUE(redactor.ok());
-  FakeClock clock;
-  RecordingTap tap(&clock, 1, SampleRequest());
-  tap.OnHead(200, {{"content-type", "application/json"}}, true, tap.elapsed_us());
-  tap.OnBody("{\"ok\":true}", tap.elapsed_us());
-  cassette::Interaction got = tap.Finish(std::nullopt);
-  std::vector<std::string> notes;
-  EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
-  EXPECT_TRUE(notes.empty());
-  EXPECT_EQ(*cassette::FindHeader(got.request.headers, "x-api-key"), cassette::kRedacted);
-  EXPECT_EQ(got.response.body.bytes, "{\"ok\":true}");
-}
-
-TEST(RecordingTapTest, ScrubStoresACompressedRequestDecodedSoItsKeyIsRedacted) {
-  Result<cassette::Redactor> redactor = cassette::Redactor::Create({});
-  ASSERT_TRUE(redactor.ok());
-  cassette::Request request = SampleRequest();
-  const std::string json = "{\"note\":\"" + std::string(kKey) + "\"}";
-  request.body.bytes = td::testing::Gzip(json);
-  request.headers.emplace_back("Content-Encoding", "gzip");
-  FakeClock clock;
-  RecordingTap tap(&clock, 1, request);
-  tap.OnHead(200, {{"content-type", "application/json"}}, true, tap.elapsed_us());
-  tap.OnBody("{}", tap.elapsed_us());
-  cassette::Interaction got = tap.Finish(std::nullopt);
-  std::vector<std::string> notes;
-  EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
-  EXPECT_TRUE(notes.empty());
-  EXPECT_EQ(got.request.body.bytes, "{\"note\":\"[REDACTED:anthropic-key]\"}");
-  EXPECT_EQ(cassette::FindHeader(got.request.headers, "content-encoding"), nullptr);
-
-  // One that cannot be decoded stays as sent, header kept, with a note saying why.
-  request.body.bytes.resize(request.body.bytes.size() - 2);
-  RecordingTap cut(&clock, 2, request);
-  cut.OnHead(200, {}, true, cut.elapsed_us());
-  got = cut.Finish(std::nullopt);
-  notes.clear();
-  EXPECT_TRUE(ScrubForDisk(&got, *redactor, *redactor, &notes));
-  EXPECT_EQ(got.request.body.bytes, request.body.bytes);
-  EXPECT_NE(cassette::FindHeader(got.request.headers, "content-encoding"), nullptr);
-  ASSERT_EQ(notes.size(), 1u);
-  EXPECT_EQ(notes[0].rfind("request.body: cannot decode gzip: truncated at byte ", 0), 0u)
-      << notes[0];
-}
-
-TEST(RecordingTapTest, ScrubWithholdsACompressedResponseHoldingAKey) {
-  Result<cassette::Redactor> redactor = cassette::Redactor::Create({});
-  ASSERT_TRUE(redactor.ok());
-  const std::string json = "{\"echo\":\"" + std::string(kKey) + "\"}";
-  const std::string zipped = td::testing::Gzip(json);
-  FakeClock clock;
-  RecordingTap tap(&clock, 1, SampleRequest());
-  tap.OnHead(200, {{"content-type", "application/json"}, {"content-encoding", "gzip"}}, true,
-             tap.elapsed_us());
-  tap.OnBody(zipped, tap.elapsed_us());
-  cassette::Interaction got = tap.Finish(std::nullopt);
-  std::vector<std::string> notes;
-  EXPECT_FALSE(ScrubForDisk(&got, *redactor, *redactor, &notes));
-  ASSERT_FALSE(notes.empty());
-  EXPECT_EQ(notes.back(), "secret-shaped anthropic-key at response.body (gzip) at byte " +
-                              std::to_string(json.find("sk-ant-")) +
-                              " cannot be masked inside compressed bytes that replay as they are");
-  EXPECT_EQ(got.response.body.bytes, zipped) << "the replayed bytes are never re-encoded";
 }
 
 }  // namespace

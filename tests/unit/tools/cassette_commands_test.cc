@@ -9,6 +9,7 @@
 #include "cassette/cassette_lock.h"
 #include "cassette/codec.h"
 #include "tests/support/compress.h"
+#include "tests/support/fake_secrets.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
 #include "tools/exit_codes.h"
@@ -19,8 +20,7 @@ namespace {
 using cassette::Cassette;
 using td::testing::InteractionBuilder;
 
-// A fake Anthropic key assembled at run time, so this file holds nothing key-shaped.
-std::string FakeAnthropicKey() { return "sk-" + std::string("ant-api03-") + std::string(48, 'Q'); }
+using td::testing::FakeAnthropicKey;
 
 Cassette TwoInteractions(const std::string& planted_in_sse = "") {
   Cassette c;
@@ -185,6 +185,22 @@ TEST(CassetteCommandsTest, RedactRewritesInPlaceAndVerifyThenPasses) {
   CmdResult again = Cmd("redact", {path});
   EXPECT_EQ(again.code, kExitOk);
   EXPECT_NE(again.out.find("nothing to redact"), std::string::npos) << again.out;
+}
+
+TEST(CassetteCommandsTest, RedactStoresACompressedRequestDecodedAndMasksItsKeyLikeRecord) {
+  const std::string json = R"({"model":"claude-test","note":")" + FakeAnthropicKey() + "\"}";
+  std::string path = Write("redact-gzip.jsonl", GzipRequestBody(json), false);
+  CmdResult r = Cmd("redact", {path});
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("interaction 0: request.body stored decoded\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(FakeAnthropicKey()), std::string::npos) << "never print the secret";
+  Result<Cassette> c = cassette::ReadCassette(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->interactions[0].request.body.bytes,
+            R"({"model":"claude-test","note":"[REDACTED:anthropic-key]"})");
+  EXPECT_EQ(cassette::FindHeader(c->interactions[0].request.headers, "content-encoding"), nullptr);
+  EXPECT_EQ(Cmd("verify", {path}).code, kExitOk);
 }
 
 TEST(CassetteCommandsTest, RedactWaitsForNoOneAndNeverWritesACassetteBeingRecorded) {
