@@ -72,15 +72,6 @@ Provider DetectProvider(const Request& request) {
   return Provider::kGeneric;
 }
 
-std::string_view ProviderName(Provider provider) {
-  switch (provider) {
-    case Provider::kAnthropic: return "anthropic";
-    case Provider::kOpenAI: return "openai";
-    case Provider::kGeneric: return "generic";
-  }
-  return "generic";
-}
-
 std::string ErrorBody(Provider provider, std::string_view type, std::string_view message) {
   return Dump(ErrorJson(provider, type, message));
 }

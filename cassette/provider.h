@@ -19,7 +19,6 @@ enum class Provider { kAnthropic, kOpenAI, kGeneric };
 // `authorization: Bearer` request to /chat/completions, /completions, /responses, /embeddings
 // (with or without a /v1 prefix), or an `openai-*` header. Anything else: kGeneric.
 Provider DetectProvider(const Request& request);
-std::string_view ProviderName(Provider provider);
 
 // The provider's JSON error body:
 //   Anthropic: {"type":"error","error":{"type":TYPE,"message":MESSAGE}}

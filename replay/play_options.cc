@@ -38,8 +38,8 @@ constexpr FaultName kFaults[] = {
 
 }  // namespace
 
-Result<Timing> ParseTiming(std::string_view text) {
-  Timing t;
+Result<Pace> ParseTiming(std::string_view text) {
+  Pace t;
   if (text == "recorded") return t;
   if (text == "instant") {
     t.instant = true;
@@ -104,7 +104,7 @@ Result<Fault> ParseFault(std::string_view text) {
       ": expected none, truncate-after:N, reset-after:N, error-after:N or stall-after:N");
 }
 
-std::string FormatTiming(const Timing& timing) {
+std::string FormatTiming(const Pace& timing) {
   if (timing.instant) return "instant";
   if (timing.factor == 1.0) return "recorded";
   std::ostringstream out;

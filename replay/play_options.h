@@ -15,10 +15,12 @@
 
 namespace td::replay {
 
-struct Timing {
+// --timing: how fast a replay plays back the recorded arrival times (cassette::Timing holds
+// those times).
+struct Pace {
   bool instant = false;  // no delays at all
   double factor = 1.0;   // > 0; recorded offsets are divided by it (4 = four times faster)
-  friend bool operator==(const Timing&, const Timing&) = default;
+  friend bool operator==(const Pace&, const Pace&) = default;
 };
 
 enum class ChunkingKind {
@@ -47,21 +49,21 @@ struct Fault {
 };
 
 struct PlayOptions {
-  Timing timing;
+  Pace timing;
   Chunking chunking;
   Fault fault;
   friend bool operator==(const PlayOptions&, const PlayOptions&) = default;
 };
 
 // "recorded" (factor 1), "instant", or a positive speed factor ("4", "0.5", "4x").
-Result<Timing> ParseTiming(std::string_view text);
+Result<Pace> ParseTiming(std::string_view text);
 // "event", "recorded", "byte", "random" (seed 0) or "random:SEED" (a decimal uint64).
 Result<Chunking> ParseChunking(std::string_view text);
 // "" or "none", "truncate-after:N", "reset-after:N", "error-after:N", "stall-after:N".
 Result<Fault> ParseFault(std::string_view text);
 
 // The flag spellings back: "recorded", "instant", "4"; "random:7"; "reset-after:3".
-std::string FormatTiming(const Timing& timing);
+std::string FormatTiming(const Pace& timing);
 std::string FormatChunking(const Chunking& chunking);
 std::string FormatFault(const Fault& fault);
 // "timing=recorded chunking=event fault=none", for the start-up log line.

@@ -114,7 +114,7 @@ Status BuildReplayOptions(const Config& config, replay::ReplayOptions* out) {
   if (!check.ok()) return check.status();
   out->match = std::move(match);
 
-  Result<replay::Timing> timing = replay::ParseTiming(config.Get("timing"));
+  Result<replay::Pace> timing = replay::ParseTiming(config.Get("timing"));
   if (!timing.ok()) return timing.status();
   Result<replay::Chunking> chunking = replay::ParseChunking(config.Get("chunking"));
   if (!chunking.ok()) return chunking.status();

@@ -8,14 +8,6 @@
 #include <utility>
 
 namespace td::proxy::internal {
-namespace {
-
-void OnAnswer(int result, evutil_addrinfo* addrs, void* arg) noexcept {
-  if (result == EVUTIL_EAI_CANCEL) return;  // the resolver is being destroyed: touch nothing
-  static_cast<HostResolver*>(arg)->HandleAnswer(result, addrs);
-}
-
-}  // namespace
 
 HostResolver::HostResolver(EventLoop* loop, evdns_base* dns, std::string host, uint16_t port,
                            Micros keep_us)
@@ -56,6 +48,11 @@ void HostResolver::StartLookup() {
   evdns_getaddrinfo_request* lookup =
       evdns_getaddrinfo(dns_, host_.c_str(), port_.c_str(), &hints, &OnAnswer, this);
   if (lookup_running_) lookup_ = lookup;
+}
+
+void HostResolver::OnAnswer(int result, evutil_addrinfo* addrs, void* arg) noexcept {
+  if (result == EVUTIL_EAI_CANCEL) return;  // the resolver is being destroyed: touch nothing
+  static_cast<HostResolver*>(arg)->HandleAnswer(result, addrs);
 }
 
 void HostResolver::HandleAnswer(int result, evutil_addrinfo* addrs) {

@@ -57,10 +57,11 @@ class HostResolver {
   // fresh one, unless the request is destroyed first.
   [[nodiscard]] std::unique_ptr<Request> Resolve(Done done);
 
-  // For the evdns trampoline in host_resolver.cc only.
+ private:
+  // evdns' callback (noexcept: nothing may unwind into libevent) and what it calls.
+  static void OnAnswer(int result, evutil_addrinfo* addrs, void* arg) noexcept;
   void HandleAnswer(int result, evutil_addrinfo* addrs);  // takes ownership of `addrs`
 
- private:
   struct Answer {
     int error = 0;
     std::vector<ResolvedAddress> addrs;

@@ -96,8 +96,6 @@ class HttpParser {
   const HttpParseError& error() const { return error_; }
   // True once any byte of the current message has been consumed.
   bool started() const { return started_; }
-  // True while the head is being parsed (or nothing has arrived yet).
-  bool in_head() const { return state_ == State::kStartLine || state_ == State::kFields; }
   uint64_t body_bytes() const { return body_bytes_; }
 
  private:

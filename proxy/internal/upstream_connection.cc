@@ -29,44 +29,44 @@ timeval ToTimeval(Micros us) {
   return tv;
 }
 
-// libevent trampolines: nothing may unwind into libevent.
-template <class F>
-void Guarded(UpstreamConnection* conn, F&& f) noexcept {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    conn->HandleException(e.what());
-  } catch (...) {
-    conn->HandleException("unexpected exception");
-  }
-}
-
-void OnUpstreamRead(bufferevent*, void* arg) noexcept {
-  auto* conn = static_cast<UpstreamConnection*>(arg);
-  Guarded(conn, [conn] { conn->HandleRead(); });
-}
-
-void OnUpstreamEvent(bufferevent*, short what, void* arg) noexcept {
-  auto* conn = static_cast<UpstreamConnection*>(arg);
-  Guarded(conn, [conn, what] { conn->HandleEvent(what); });
-}
-
-void OnUpstreamReadable(evutil_socket_t, short what, void* arg) noexcept {
-  auto* conn = static_cast<UpstreamConnection*>(arg);
-  Guarded(conn, [conn, what] { conn->HandleReadable(what); });
-}
-
-void OnUpstreamResume(evutil_socket_t, short, void* arg) noexcept {
-  auto* conn = static_cast<UpstreamConnection*>(arg);
-  Guarded(conn, [conn] { conn->HandleResume(); });
-}
-
 bool IsIpLiteral(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// libevent callbacks: nothing may unwind into libevent.
+
+struct UpstreamConnection::Callbacks {
+  template <class F>
+  static void Guarded(UpstreamConnection* conn, F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      conn->HandleException(e.what());
+    } catch (...) {
+      conn->HandleException("unexpected exception");
+    }
+  }
+  static void OnRead(bufferevent*, void* arg) noexcept {
+    auto* conn = static_cast<UpstreamConnection*>(arg);
+    Guarded(conn, [conn] { conn->HandleRead(); });
+  }
+  static void OnEvent(bufferevent*, short what, void* arg) noexcept {
+    auto* conn = static_cast<UpstreamConnection*>(arg);
+    Guarded(conn, [conn, what] { conn->HandleEvent(what); });
+  }
+  static void OnReadable(evutil_socket_t, short what, void* arg) noexcept {
+    auto* conn = static_cast<UpstreamConnection*>(arg);
+    Guarded(conn, [conn, what] { conn->HandleReadable(what); });
+  }
+  static void OnResume(evutil_socket_t, short, void* arg) noexcept {
+    auto* conn = static_cast<UpstreamConnection*>(arg);
+    Guarded(conn, [conn] { conn->ProcessInput(); });
+  }
+};
 
 UpstreamConnection::UpstreamConnection(ClientContext* ctx)
     : ctx_(ctx), parser_(MessageKind::kResponse, [&] {
@@ -91,7 +91,7 @@ void UpstreamConnection::Connect(std::shared_ptr<CallState> call) {
   call_ = std::move(call);
   call_->conn = this;
   reused_ = false;
-  resume_event_.reset(event_new(ctx_->loop->base(), -1, 0, &OnUpstreamResume, this));
+  resume_event_.reset(event_new(ctx_->loop->base(), -1, 0, &Callbacks::OnResume, this));
   connect_timer_ = ctx_->loop->RunAfter(ctx_->options.connect_timeout_us, [this] {
     Fail(UpstreamError::kTimeout, "connect to " + Where() + " timed out after " +
                                       DurationText(ctx_->options.connect_timeout_us));
@@ -99,7 +99,7 @@ void UpstreamConnection::Connect(std::shared_ptr<CallState> call) {
   // The resolver answers on a later loop turn, never from inside Send().
   resolving_ =
       ctx_->resolver->Resolve([this](int result, const std::vector<ResolvedAddress>& addrs) {
-        Guarded(this, [this, result, &addrs] { HandleResolved(result, addrs); });
+        Callbacks::Guarded(this, [this, result, &addrs] { HandleResolved(result, addrs); });
       });
 }
 
@@ -152,7 +152,7 @@ void UpstreamConnection::TryNextAddress() {
       last_error_ = "cannot create a bufferevent";
       continue;
     }
-    bufferevent_setcb(bev_.get(), &OnUpstreamRead, nullptr, &OnUpstreamEvent, this);
+    bufferevent_setcb(bev_.get(), &Callbacks::OnRead, nullptr, &Callbacks::OnEvent, this);
     const auto* addr = reinterpret_cast<const sockaddr*>(&address.addr);
     if (bufferevent_socket_connect(bev_.get(), addr, static_cast<int>(address.len)) < 0) {
       int err = errno;
@@ -271,7 +271,7 @@ void UpstreamConnection::OnConnected() {
     // evbuffer chain and a deferred callback to every streamed event.
     bufferevent_disable(bev_.get(), EV_READ);
     read_event_.reset(event_new(ctx_->loop->base(), bufferevent_getfd(bev_.get()),
-                                EV_READ | EV_PERSIST, &OnUpstreamReadable, this));
+                                EV_READ | EV_PERSIST, &Callbacks::OnReadable, this));
     if (!read_event_) {
       Fail(UpstreamError::kConnect, "upstream " + Where() + ": event_new failed");
       return;

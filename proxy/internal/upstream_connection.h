@@ -17,7 +17,8 @@
 #include "proxy/internal/ev_handles.h"
 #include "proxy/internal/host_resolver.h"
 #include "proxy/internal/http_parser.h"
-#include "proxy/upstream_client.h"
+#include "proxy/upstream_types.h"
+#include "proxy/upstream_url.h"
 
 namespace td::proxy::internal {
 
@@ -78,15 +79,14 @@ class UpstreamConnection {
   void Close();
   bool closed() const { return closed_; }
 
-  // For the libevent trampolines in upstream_connection.cc only.
+ private:
+  struct Callbacks;  // the libevent callbacks, in the .cc: nothing may unwind into libevent
+
   void HandleResolved(int result, const std::vector<ResolvedAddress>& addrs);
   void HandleRead();
   void HandleEvent(short what);
-  void HandleResume() { ProcessInput(); }
   void HandleReadable(short what);  // plain sockets: the socket is readable, or timed out
   void HandleException(std::string_view what);  // fails the call, closes
-
- private:
   void TryNextAddress();
   void OnConnected();
   void OnConnectFailed(short what);

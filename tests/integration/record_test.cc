@@ -18,6 +18,7 @@
 #include "cassette/sse.h"
 #include "tests/integration/record_fixture.h"
 #include "tests/support/compress.h"
+#include "tests/support/dropping_upstream.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_dns.h"
 #include "tests/support/fake_secrets.h"
@@ -35,11 +36,9 @@ using End = ClientResponse::End;
 constexpr std::string_view kMessagesBody =
     R"({"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,)"
     R"("messages":[{"role":"user","content":"Say hi"}]})";
-// Key-shaped test credentials: fake, but shaped so the secret scanner recognises them.
-constexpr std::string_view kAnthropicKey =
-    "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-"
-    "AbCdEfGhIjKlMnOpQrSt-ABCDEFGH";
-constexpr std::string_view kOpenAiKey = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGh";
+// Key-shaped test credentials, built at run time (tests/support/fake_secrets.h).
+const std::string kAnthropicKey = td::testing::FakeAnthropicKey();
+const std::string kOpenAiKey = td::testing::FakeOpenAiKey();
 
 std::vector<std::string> SseEvents(std::string_view bytes) {
   cassette::SseFramer framer;
@@ -236,15 +235,15 @@ TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
   StartUpstream();
   // The response echoes a key too (some APIs do): it must not reach the file either.
   upstream_->Respond(FakeResponse::Sse(
-      {"event: message_start\ndata: {\"note\":\"" + std::string(kAnthropicKey) + "\"}\n\n"}));
+      {"event: message_start\ndata: {\"note\":\"" + kAnthropicKey + "\"}\n\n"}));
   RecordProxyConfig config;
   config.compress = false;  // so the raw file bytes can be searched
   ASSERT_TRUE(StartProxy(config));
 
   auto client = Client();
   ASSERT_TRUE(client->Send(
-      PostMessages(kMessagesBody, {{"x-api-key", std::string(kAnthropicKey)},
-                                   {"Authorization", "Bearer " + std::string(kOpenAiKey)}})));
+      PostMessages(kMessagesBody, {{"x-api-key", kAnthropicKey},
+                                   {"Authorization", "Bearer " + kOpenAiKey}})));
   ClientResponse response;
   ASSERT_TRUE(client->ReadResponse(&response));
   EXPECT_NE(response.body.find(kAnthropicKey), std::string::npos) << "the client gets it all";
@@ -255,7 +254,7 @@ TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
   EXPECT_EQ(*cassette::FindHeader(seen.headers, "x-api-key"), kAnthropicKey);
   ASSERT_NE(cassette::FindHeader(seen.headers, "authorization"), nullptr);
   EXPECT_EQ(*cassette::FindHeader(seen.headers, "authorization"),
-            "Bearer " + std::string(kOpenAiKey));
+            "Bearer " + kOpenAiKey);
 
   ASSERT_TRUE(WaitForRecorded(1));
   StopProxy();
@@ -263,7 +262,7 @@ TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
   ASSERT_FALSE(file.empty());
   EXPECT_EQ(file.find(kAnthropicKey), std::string::npos) << "anthropic key in the cassette";
   EXPECT_EQ(file.find(kOpenAiKey), std::string::npos) << "openai key in the cassette";
-  EXPECT_EQ(file.find("sk-ant-api03"), std::string::npos);
+  EXPECT_EQ(file.find(kAnthropicKey.substr(0, 12)), std::string::npos);
   // The header is still there, with its value redacted.
   EXPECT_NE(file.find("x-api-key"), std::string::npos);
 }
@@ -380,7 +379,7 @@ TEST_F(RecordTest, WorkerThreadRedactsAndFlushesBeforeTheWriterCloses) {
   auto client = Client();
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(
-        client->Send(PostMessages(kMessagesBody, {{"x-api-key", std::string(kAnthropicKey)}})));
+        client->Send(PostMessages(kMessagesBody, {{"x-api-key", kAnthropicKey}})));
     ClientResponse response;
     ASSERT_TRUE(client->ReadResponse(&response));
   }
@@ -604,94 +603,8 @@ TEST_F(RecordTest, KeepAliveServesTwoRequestsOnOneConnectionAndReusesTheUpstream
   EXPECT_LT(all[0].seq, all[1].seq);
 }
 
-// An upstream written with raw sockets, for what HttpServer never does: it answers the first
-// request with keep-alive, reads the next request on the same connection and closes it
-// unanswered (the race every pooled HTTP client meets: the server timed the idle connection
-// out as the request went out), then answers on a new connection. Blocking I/O on its own
-// thread; every wait is bounded by a 10 s socket timeout.
-class DroppingUpstream {
- public:
-  DroppingUpstream() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(listener_, 16), 0);
-    EXPECT_EQ(::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~DroppingUpstream() {
-    ::shutdown(listener_, SHUT_RDWR);
-    thread_.join();
-    ::close(listener_);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  // Requests read, in order, with the connection (1 or 2) each came on.
-  std::vector<int> connections_of_requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return seen_;
-  }
-
- private:
-  void Run() {
-    int first = Accept();
-    if (first < 0) return;
-    if (ReadRequest(first, 1)) Answer(first, R"({"n":1})");
-    ReadRequest(first, 1);  // the second request, on the pooled connection...
-    ::close(first);         // ...dropped unanswered
-    int second = Accept();
-    if (second < 0) return;
-    if (ReadRequest(second, 2)) Answer(second, R"({"n":2})");
-    ::close(second);
-  }
-  int Accept() {
-    int fd = ::accept(listener_, nullptr, nullptr);
-    if (fd >= 0) {
-      timeval tv{10, 0};
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
-    return fd;
-  }
-  // Reads one request (head and Content-Length body). False on EOF, error or timeout.
-  bool ReadRequest(int fd, int connection) {
-    std::string in;
-    char buf[4096];
-    size_t head_end = std::string::npos;
-    size_t need = 0;
-    while (head_end == std::string::npos || in.size() < head_end + 4 + need) {
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      in.append(buf, static_cast<size_t>(n));
-      if (head_end == std::string::npos && (head_end = in.find("\r\n\r\n")) != std::string::npos) {
-        std::string head = in.substr(0, head_end);
-        for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        size_t cl = head.find("content-length:");
-        if (cl != std::string::npos) need = std::stoul(head.substr(cl + 15));
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    seen_.push_back(connection);
-    return true;
-  }
-  static void Answer(int fd, const std::string& body) {
-    std::string response = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body;
-    EXPECT_EQ(::send(fd, response.data(), response.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(response.size()));
-  }
-
-  int listener_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<int> seen_;  // guarded by mu_
-};
-
 TEST_F(RecordTest, ARequestOnAPooledConnectionTheUpstreamDropsIsRetriedOnANewOne) {
-  DroppingUpstream upstream;
+  td::testing::DroppingUpstream upstream;
   RecordProxyConfig config;
   config.upstream_url = upstream.url();
   ASSERT_TRUE(StartProxy(config));
@@ -837,7 +750,7 @@ TEST_F(RecordTest, AKeyInThePathNeverReachesTheLog) {
   upstream_->SetDefault(broken);
   ASSERT_TRUE(StartProxy());
   LogCapture log;
-  const std::string path = "/v1/keys/" + std::string(kAnthropicKey) + "/check";
+  const std::string path = "/v1/keys/" + kAnthropicKey + "/check";
   for (int i = 0; i < 2; ++i) {
     auto client = Client();
     ASSERT_TRUE(client->Send(TestClient::BuildRequest("POST", path, {}, "{}")));
@@ -847,7 +760,7 @@ TEST_F(RecordTest, AKeyInThePathNeverReachesTheLog) {
   }
   ASSERT_TRUE(WaitForRecorded(1));
   StopProxy();
-  EXPECT_EQ(log.Count(std::string(kAnthropicKey)), 0u) << log.Text();
+  EXPECT_EQ(log.Count(kAnthropicKey), 0u) << log.Text();
   // Both the access lines and the upstream-failure warning show the redacted path.
   EXPECT_EQ(log.Count("/v1/keys/[REDACTED:anthropic-key]/check"), 3u) << log.Text();
 }
@@ -859,7 +772,7 @@ TEST_F(RecordTest, WritesOneAccessLogLinePerExchange) {
   LogCapture log;
   auto client = Client();
   ASSERT_TRUE(client->Send(TestClient::BuildRequest(
-      "POST", "/v1/messages?key=secret-query", {{"x-api-key", std::string(kAnthropicKey)}}, "{}")));
+      "POST", "/v1/messages?key=secret-query", {{"x-api-key", kAnthropicKey}}, "{}")));
   ClientResponse response;
   ASSERT_TRUE(client->ReadResponse(&response));
   ASSERT_TRUE(WaitForRecorded(1));

@@ -7,18 +7,18 @@ namespace td::replay {
 namespace {
 
 TEST(PlayOptionsTest, ParsesTiming) {
-  EXPECT_EQ(*ParseTiming("recorded"), (Timing{false, 1.0}));
-  EXPECT_EQ(*ParseTiming("instant"), (Timing{true, 1.0}));
-  EXPECT_EQ(*ParseTiming("4"), (Timing{false, 4.0}));
-  EXPECT_EQ(*ParseTiming("0.5"), (Timing{false, 0.5}));
-  EXPECT_EQ(*ParseTiming("10x"), (Timing{false, 10.0}));
+  EXPECT_EQ(*ParseTiming("recorded"), (Pace{false, 1.0}));
+  EXPECT_EQ(*ParseTiming("instant"), (Pace{true, 1.0}));
+  EXPECT_EQ(*ParseTiming("4"), (Pace{false, 4.0}));
+  EXPECT_EQ(*ParseTiming("0.5"), (Pace{false, 0.5}));
+  EXPECT_EQ(*ParseTiming("10x"), (Pace{false, 10.0}));
   EXPECT_EQ(FormatTiming(*ParseTiming("1")), "recorded");
   EXPECT_EQ(FormatTiming(*ParseTiming("2.5")), "2.5");
 }
 
 TEST(PlayOptionsTest, RejectsBadTimingWithTheExpectedForms) {
   for (const char* bad : {"fast", "0", "-2", "", "inf", "nan", "1e3", "0x10", "4 ", "x"}) {
-    Result<Timing> t = ParseTiming(bad);
+    Result<Pace> t = ParseTiming(bad);
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(t.status().message(), "--timing \"" + std::string(bad) +
