@@ -1,6 +1,6 @@
 // File: proxy/record_handler.h
 //
-// The record path (issue "Record mode"): forwards each request to the upstream unchanged
+// The record path: forwards each request to the upstream unchanged
 // (method, target with the path prefix joined, query, body, end-to-end headers, the client's
 // credentials), streams the response back as it arrives (one sink Write per upstream read,
 // never buffered whole, upstream reads paused while the client is slow), and records the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tapedeck with warnings as errors and runs every test (unit, integration, SDK end to end)
-# with the layering checks from STYLE.md, then the whole suite again under ASan and UBSan, then a
+# with the layering checks below, then the whole suite again under ASan and UBSan, then a
 # short run of each fuzz harness from that same sanitizer build. Installs what is missing first. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ cmake -S . -B "$build" -G Ninja -DTAPEDECK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithD
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" ${TAPEDECK_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build"
 
-# Layering: libevent and OpenSSL live in proxy/ only; nothing below replay/ includes it.
+# Layering (docs/architecture.md): only proxy/ includes libevent or OpenSSL; includes point down.
 bad=$(grep -rlE '#include <(event2|openssl)/' cassette replay tools || true)
 bad+=$(grep -rl '"replay/' proxy cassette || true)
 bad+=$(grep -rlE '"(proxy|tools)/' cassette || true)

@@ -1,6 +1,6 @@
 // File: cassette/base/c_ptr.h
 //
-// CPtr<T, Fn>: a unique_ptr whose deleter is a C library's free function (STYLE.md 2.3), so no
+// CPtr<T, Fn>: a unique_ptr whose deleter is a C library's free function, so no
 // raw free call is scattered through the logic. The deleter is stateless, so the pointer stays
 // pointer-sized. Each library's aliases live next to the code that uses them
 // (cassette/internal/zstd_handles.h, proxy/internal/ev_handles.h, ssl_handles.h).

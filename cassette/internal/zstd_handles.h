@@ -1,6 +1,6 @@
 // File: cassette/internal/zstd_handles.h
 //
-// RAII owners for zstd's C handles (STYLE.md 2.3), so the codec never calls a free function by
+// RAII owners for zstd's C handles (CPtr), so the codec never calls a free function by
 // hand. zstd's free functions accept NULL; the deleter skips it anyway.
 #pragma once
 

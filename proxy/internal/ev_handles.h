@@ -1,6 +1,6 @@
 // File: proxy/internal/ev_handles.h
 //
-// RAII owners for libevent handles (STYLE 2.3): a pointer-sized unique_ptr whose deleter is the
+// RAII owners for libevent handles (CPtr): a pointer-sized unique_ptr whose deleter is the
 // C free function. Each alias names who frees what; a handle given to libevent (a bufferevent
 // handed to a connection, an SSL handed to a bufferevent) is released inside the taking call.
 #pragma once

@@ -1,6 +1,6 @@
 // File: proxy/internal/ssl_handles.h
 //
-// RAII owners for OpenSSL handles (STYLE 2.3). An SslPtr handed to
+// RAII owners for OpenSSL handles (CPtr). An SslPtr handed to
 // bufferevent_openssl_socket_new is release()d inside that call: libevent frees the SSL even
 // when the call fails.
 #pragma once

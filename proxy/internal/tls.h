@@ -3,7 +3,7 @@
 // OpenSSL set-up for both ends: the client context the upstream client verifies servers with
 // (system CA store, an optional extra CA file, TLS 1.2+, ALPN http/1.1) and the server context
 // a TLS listener uses (tests' fake upstreams). OpenSSL errors are drained into Status messages
-// where they happen (STYLE 2.5).
+// where they happen, leaving nothing on the thread's error queue for a later call to misread.
 #pragma once
 
 #include <string>
