@@ -173,7 +173,8 @@ void RunRound(uint16_t port, int streams, int events, const std::string& body_js
   std::vector<std::unique_ptr<td::bench::SseStreamClient>> clients;
   size_t open = 0;
   for (int i = 0; i < streams; ++i) {
-    auto& client = clients.emplace_back(std::make_unique<td::bench::SseStreamClient>(port, request));
+    auto& client =
+        clients.emplace_back(std::make_unique<td::bench::SseStreamClient>(port, request));
     if (client->finished()) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -186,7 +187,8 @@ void RunRound(uint16_t port, int streams, int events, const std::string& body_js
   while (open > 0 && NowUs() < deadline) {
     int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 1000);
     for (int k = 0; k < n; ++k) {
-      auto* client = static_cast<td::bench::SseStreamClient*>(ready[static_cast<size_t>(k)].data.ptr);
+      auto* client =
+          static_cast<td::bench::SseStreamClient*>(ready[static_cast<size_t>(k)].data.ptr);
       if (!client->Read()) {
         ::epoll_ctl(ep, EPOLL_CTL_DEL, client->fd(), nullptr);
         --open;
@@ -335,13 +337,15 @@ int main(int argc, char** argv) {
                           : " (writes on a worker thread)");
   std::printf("  threads: %s\n", pin ? "the proxy's and the relay on core 0, the rest on core 1"
                                      : "not pinned (--no-pin)");
-  std::printf("  ttfb: connect start to first complete event; event: arrival minus send stamp;\n"
-              "  first: the same, for each stream's first event only (streams start at once)\n");
+  std::printf(
+      "  ttfb: connect start to first complete event; event: arrival minus send stamp;\n"
+      "  first: the same, for each stream's first event only (streams start at once)\n");
   std::printf("  request body %zu bytes\n", body_json.size());
   std::printf("  concurrent streams send %s\n",
               phase_locked ? "at the same moments (--phase-locked)"
                            : "spread over the interval (independent phases)");
-  std::printf("  added: a path's percentile minus direct's (same run, paths alternate in a round)\n");
+  std::printf(
+      "  added: a path's percentile minus direct's (same run, paths alternate in a round)\n");
   td::bench::BareRelay relay(upstream_port, pin ? 0 : -1);
   // Waits until the last path's connections are closed everywhere, so that one path's
   // teardown (64 closes take the relay or the proxy a millisecond) does not land in the next
@@ -410,29 +414,32 @@ int main(int argc, char** argv) {
       }
       Micros median[kPaths];
       for (int path = 0; path < kPaths; ++path) median[path] = Percentile(round_p99[path], 0.5);
-      std::printf("\n  median round's event p99: direct %lld us, bare relay %lld us (added %lld), "
-                  "tapedeck %lld us (added %lld)\n",
-                  static_cast<long long>(median[kDirect]), static_cast<long long>(median[kRelay]),
-                  static_cast<long long>(median[kRelay] - median[kDirect]),
-                  static_cast<long long>(median[kTapedeck]),
-                  static_cast<long long>(median[kTapedeck] - median[kDirect]));
+      std::printf(
+          "\n  median round's event p99: direct %lld us, bare relay %lld us (added %lld), "
+          "tapedeck %lld us (added %lld)\n",
+          static_cast<long long>(median[kDirect]), static_cast<long long>(median[kRelay]),
+          static_cast<long long>(median[kRelay] - median[kDirect]),
+          static_cast<long long>(median[kTapedeck]),
+          static_cast<long long>(median[kTapedeck] - median[kDirect]));
     }
     if (steal_known) {
-      std::printf("  host steal during each path's rounds: direct %lld ms, bare relay %lld ms, "
-                  "tapedeck %lld ms\n",
-                  static_cast<long long>(stolen_us[kDirect] / 1000),
-                  static_cast<long long>(stolen_us[kRelay] / 1000),
-                  static_cast<long long>(stolen_us[kTapedeck] / 1000));
+      std::printf(
+          "  host steal during each path's rounds: direct %lld ms, bare relay %lld ms, "
+          "tapedeck %lld ms\n",
+          static_cast<long long>(stolen_us[kDirect] / 1000),
+          static_cast<long long>(stolen_us[kRelay] / 1000),
+          static_cast<long long>(stolen_us[kTapedeck] / 1000));
       Micros p99[kPaths];
       for (int path = 0; path < kPaths; ++path) p99[path] = Percentile(spared[path], 0.99);
-      std::printf("  rounds with no steal: direct %d, bare relay %d, tapedeck %d of %d; their "
-                  "event p99: direct %lld us, bare relay %lld us (added %lld), tapedeck %lld us "
-                  "(added %lld)\n",
-                  spared_rounds[kDirect], spared_rounds[kRelay], spared_rounds[kTapedeck], rounds,
-                  static_cast<long long>(p99[kDirect]), static_cast<long long>(p99[kRelay]),
-                  static_cast<long long>(p99[kRelay] - p99[kDirect]),
-                  static_cast<long long>(p99[kTapedeck]),
-                  static_cast<long long>(p99[kTapedeck] - p99[kDirect]));
+      std::printf(
+          "  rounds with no steal: direct %d, bare relay %d, tapedeck %d of %d; their "
+          "event p99: direct %lld us, bare relay %lld us (added %lld), tapedeck %lld us "
+          "(added %lld)\n",
+          spared_rounds[kDirect], spared_rounds[kRelay], spared_rounds[kTapedeck], rounds,
+          static_cast<long long>(p99[kDirect]), static_cast<long long>(p99[kRelay]),
+          static_cast<long long>(p99[kRelay] - p99[kDirect]),
+          static_cast<long long>(p99[kTapedeck]),
+          static_cast<long long>(p99[kTapedeck] - p99[kDirect]));
     }
   }
 
@@ -462,9 +469,9 @@ int main(int argc, char** argv) {
                      : 0.0);
   std::printf("bare relay thread CPU: %lld ms for as many events (%.1f us per event)\n",
               static_cast<long long>(relay.cpu_us() / 1000),
-              proxied_events ? static_cast<double>(relay.cpu_us()) /
-                                   static_cast<double>(proxied_events)
-                             : 0.0);
+              proxied_events
+                  ? static_cast<double>(relay.cpu_us()) / static_cast<double>(proxied_events)
+                  : 0.0);
   std::printf("upstream loop thread CPU: %lld ms (all three paths together)\n",
               static_cast<long long>(upstream_cpu_us / 1000));
   std::printf("recorded %llu interactions, cassette %llu bytes\n",

@@ -65,20 +65,21 @@ struct Errors {
     offset.insert(offset.end(), other.offset.begin(), other.offset.end());
   }
   void Print(const char* label) const {
-    std::printf("  %-28s gap error p50 %5.0f us  p99 %5.0f us  max %5.0f us   "
-                "offset p50 %5.0f us  p99 %5.0f us\n",
-                label, Percentile(gap, 50), Percentile(gap, 99), Percentile(gap, 100),
-                Percentile(offset, 50), Percentile(offset, 99));
+    std::printf(
+        "  %-28s gap error p50 %5.0f us  p99 %5.0f us  max %5.0f us   "
+        "offset p50 %5.0f us  p99 %5.0f us\n",
+        label, Percentile(gap, 50), Percentile(gap, 99), Percentile(gap, 100),
+        Percentile(offset, 50), Percentile(offset, 99));
   }
 };
 
 struct Conn {
   int fd = -1;
   double sent = 0;
-  std::string in;         // raw bytes not yet de-chunked
-  std::string body;       // de-chunked body so far
+  std::string in;    // raw bytes not yet de-chunked
+  std::string body;  // de-chunked body so far
   bool head_done = false;
-  size_t next_event = 0;  // index of the next event whose end we wait for
+  size_t next_event = 0;        // index of the next event whose end we wait for
   std::vector<double> arrived;  // kernel receive time of each event's last byte, us
   std::vector<double> read;     // when the client read it, us (same clock)
   bool done = false;
@@ -272,8 +273,8 @@ int StartTapedeck(const std::string& bin, const std::string& path, const std::st
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, errpipe[1], 2);
-  std::vector<std::string> args = {bin,      "replay",      "--cassette", path,
-                                   "--listen", "127.0.0.1:0", "--timing",   "recorded",
+  std::vector<std::string> args = {bin,           "replay",      "--cassette", path,
+                                   "--listen",    "127.0.0.1:0", "--timing",   "recorded",
                                    "--log-level", "warn"};
   if (!cpu.empty()) args.insert(args.begin(), {"taskset", "-c", cpu});
   std::vector<char*> cargs;
@@ -343,9 +344,10 @@ int main(int argc, char** argv) {
   std::vector<double> at;
   for (int i = 0; i < events; ++i) {
     td::cassette::StreamEvent e;
-    e.bytes = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
-              "\"delta\":{\"type\":\"text_delta\",\"text\":\"token " +
-              std::to_string(i) + "\"}}\n\n";
+    e.bytes =
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"token " +
+        std::to_string(i) + "\"}}\n\n";
     e.at_us = 5000 + static_cast<td::Micros>(i * gap_ms * 1000);
     at.push_back(static_cast<double>(e.at_us));
     it.response.stream->events.push_back(e);
@@ -365,18 +367,19 @@ int main(int argc, char** argv) {
   rmdir(dir.c_str());
   if (port == 0) return 1;
 
-  std::string request = "POST /v1/messages HTTP/1.1\r\nHost: bench\r\ncontent-type: "
-                        "application/json\r\ncontent-length: " +
-                        std::to_string(it.request.body.bytes.size()) + "\r\n\r\n" +
-                        it.request.body.bytes;
+  std::string request =
+      "POST /v1/messages HTTP/1.1\r\nHost: bench\r\ncontent-type: "
+      "application/json\r\ncontent-length: " +
+      std::to_string(it.request.body.bytes.size()) + "\r\n\r\n" + it.request.body.bytes;
   std::string body = it.response.stream->Concatenated();
   std::vector<size_t> ends;
   size_t total = 0;
   for (const auto& e : it.response.stream->events) ends.push_back(total += e.bytes.size());
 
-  std::printf("replay timing: %d rounds of %d concurrent streams x %d events, recorded gaps "
-              "%.1f ms\n",
-              rounds, streams, events, gap_ms);
+  std::printf(
+      "replay timing: %d rounds of %d concurrent streams x %d events, recorded gaps "
+      "%.1f ms\n",
+      rounds, streams, events, gap_ms);
   // The bare server's bytes: tapedeck's head and chunk framing, so the client reads both alike.
   const std::string head =
       "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";

@@ -94,9 +94,9 @@ struct Stream {
 
 struct Response {
   int status = 0;
-  Headers headers;              // end-to-end headers as received (hop-by-hop ones removed)
-  Body body;                    // the body when it was not streamed
-  std::optional<Stream> stream; // the body when it was streamed; `body` is then empty
+  Headers headers;               // end-to-end headers as received (hop-by-hop ones removed)
+  Body body;                     // the body when it was not streamed
+  std::optional<Stream> stream;  // the body when it was streamed; `body` is then empty
 
   bool streamed() const { return stream.has_value(); }
   friend bool operator==(const Response&, const Response&) = default;
@@ -109,8 +109,8 @@ struct Timing {
 };
 
 struct Interaction {
-  std::uint64_t seq = 0;       // request-arrival order within the recording session
-  Micros recorded_at_us = 0;   // wall time (Unix epoch) the request arrived
+  std::uint64_t seq = 0;      // request-arrival order within the recording session
+  Micros recorded_at_us = 0;  // wall time (Unix epoch) the request arrived
   Request request;
   Response response;
   Timing timing;

@@ -49,8 +49,8 @@ nlohmann::ordered_json ErrorJson(Provider provider, std::string_view type,
       return J{{"type", "error"}, {"error", J{{"type", type}, {"message", message}}}};
     case Provider::kOpenAI: {
       auto [otype, code] = OpenAITypeAndCode(type);
-      return J{{"error",
-                J{{"message", message}, {"type", otype}, {"param", nullptr}, {"code", code}}}};
+      return J{
+          {"error", J{{"message", message}, {"type", otype}, {"param", nullptr}, {"code", code}}}};
     }
     case Provider::kGeneric:
       break;

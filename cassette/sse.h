@@ -57,8 +57,8 @@ class SseFramer {
 // are ignored; an id containing NUL is ignored; retry is kept only when it is all ASCII digits).
 // Lines end with LF, CRLF or CR. Several events in `event_bytes` read as one.
 struct SseFields {
-  std::string event;                  // "" when absent (the default type is "message")
-  std::string data;                   // data lines joined with '\n'
+  std::string event;  // "" when absent (the default type is "message")
+  std::string data;   // data lines joined with '\n'
   bool has_data = false;
   std::optional<std::string> id;
   std::optional<std::string> retry;

@@ -200,7 +200,6 @@ std::unique_ptr<UpstreamCall> UpstreamClient::Probe(
 
 const UpstreamUrl& UpstreamClient::url() const { return impl_->ctx.url; }
 
-
 size_t UpstreamClient::open_connections() const { return impl_->connections.size(); }
 
 }  // namespace td::proxy

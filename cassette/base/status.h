@@ -78,8 +78,8 @@ Status IoErrno(std::string_view what, int err);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT: must not be ok()
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: must not be ok()
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
@@ -102,8 +102,8 @@ class [[nodiscard]] Result {
 }  // namespace td
 
 // Returns early with the error of a Status-returning expression.
-#define TD_RETURN_IF_ERROR(expr)            \
-  do {                                      \
-    ::td::Status td_status_ = (expr);       \
+#define TD_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::td::Status td_status_ = (expr);        \
     if (!td_status_.ok()) return td_status_; \
   } while (0)

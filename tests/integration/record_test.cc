@@ -234,16 +234,15 @@ TEST_F(RecordTest, StampsHeadAndEventArrivalFromTheInjectedClock) {
 TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
   StartUpstream();
   // The response echoes a key too (some APIs do): it must not reach the file either.
-  upstream_->Respond(FakeResponse::Sse(
-      {"event: message_start\ndata: {\"note\":\"" + kAnthropicKey + "\"}\n\n"}));
+  upstream_->Respond(
+      FakeResponse::Sse({"event: message_start\ndata: {\"note\":\"" + kAnthropicKey + "\"}\n\n"}));
   RecordProxyConfig config;
   config.compress = false;  // so the raw file bytes can be searched
   ASSERT_TRUE(StartProxy(config));
 
   auto client = Client();
-  ASSERT_TRUE(client->Send(
-      PostMessages(kMessagesBody, {{"x-api-key", kAnthropicKey},
-                                   {"Authorization", "Bearer " + kOpenAiKey}})));
+  ASSERT_TRUE(client->Send(PostMessages(
+      kMessagesBody, {{"x-api-key", kAnthropicKey}, {"Authorization", "Bearer " + kOpenAiKey}})));
   ClientResponse response;
   ASSERT_TRUE(client->ReadResponse(&response));
   EXPECT_NE(response.body.find(kAnthropicKey), std::string::npos) << "the client gets it all";
@@ -253,8 +252,7 @@ TEST_F(RecordTest, KeysReachTheUpstreamButNeverTheCassette) {
   ASSERT_NE(cassette::FindHeader(seen.headers, "x-api-key"), nullptr);
   EXPECT_EQ(*cassette::FindHeader(seen.headers, "x-api-key"), kAnthropicKey);
   ASSERT_NE(cassette::FindHeader(seen.headers, "authorization"), nullptr);
-  EXPECT_EQ(*cassette::FindHeader(seen.headers, "authorization"),
-            "Bearer " + kOpenAiKey);
+  EXPECT_EQ(*cassette::FindHeader(seen.headers, "authorization"), "Bearer " + kOpenAiKey);
 
   ASSERT_TRUE(WaitForRecorded(1));
   StopProxy();
@@ -378,8 +376,7 @@ TEST_F(RecordTest, WorkerThreadRedactsAndFlushesBeforeTheWriterCloses) {
   ASSERT_TRUE(StartProxy(config));
   auto client = Client();
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(
-        client->Send(PostMessages(kMessagesBody, {{"x-api-key", kAnthropicKey}})));
+    ASSERT_TRUE(client->Send(PostMessages(kMessagesBody, {{"x-api-key", kAnthropicKey}})));
     ClientResponse response;
     ASSERT_TRUE(client->ReadResponse(&response));
   }
@@ -771,8 +768,8 @@ TEST_F(RecordTest, WritesOneAccessLogLinePerExchange) {
   ASSERT_TRUE(StartProxy());
   LogCapture log;
   auto client = Client();
-  ASSERT_TRUE(client->Send(TestClient::BuildRequest(
-      "POST", "/v1/messages?key=secret-query", {{"x-api-key", kAnthropicKey}}, "{}")));
+  ASSERT_TRUE(client->Send(TestClient::BuildRequest("POST", "/v1/messages?key=secret-query",
+                                                    {{"x-api-key", kAnthropicKey}}, "{}")));
   ClientResponse response;
   ASSERT_TRUE(client->ReadResponse(&response));
   ASSERT_TRUE(WaitForRecorded(1));

@@ -105,8 +105,8 @@ TEST_F(RecordTlsTest, HttpsToAPlainHttpUpstreamIsATlsError) {
   ASSERT_TRUE(StartProxy(config));
   ClientResponse response = Post();
   EXPECT_EQ(response.status, 502);
-  EXPECT_NE(response.body.find("tls handshake with 127.0.0.1:" +
-                               std::to_string(upstream_->port()) + " failed"),
+  EXPECT_NE(response.body.find("tls handshake with 127.0.0.1:" + std::to_string(upstream_->port()) +
+                               " failed"),
             std::string::npos)
       << response.body;
 }

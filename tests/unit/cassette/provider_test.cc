@@ -1,6 +1,7 @@
 #include "cassette/provider.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace td::cassette {
@@ -21,8 +22,7 @@ TEST(ProviderTest, DetectsByPathAndHeaders) {
             Provider::kAnthropic);
   EXPECT_EQ(DetectProvider(Req("/v1/chat/completions")), Provider::kOpenAI);
   EXPECT_EQ(DetectProvider(Req("/chat/completions")), Provider::kOpenAI);
-  EXPECT_EQ(DetectProvider(Req("/v1/models", {{"OpenAI-Organization", "org"}})),
-            Provider::kOpenAI);
+  EXPECT_EQ(DetectProvider(Req("/v1/models", {{"OpenAI-Organization", "org"}})), Provider::kOpenAI);
   EXPECT_EQ(DetectProvider(Req("/healthz")), Provider::kGeneric);
 }
 

@@ -16,8 +16,7 @@ TEST(RegexWindowTest, FindsEveryMatchWithOffsets) {
 
 TEST(RegexWindowTest, ReplacesWithGroupReferences) {
   std::regex re("(\\d{4})-(\\d{2})-(\\d{2})");
-  EXPECT_EQ(RegexReplaceAll("on 2026-11-21 and 2025-01-02.", re, "<$1>"),
-            "on <2026> and <2025>.");
+  EXPECT_EQ(RegexReplaceAll("on 2026-11-21 and 2025-01-02.", re, "<$1>"), "on <2026> and <2025>.");
 }
 
 TEST(RegexWindowTest, FindsMatchesThatStraddleAWindowBoundary) {

@@ -2,7 +2,6 @@
 // twins) cut at every byte offset and fed a byte at a time must give the same events, which
 // concatenate back to the input; plus the line-end, comment, field and remainder edge cases.
 #include "cassette/sse.h"
-#include "tests/support/fixtures.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,6 +12,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/fixtures.h"
 
 namespace td::cassette {
 namespace {

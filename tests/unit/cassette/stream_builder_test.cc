@@ -1,7 +1,6 @@
 // Tests for StreamBuilder: SSE events keep the arrival time of every piece (splits) and of
 // their last byte (at_us), whatever the chunking; non-SSE bodies keep their chunks.
 #include "cassette/stream_builder.h"
-#include "tests/support/fixtures.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,6 +12,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/fixtures.h"
 
 namespace td::cassette {
 namespace {

@@ -100,8 +100,7 @@ TEST(RecordingTapTest, StampsArrivalsRelativeToTheForward) {
   EXPECT_EQ(got.recorded_at_us, 1'700'000'000'000'000);
   EXPECT_EQ(got.timing.headers_us, 250);
   EXPECT_EQ(got.timing.done_us, 2500);
-  cassette::Headers request_headers = {{"x-api-key", kKey},
-                                       {"anthropic-version", "2023-06-01"}};
+  cassette::Headers request_headers = {{"x-api-key", kKey}, {"anthropic-version", "2023-06-01"}};
   EXPECT_EQ(got.request.headers, request_headers) << "hop-by-hop fields and Host dropped";
   cassette::Headers response_headers = {{"content-type", "text/event-stream"},
                                         {"request-id", "req_1"}};

@@ -192,8 +192,7 @@ TEST(CassetteCommandsTest, RedactStoresACompressedRequestDecodedAndMasksItsKeyLi
   std::string path = Write("redact-gzip.jsonl", GzipRequestBody(json), false);
   CmdResult r = Cmd("redact", {path});
   EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
-  EXPECT_NE(r.out.find("interaction 0: request.body stored decoded\n"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("interaction 0: request.body stored decoded\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(FakeAnthropicKey()), std::string::npos) << "never print the secret";
   Result<Cassette> c = cassette::ReadCassette(path);
   ASSERT_TRUE(c.ok()) << c.status().message();
