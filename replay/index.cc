@@ -20,10 +20,6 @@ Result<OnExhausted> ParseOnExhausted(std::string_view text) {
                               "\": expected repeat-last or error");
 }
 
-std::string_view OnExhaustedName(OnExhausted policy) {
-  return policy == OnExhausted::kError ? "error" : "repeat-last";
-}
-
 Result<Index> Index::Create(MatchOptions options, OnExhausted on_exhausted) {
   Result<RequestNormalizer> normalizer = RequestNormalizer::Create(std::move(options));
   if (!normalizer.ok()) return normalizer.status();

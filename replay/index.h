@@ -30,7 +30,6 @@ enum class OnExhausted {
 };
 // Parses "repeat-last" or "error".
 Result<OnExhausted> ParseOnExhausted(std::string_view text);
-std::string_view OnExhaustedName(OnExhausted policy);
 
 class Index {
  public:

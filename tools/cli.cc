@@ -38,8 +38,11 @@ const Command kCommands[] = {
      "run CMD against a proxy on a free port; exit with CMD's status"},
     {"cassette", kCassetteCmd, "tapedeck cassette ls|show|cat|verify|redact FILE...",
      "list, show, print, check or redact cassettes"},
-    {"config", kConfigCmd, "tapedeck config --print [MODE FLAGS...]",
-     "print every setting and where it came from"},
+    {"config", kConfigCmd,
+     "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
+     "print every flag of the mode (without one: of every serving mode), one per line, with\n"
+     "its value and its source (default, file, env or flag); FLAGS are checked as the mode\n"
+     "checks them"},
 };
 
 const Command* FindCommand(std::string_view name) {
@@ -122,6 +125,7 @@ int Main(const std::vector<std::string>& args, const std::vector<std::string>& e
   }
   SetLogLevel(*level);
   SetLogFormat(*format);
+  for (const std::string& warning : config->warnings()) TD_LOG(kWarn) << warning;
 
   switch (cmd->bit) {
     case kCassetteCmd:

@@ -4,14 +4,118 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "cassette/base/ascii.h"
+#include "cassette/base/log.h"
+#include "cassette/json_path.h"
+#include "proxy/upstream_url.h"
+#include "replay/index.h"
+#include "replay/normalize.h"
+#include "replay/play_options.h"
 
 namespace td::cli {
 namespace {
 
 const std::string kEmpty;
 const std::vector<std::string> kNone;
+
+Status NotEmpty(std::string_view flag, std::string_view value, std::string_view what) {
+  if (!value.empty()) return Status::Ok();
+  return InvalidArgumentError("--" + std::string(flag) + " \"\": expected " + std::string(what));
+}
+
+Status PositiveSeconds(std::string_view flag, std::string_view value) {
+  Result<std::int64_t> us = ParseSeconds(flag, value);
+  if (!us.ok()) return us.status();
+  if (*us > 0) return Status::Ok();
+  return InvalidArgumentError("--" + std::string(flag) + " \"" + std::string(value) +
+                              "\": must be more than 0");
+}
+
+Status CheckRedaction(std::string_view flag, const std::string& value) {
+  cassette::RedactionRules rules;
+  rules.defaults = false;
+  if (flag == "redact-header") rules.headers = {value};
+  if (flag == "redact-query") rules.query_params = {value};
+  if (flag == "redact-json-path") rules.json_paths = {value};
+  if (flag == "redact-pattern") rules.patterns = {value};
+  return cassette::Redactor::Create(std::move(rules)).status();
+}
+
+Status CheckNormalizer(const std::string& value) {
+  Result<replay::Normalizer> n = replay::ParseNormalizer(value);
+  if (!n.ok()) return n.status();
+  replay::MatchOptions options;
+  options.normalizers = {*n};
+  return replay::RequestNormalizer::Create(std::move(options)).status();
+}
+
+// The syntax of one value of `flag`, checked by the parser the command itself uses, so a value
+// that passes here cannot fail there. Flags without a rule take any text.
+Status CheckValue(std::string_view flag, const std::string& v) {
+  if (flag == "listen") return ParseHostPort(v).status();
+  if (flag == "upstream") return proxy::ParseUpstreamUrl(v).status();
+  if (flag == "mode") {
+    if (v == "replay" || v == "record" || v == "auto") return Status::Ok();
+    return InvalidArgumentError("--mode \"" + v + "\": expected replay, record or auto");
+  }
+  if (flag == "log-level") return ParseLogLevel(v).status();
+  if (flag == "log-format") return ParseLogFormat(v).status();
+  if (flag == "connect-timeout" || flag == "read-timeout" || flag == "idle-timeout") {
+    return PositiveSeconds(flag, v);
+  }
+  if (flag == "grace-period" || flag == "head-timeout" || flag == "body-timeout") {
+    return ParseSeconds(flag, v).status();
+  }
+  if (flag == "max-connections-per-client") return ParseCount(flag, v).status();
+  if (flag == "max-line-bytes" || flag == "max-body-bytes") return ParseByteSize(flag, v).status();
+  if (flag.rfind("redact-", 0) == 0) return CheckRedaction(flag, v);
+  if (flag == "timing") return replay::ParseTiming(v).status();
+  if (flag == "chunking") return replay::ParseChunking(v).status();
+  if (flag == "fault") return replay::ParseFault(v).status();
+  if (flag == "on-exhausted") return replay::ParseOnExhausted(v).status();
+  if (flag == "preset") return replay::ApplyPreset(v, {}).status();
+  if (flag == "normalize") return CheckNormalizer(v);
+  if (flag == "ignore-json-path") return cassette::JsonPath::Parse(v).status();
+  if (flag == "ignore-header" || flag == "match-header") return NotEmpty(flag, v, "a header name");
+  if (flag == "ignore-query-param") return NotEmpty(flag, v, "a query parameter name");
+  return Status::Ok();
+}
+
+// Every value of every setting, each error fronted by where the value came from (the flag, the
+// environment variable or the config file key) instead of the parser's "--flag "value": ".
+Status CheckValues(const ParsedArgs& args) {
+  for (const FlagSpec& spec : AllFlags()) {
+    auto it = args.settings.find(spec.name);
+    if (it == args.settings.end()) continue;
+    for (const std::string& value : it->second.values) {
+      // An empty value clears a flag whose default is unset ("--fault ''").
+      if (value.empty() && spec.default_value.empty() && !spec.repeatable) continue;
+      Status s = CheckValue(spec.name, value);
+      if (s.ok()) continue;
+      std::string message = s.message();
+      const std::string parser_front = "--" + std::string(spec.name) + " \"" + value + "\": ";
+      if (message.rfind(parser_front, 0) == 0) message.erase(0, parser_front.size());
+      // proxy::ParseUpstreamUrl names itself and shows the URL with any credentials masked.
+      if (message.rfind("upstream URL ", 0) == 0) message.erase(0, 13);
+      return InvalidArgumentError(ValueOrigin(spec.name, it->second, value) + ": " + message);
+    }
+  }
+  return Status::Ok();
+}
+
+// A value as `config --print` shows it: as it is, or as a JSON string when it would be
+// ambiguous on one line.
+std::string ShowValue(const std::string& v) {
+  bool plain = !v.empty() && !IsSpaceOrTab(v.front()) && !IsSpaceOrTab(v.back()) &&
+               v.front() != '"' && v.front() != '[' && v != "(unset)";
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) plain = false;
+  }
+  return plain ? v
+               : nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -92,6 +196,7 @@ Result<Config> Config::Parse(unsigned command, const std::vector<std::string>& a
                              const std::vector<std::string>& env) {
   Result<ParsedArgs> parsed = ParseArgs(command, args, env);
   if (!parsed.ok()) return parsed.status();
+  TD_RETURN_IF_ERROR(CheckValues(*parsed));
   Config c;
   c.command_ = command;
   c.args_ = std::move(*parsed);
@@ -153,14 +258,25 @@ std::string Config::Describe() const {
     if (it == args_.settings.end() || spec.name == "help" || spec.name == "print") continue;
     const Setting& s = it->second;
     std::string value;
-    for (size_t i = 0; i < s.values.size(); ++i) {
-      if (i > 0) value += ", ";
-      value += s.values[i];
+    if (spec.repeatable) {
+      value =
+          nlohmann::json(s.values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else if (s.values.empty()) {
+      value = "(unset)";
+    } else if (IsSecretFlag(spec.name)) {
+      value = "(set, not shown)";
+    } else {
+      value = ShowValue(s.values.back());
     }
-    if (value.empty()) value = "(unset)";
     out += std::string(spec.name) + " = " + value + "  [" + std::string(SourceName(s.source));
-    if (s.source != Source::kDefault) out += ": " + s.origin;
+    if (s.source == Source::kEnv || s.source == Source::kConfigFile) out += ": " + s.origin;
     out += "]\n";
+  }
+  if (!args_.positional.empty()) {
+    out += "command = " +
+           nlohmann::json(args_.positional)
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "  [flag]\n";
   }
   return out;
 }

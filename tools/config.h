@@ -2,8 +2,9 @@
 //
 // cli::Config: the resolved settings of one tapedeck invocation (tools/flags.h layers them) and
 // typed, validated views of them. Modules never read flags, files or the environment; this
-// class builds each module's options struct from the settings. Everything is validated at
-// start-up so a typo fails with exit 2 before anything listens or writes.
+// class builds each module's options struct from the settings. Every value is checked when the
+// Config is parsed, so a typo fails with exit 2, naming the flag, variable or file it came from,
+// before anything listens or writes.
 #pragma once
 
 #include <string>
@@ -34,12 +35,18 @@ Result<std::uint64_t> ParseByteSize(std::string_view name, std::string_view text
 
 class Config {
  public:
-  // Parses arguments after the subcommand name. `command` is one CommandBit.
+  // Parses arguments after the subcommand name (tools/flags.h, ParseArgs) and checks the
+  // syntax of every value with the parser the command will use (a bad env value is reported
+  // as `TAPEDECK_TIMING=fast: expected ...`). `command` is one CommandBit; for kConfigCmd the
+  // first operand is the MODE whose flags are read. Only the rules that span several flags
+  // (--overwrite with --append, required --cassette) are left to the command.
   static Result<Config> Parse(unsigned command, const std::vector<std::string>& args,
                               const std::vector<std::string>& env);
 
   unsigned command() const { return command_; }
   const std::vector<std::string>& positional() const { return args_.positional; }
+  // Not fatal, for the caller to log: unknown TAPEDECK_* environment variables.
+  const std::vector<std::string>& warnings() const { return args_.warnings; }
 
   // The single value of a flag ("" when unset). The flag must apply to the command.
   const std::string& Get(std::string_view flag) const;
@@ -54,7 +61,15 @@ class Config {
   // --max-line-bytes, for every read of a cassette.
   Result<cassette::ReadOptions> Read() const;
 
-  // `tapedeck config --print`: each setting, its value and where it came from.
+  // `tapedeck config --print [MODE]`: one line per flag that applies, in --help's order,
+  //   timing = instant  [flag]
+  //   chunking = byte  [env: TAPEDECK_CHUNKING]
+  //   strict = true  [file: ci.json]
+  //   ignore-header = ["user-agent","x-stainless-os"]  [flag]
+  //   fault = (unset)  [default]
+  // Repeatable flags show every value as a JSON array; a value that is empty or has spaces at
+  // its ends or control characters is shown as a JSON string. A secret (--require-key) shows
+  // as "(set, not shown)". For `config exec`, a command after the flags shows as `command`.
   std::string Describe() const;
 
  private:

@@ -1,12 +1,12 @@
 // The flag table and the layering of defaults, config file, environment and flags.
 #include "tools/flags.h"
 
-#include <getopt.h>
-
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "cassette/base/ascii.h"
 
 namespace td::cli {
 namespace {
@@ -54,70 +54,234 @@ const std::vector<FlagSpec> kFlags = {
   {"ignore-json-path", "PATH", true, kReplaying, "", "ignore this JSON path in request bodies when matching"},
   {"ignore-header", "NAME", true, kReplaying, "", "never match on this header"},
   {"match-header", "NAME", true, kReplaying, "", "also match on this header, e.g. anthropic-beta"},
+  {"ignore-query-param", "NAME", true, kReplaying, "", "drop this query parameter before matching, e.g. a cache-busting one"},
   {"normalize", "REGEX[=>REPL]", true, kReplaying, "", "rewrite volatile text in request bodies before matching"},
 
-  {"print", "", false, kConfigCmd, "false", "print every setting and where it came from"},
+  {"print", "", false, kConfigCmd, "false", "print each flag of MODE, its value and its source"},
   {"interaction", "N", false, kCassetteCmd, "", "show: only interaction N"},
   {"jsonl", "", false, kCassetteCmd, "false", "cat: one compact JSON object per line, as stored"},
 };
 // clang-format on
 
+constexpr std::pair<unsigned, std::string_view> kCommandNames[] = {
+    {kRecord, "record"},           {kReplay, "replay"}, {kAuto, "auto"},
+    {kPassthrough, "passthrough"}, {kExec, "exec"},     {kCassetteCmd, "cassette"},
+    {kConfigCmd, "config"},
+};
+
+// TAPEDECK_* variables that are not settings: this repository's build and test scripts read
+// them (scripts/test.sh, scripts/fuzz.sh, scripts/demo.sh, tests/e2e, the golden tests), so they
+// may well be set while tapedeck runs. No warning for these.
+constexpr std::string_view kOtherEnvNames[] = {
+    "TAPEDECK_BIN",          "TAPEDECK_BUILD_DIR",     "TAPEDECK_ASAN_BUILD_DIR",
+    "TAPEDECK_CMAKE_ARGS",   "TAPEDECK_SKIP_FUZZ",     "TAPEDECK_SKIP_SANITIZE",
+    "TAPEDECK_FUZZ_SECONDS", "TAPEDECK_UPDATE_GOLDEN",
+};
+
+// Flags that are never read from a config file or the environment.
+bool CommandLineOnly(std::string_view flag) { return flag == "config" || flag == "help"; }
+
+std::string SnakeCase(std::string_view flag) {
+  std::string s(flag);
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+}
+
+// "timing" for "TAPEDECK_TIMING" and "timing"/"TIMING" alike: lower case, '_' as '-'.
+std::string FlagForm(std::string_view text) {
+  std::string s = ToLowerAscii(text);
+  std::replace(s.begin(), s.end(), '_', '-');
+  return s;
+}
+
+std::vector<std::string_view> FlagNames(unsigned bits) {
+  std::vector<std::string_view> names;
+  for (const FlagSpec& f : kFlags) {
+    if ((f.commands & bits) != 0) names.push_back(f.name);
+  }
+  return names;
+}
+
+// The flag closest to `typed` (a name in flag form): one that applies to `bits` first, else any;
+// "" when none is close.
+const FlagSpec* SuggestFlag(std::string_view typed, unsigned bits) {
+  std::string_view best = ClosestMatch(typed, FlagNames(bits));
+  if (best.empty()) best = ClosestMatch(typed, FlagNames(kAnyCommand));
+  return best.empty() ? nullptr : FindFlag(best);
+}
+
+// " (did you mean --timing?)", with the subcommands the flag is for when `bits` lacks them.
+std::string DidYouMeanFlag(std::string_view typed, unsigned bits) {
+  const FlagSpec* spec = SuggestFlag(typed, bits);
+  if (spec == nullptr) return " (see --help)";
+  std::string out = " (did you mean --" + std::string(spec->name) + "?";
+  if ((spec->commands & bits) == 0) out += " it is for " + CommandList(spec->commands);
+  return out + ")";
+}
+
+// A command line split into flags and operands, checked against the table (names exist,
+// values are present) but not against the subcommand.
+struct Token {
+  std::string flag;
+  std::string value;
+};
+struct CommandLine {
+  std::vector<Token> flags;
+  std::vector<std::string> operands;
+};
+
+Result<CommandLine> SplitCommandLine(const std::vector<std::string>& args, unsigned command) {
+  CommandLine out;
+  const unsigned bits = command == kConfigCmd ? kAnyCommand : command;
+  bool operands_only = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (operands_only) {
+      out.operands.push_back(a);
+    } else if (a == "--") {
+      operands_only = true;
+    } else if (a == "-h") {
+      out.flags.push_back({"help", "true"});
+    } else if (a.rfind("--", 0) == 0) {
+      const size_t eq = a.find('=');
+      const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      const FlagSpec* spec = FindFlag(name);
+      // Exact names only: an abbreviation would change meaning when a flag is added.
+      if (spec == nullptr) {
+        return InvalidArgumentError("unknown flag --" + name + DidYouMeanFlag(name, bits));
+      }
+      std::string value;
+      if (eq != std::string::npos) {
+        value = a.substr(eq + 1);
+      } else if (spec->arg.empty()) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return InvalidArgumentError("flag --" + name + " needs a value (--" + name + " " +
+                                    std::string(spec->arg) + ")");
+      }
+      out.flags.push_back({name, std::move(value)});
+    } else if (a.size() > 1 && a[0] == '-') {
+      return InvalidArgumentError("unknown flag " + a + DidYouMeanFlag(a.substr(1), bits));
+    } else {
+      out.operands.push_back(a);
+      // exec: the first operand starts the command, whose own flags are not ours.
+      if (command == kExec) operands_only = true;
+    }
+  }
+  return out;
+}
+
+struct Entry {
+  std::string flag;
+  std::string value;
+  std::string origin;  // Setting::origin
+};
+
 struct Layer {
   Source source;
-  std::string origin;
-  std::vector<std::pair<std::string, std::string>> values;  // (flag, value), in order
+  std::vector<Entry> entries;  // in order
 };
 
 void Apply(const Layer& layer, ParsedArgs* out) {
-  std::map<std::string, std::vector<std::string>> collected;
-  std::map<std::string, std::string> origins;
-  for (const auto& [flag, value] : layer.values) {
-    const FlagSpec* spec = FindFlag(flag);
-    auto& vals = collected[flag];
+  std::map<std::string, Setting> collected;
+  for (const Entry& e : layer.entries) {
+    const FlagSpec* spec = FindFlag(e.flag);
+    Setting& s = collected[e.flag];
     if (spec->repeatable) {
-      vals.push_back(value);
+      s.values.push_back(e.value);
     } else {
-      vals = {value};  // the last one given wins
+      s.values = {e.value};  // the last one given wins
     }
-    origins[flag] = layer.origin.empty() ? "--" + flag : layer.origin;
+    s.source = layer.source;
+    s.origin = e.origin;
   }
-  for (auto& [flag, vals] : collected) {
-    out->settings[flag] = Setting{std::move(vals), layer.source, origins[flag]};
-  }
+  for (auto& [flag, setting] : collected) out->settings[flag] = std::move(setting);
 }
 
-Status CheckApplies(const FlagSpec& spec, unsigned command, std::string_view origin) {
-  if ((spec.commands & command) == 0) {
-    return InvalidArgumentError(std::string(origin) + " does not apply to this subcommand");
-  }
-  return Status::Ok();
+// "record", or for config "config replay" / "config".
+std::string CommandLabel(unsigned command, std::string_view mode) {
+  std::string label(CommandName(command));
+  if (!mode.empty()) label += " " + std::string(mode);
+  return label;
 }
 
-Result<Layer> ReadConfigFile(const std::string& path, unsigned command) {
+// nlohmann's message without its "[json.exception...] parse error at line L, column C: "
+// front (we count lines ourselves) and without its "last read: '...'" part, which can hold
+// part of a secret from the file.
+std::string JsonErrorDetail(const std::string& what) {
+  std::string detail = what;
+  const size_t at = what.find("parse error");
+  const size_t colon = at == std::string::npos ? std::string::npos : what.find(": ", at);
+  if (colon != std::string::npos) detail = what.substr(colon + 2);
+  const size_t last_read = detail.find("; last read");
+  if (last_read != std::string::npos) {
+    const size_t expected = detail.rfind("; expected ");
+    std::string tail = expected != std::string::npos && expected > last_read
+                           ? detail.substr(expected)
+                           : std::string();
+    detail = detail.substr(0, last_read) + tail;
+  }
+  return detail;
+}
+
+// "line 3, column 5" for the byte at 0-based `offset` of `text` (columns count bytes from 1).
+std::string LineAndColumn(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  size_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(offset - line_start + 1);
+}
+
+Result<Layer> ReadConfigFile(const std::string& path, bool from_env, unsigned bits) {
+  const std::string name = "config " + path + (from_env ? " (TAPEDECK_CONFIG)" : "");
   std::ifstream in(path);
-  if (!in) return InvalidArgumentError("config " + path + ": cannot be opened");
+  if (!in) return InvalidArgumentError(name + ": cannot be opened");
   std::stringstream ss;
   ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgumentError("config " + path + ": not valid JSON");
-  if (!j.is_object()) return InvalidArgumentError("config " + path + ": expected a JSON object");
-  Layer layer{Source::kConfigFile, path, {}};
+  const std::string text = ss.str();
+  nlohmann::json j;
+  // nlohmann reports a syntax error by throwing; this is the edge where we catch it.
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte counts from 1 and points at the last byte read: the one that broke the syntax.
+    const size_t offset = e.byte > 0 ? e.byte - 1 : 0;
+    return InvalidArgumentError(name + ": " + LineAndColumn(text, offset) + ": invalid JSON (" +
+                                JsonErrorDetail(e.what()) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(name + ": invalid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) return InvalidArgumentError(name + ": expected a JSON object");
+  Layer layer{Source::kConfigFile, {}};
   for (const auto& [key, value] : j.items()) {
-    std::string flag = key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    const FlagSpec* spec = FindFlag(flag);
-    std::string where = "config " + path + ": key \"" + key + "\"";
-    if (spec == nullptr || flag == "config" || flag == "help") {
-      return InvalidArgumentError(where + " is not a tapedeck setting");
+    const std::string flag = FlagForm(key);
+    const FlagSpec* spec = SnakeCase(flag) == key ? FindFlag(flag) : nullptr;
+    const std::string where = name + ": key \"" + key + "\"";
+    if (spec == nullptr) {
+      const FlagSpec* near = SuggestFlag(flag, bits);
+      return InvalidArgumentError(
+          where + " is not a tapedeck setting" +
+          (near == nullptr ? "" : " (did you mean \"" + SnakeCase(near->name) + "\"?)"));
     }
-    if ((spec->commands & command) == 0) continue;  // a shared file may hold other modes' keys
+    if (CommandLineOnly(flag)) {
+      return InvalidArgumentError(where + " can only be given on the command line");
+    }
+    if ((spec->commands & bits) == 0) continue;  // a shared file may hold other modes' keys
     auto one = [&](const nlohmann::json& v) -> Status {
       if (v.is_string()) {
-        layer.values.emplace_back(flag, v.get<std::string>());
+        layer.entries.push_back({flag, v.get<std::string>(), path});
       } else if (v.is_boolean() && spec->arg.empty()) {
-        layer.values.emplace_back(flag, v.get<bool>() ? "true" : "false");
+        layer.entries.push_back({flag, v.get<bool>() ? "true" : "false", path});
       } else if (v.is_number() && !spec->arg.empty()) {
-        layer.values.emplace_back(flag, v.dump());
+        layer.entries.push_back({flag, v.dump(), path});
       } else {
         return InvalidArgumentError(where + ": expected " +
                                     (spec->arg.empty() ? "true or false" : "a string"));
@@ -134,45 +298,85 @@ Result<Layer> ReadConfigFile(const std::string& path, unsigned command) {
   return layer;
 }
 
-Result<Layer> ReadEnv(const std::vector<std::string>& env, unsigned command) {
-  Layer layer{Source::kEnv, "", {}};
-  std::vector<std::pair<std::string, std::string>> found;
-  for (const FlagSpec& spec : kFlags) {
-    if ((spec.commands & command) == 0 || spec.name == "help" || spec.name == "config") continue;
-    std::string prefix = EnvName(spec.name) + "=";
-    for (const std::string& kv : env) {
-      if (kv.compare(0, prefix.size(), prefix) != 0) continue;
-      std::string value = kv.substr(prefix.size());
-      std::string origin = EnvName(spec.name);
-      if (spec.repeatable && !value.empty() && value.front() == '[') {
-        nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
-        if (j.is_discarded() || !j.is_array()) {
-          return InvalidArgumentError(origin + ": expected a JSON array of strings or one value");
-        }
-        for (const auto& v : j) {
-          if (!v.is_string()) return InvalidArgumentError(origin + ": expected strings");
-          layer.values.emplace_back(std::string(spec.name), v.get<std::string>());
-        }
-      } else {
-        layer.values.emplace_back(std::string(spec.name), value);
+// The TAPEDECK_* variables of `env` that name a flag of `bits`. TAPEDECK_CONFIG is read by
+// ParseArgs; other modes' variables are skipped (one environment serves every mode); anything
+// else named TAPEDECK_* gets a warning, with the variable it was probably meant to be.
+Result<Layer> ReadEnv(const std::vector<std::string>& env, unsigned bits,
+                      std::vector<std::string>* warnings) {
+  Layer layer{Source::kEnv, {}};
+  constexpr std::string_view kPrefix = "TAPEDECK_";
+  for (const std::string& kv : env) {
+    if (kv.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+    const size_t eq = kv.find('=');
+    const std::string name = kv.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (std::find(std::begin(kOtherEnvNames), std::end(kOtherEnvNames), name) !=
+        std::end(kOtherEnvNames)) {
+      continue;
+    }
+    const std::string flag = FlagForm(std::string_view(name).substr(kPrefix.size()));
+    const FlagSpec* spec = FindFlag(flag);
+    if (spec == nullptr || EnvName(spec->name) != name) {
+      const FlagSpec* near = SuggestFlag(flag, bits);
+      warnings->push_back("unknown environment variable " + name + " ignored" +
+                          (near == nullptr ? "" : " (did you mean " + EnvName(near->name) + "?)"));
+      continue;
+    }
+    if (flag == "config") continue;
+    if (CommandLineOnly(flag)) {
+      warnings->push_back(name + " ignored: --" + flag + " can only be given on the command line");
+      continue;
+    }
+    if ((spec->commands & bits) == 0) continue;
+    if (spec->repeatable && !value.empty() && value.front() == '[') {
+      nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+      if (j.is_discarded() || !j.is_array()) {
+        return InvalidArgumentError(name + ": expected a JSON array of strings or one value");
       }
+      for (const auto& v : j) {
+        if (!v.is_string()) return InvalidArgumentError(name + ": expected strings");
+        layer.entries.push_back({flag, v.get<std::string>(), name});
+      }
+    } else {
+      layer.entries.push_back({flag, value, name});
     }
   }
   return layer;
 }
 
-// Flags whose value must be a boolean when given in a config file or the environment.
-Status CheckSwitchValues(const ParsedArgs& args) {
-  for (const auto& [name, setting] : args.settings) {
+// Switch values from a config file or the environment (or --switch=VALUE): true, false, 1 or
+// 0, stored as "true" or "false".
+Status CheckSwitchValues(ParsedArgs* args) {
+  for (auto& [name, setting] : args->settings) {
     const FlagSpec* spec = FindFlag(name);
     if (!spec->arg.empty()) continue;
-    for (const std::string& v : setting.values) {
-      if (v != "true" && v != "false" && v != "1" && v != "0") {
-        return InvalidArgumentError(setting.origin + ": expected true or false, got \"" + v + "\"");
+    for (std::string& v : setting.values) {
+      if (v == "1") v = "true";
+      if (v == "0") v = "false";
+      if (v != "true" && v != "false") {
+        return InvalidArgumentError(ValueOrigin(name, setting, v) + ": expected true or false");
       }
     }
   }
   return Status::Ok();
+}
+
+// Optimal string alignment distance, ignoring the case of A-Z.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t k = 0; k <= b.size(); ++k) d[0][k] = k;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t k = 1; k <= b.size(); ++k) {
+      const bool same = ToLowerAscii(a[i - 1]) == ToLowerAscii(b[k - 1]);
+      d[i][k] = std::min({d[i - 1][k] + 1, d[i][k - 1] + 1, d[i - 1][k - 1] + (same ? 0 : 1)});
+      if (i > 1 && k > 1 && ToLowerAscii(a[i - 1]) == ToLowerAscii(b[k - 2]) &&
+          ToLowerAscii(a[i - 2]) == ToLowerAscii(b[k - 1])) {
+        d[i][k] = std::min(d[i][k], d[i - 2][k - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
 }
 
 }  // namespace
@@ -186,18 +390,64 @@ const FlagSpec* FindFlag(std::string_view name) {
   return nullptr;
 }
 
+bool IsSecretFlag(std::string_view name) { return name == "require-key"; }
+
+std::string_view CommandName(unsigned bit) {
+  for (const auto& [b, name] : kCommandNames) {
+    if (b == bit) return name;
+  }
+  return "";
+}
+
+unsigned ServingModeBit(std::string_view name) {
+  for (const auto& [b, n] : kCommandNames) {
+    if (n == name && (b & kServing) != 0) return b;
+  }
+  return 0;
+}
+
+std::string CommandList(unsigned bits) {
+  std::vector<std::string_view> names;
+  for (const auto& [b, name] : kCommandNames) {
+    if ((bits & b) != 0) names.push_back(name);
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
 std::string_view SourceName(Source source) {
   switch (source) {
     case Source::kDefault:
       return "default";
     case Source::kConfigFile:
-      return "config file";
+      return "file";
     case Source::kEnv:
-      return "environment";
+      return "env";
     case Source::kFlag:
       return "flag";
   }
   return "?";
+}
+
+std::string ValueOrigin(std::string_view flag, const Setting& setting, std::string_view value) {
+  const bool hide = IsSecretFlag(flag) || flag == "upstream";
+  const std::string shown = "\"" + std::string(value) + "\"";
+  switch (setting.source) {
+    case Source::kFlag:
+      return "--" + std::string(flag) + (hide ? "" : " " + shown);
+    case Source::kEnv:
+      return setting.origin + (hide ? "" : "=" + std::string(value));
+    case Source::kConfigFile:
+      return "config " + setting.origin + ": key \"" + SnakeCase(flag) + "\"" +
+             (hide ? "" : " = " + shown);
+    case Source::kDefault:
+      break;
+  }
+  return "default --" + std::string(flag) + (hide ? "" : " " + shown);
 }
 
 std::string EnvName(std::string_view flag) {
@@ -206,88 +456,102 @@ std::string EnvName(std::string_view flag) {
   return s;
 }
 
+std::string_view ClosestMatch(std::string_view word,
+                              const std::vector<std::string_view>& candidates) {
+  const size_t limit = word.size() <= 4 ? 1 : word.size() <= 8 ? 2 : 3;
+  std::string_view best;
+  size_t best_distance = limit + 1;
+  for (std::string_view c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  if (!best.empty() || word.size() < 2) return best;
+  // An abbreviation ("--tim") is far from the whole name by edit distance.
+  for (std::string_view c : candidates) {
+    if (c.size() > word.size() && StartsWithIgnoreCaseAt(c, 0, ToLowerAscii(word))) return c;
+  }
+  return {};
+}
+
 Result<ParsedArgs> ParseArgs(unsigned command, const std::vector<std::string>& args,
                              const std::vector<std::string>& env) {
+  Result<CommandLine> line = SplitCommandLine(args, command);
+  if (!line.ok()) return line.status();
   ParsedArgs out;
+  out.commands = command;
+  if (command == kConfigCmd) {
+    // config [MODE]: MODE says whose flags apply; without it, every serving mode's do.
+    out.commands = kServing | kConfigCmd;
+    if (!line->operands.empty()) {
+      out.mode = line->operands.front();
+      const unsigned mode = ServingModeBit(out.mode);
+      if (mode == 0) {
+        std::string_view near =
+            ClosestMatch(out.mode, {"record", "replay", "auto", "passthrough", "exec"});
+        return InvalidArgumentError(
+            "unknown mode \"" + out.mode + "\" (expected record, replay, auto, passthrough or " +
+            "exec" + (near.empty() ? "" : "; did you mean " + std::string(near) + "?") + ")");
+      }
+      out.commands = mode | kConfigCmd;
+      line->operands.erase(line->operands.begin());
+      if (!line->operands.empty() && mode != kExec) {
+        return InvalidArgumentError("unexpected argument \"" + line->operands.front() +
+                                    "\" after the mode");
+      }
+    }
+  }
+  const unsigned bits = out.commands;
+  out.positional = std::move(line->operands);
+
   for (const FlagSpec& spec : kFlags) {
-    if ((spec.commands & command) == 0) continue;
+    if ((spec.commands & bits) == 0) continue;
     Setting s;
     if (!spec.default_value.empty()) s.values = {std::string(spec.default_value)};
     s.origin = "default";
     out.settings[std::string(spec.name)] = std::move(s);
   }
 
-  // Command-line flags via getopt_long. argv[0] is a dummy; getopt may permute the copy.
-  std::vector<std::string> storage = {"tapedeck"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<option> longopts;
-  for (const FlagSpec& spec : kFlags) {
-    longopts.push_back(
-        option{spec.name.data(), spec.arg.empty() ? no_argument : required_argument, nullptr, 0});
-  }
-  longopts.push_back(option{nullptr, 0, nullptr, 0});
-
-  Layer flags{Source::kFlag, "", {}};
-  optind = 0;  // full re-initialisation (glibc), so ParseArgs can run more than once
-  opterr = 0;
-  // '+': stop at the first operand for exec (its command follows); elsewhere permute.
-  const char* optstring = (command == kExec) ? "+:h" : ":h";
-  int argc = static_cast<int>(storage.size());
-  while (true) {
-    int index = -1;
-    int c = getopt_long(argc, argv.data(), optstring, longopts.data(), &index);
-    if (c == -1) break;
-    std::string text = argv[optind - 1] != nullptr ? argv[optind - 1] : "";
-    if (c == 'h') {
-      flags.values.emplace_back("help", "true");
-      continue;
+  Layer flags{Source::kFlag, {}};
+  for (Token& t : line->flags) {
+    const FlagSpec* spec = FindFlag(t.flag);
+    if ((spec->commands & bits) == 0) {
+      return InvalidArgumentError("--" + t.flag + " does not apply to " +
+                                  CommandLabel(command, out.mode) + " (it is for " +
+                                  CommandList(spec->commands) + ")");
     }
-    if (c == ':') return InvalidArgumentError("flag " + text + " needs a value");
-    if (c == '?' || index < 0) {
-      return InvalidArgumentError("unknown flag " + text + " (see --help)");
-    }
-    const FlagSpec& spec = kFlags[static_cast<size_t>(index)];
-    TD_RETURN_IF_ERROR(CheckApplies(spec, command, "--" + std::string(spec.name)));
-    flags.values.emplace_back(std::string(spec.name), spec.arg.empty() ? "true" : optarg);
-  }
-  for (int i = optind; i < argc; ++i) {
-    std::string a = argv[i];
-    if (command == kExec && i == optind && a == "--") continue;
-    out.positional.push_back(std::move(a));
+    flags.entries.push_back({t.flag, std::move(t.value), "--" + t.flag});
   }
 
   // Config file: --config wins over TAPEDECK_CONFIG.
   std::string config_path;
-  for (const auto& [flag, value] : flags.values) {
-    if (flag == "config") config_path = value;
+  bool config_from_env = false;
+  for (const Entry& e : flags.entries) {
+    if (e.flag == "config") config_path = e.value;
   }
   if (config_path.empty()) {
     for (const std::string& kv : env) {
-      if (kv.rfind("TAPEDECK_CONFIG=", 0) == 0) config_path = kv.substr(16);
+      if (kv.rfind("TAPEDECK_CONFIG=", 0) == 0) {
+        config_path = kv.substr(16);
+        config_from_env = true;
+      }
     }
   }
   if (!config_path.empty()) {
-    Result<Layer> file = ReadConfigFile(config_path, command);
+    Result<Layer> file = ReadConfigFile(config_path, config_from_env, bits);
     if (!file.ok()) return file.status();
     Apply(*file, &out);
   }
-  Result<Layer> env_layer = ReadEnv(env, command);
+  Result<Layer> env_layer = ReadEnv(env, bits, &out.warnings);
   if (!env_layer.ok()) return env_layer.status();
-  for (auto& [flag, value] : env_layer->values) {
-    Layer single{Source::kEnv, EnvName(flag), {{flag, value}}};
-    // Repeatable env values arrive one per entry; merge them into one setting.
-    auto it = out.settings.find(flag);
-    if (it != out.settings.end() && it->second.source == Source::kEnv) {
-      it->second.values.push_back(value);
-    } else {
-      Apply(single, &out);
-    }
+  Apply(*env_layer, &out);
+  if (config_from_env) {
+    out.settings["config"] = Setting{{config_path}, Source::kEnv, "TAPEDECK_CONFIG"};
   }
   Apply(flags, &out);
-  TD_RETURN_IF_ERROR(CheckSwitchValues(out));
+  TD_RETURN_IF_ERROR(CheckSwitchValues(&out));
   return out;
 }
 

@@ -104,6 +104,8 @@ Status BuildReplayOptions(const Config& config, replay::ReplayOptions* out) {
     match.ignore_json_paths.push_back(p);
   for (const std::string& h : config.GetAll("ignore-header")) match.ignore_headers.push_back(h);
   for (const std::string& h : config.GetAll("match-header")) match.match_headers.push_back(h);
+  for (const std::string& q : config.GetAll("ignore-query-param"))
+    match.ignore_query_params.push_back(q);
   for (const std::string& n : config.GetAll("normalize")) {
     Result<replay::Normalizer> norm = replay::ParseNormalizer(n);
     if (!norm.ok()) return norm.status().WithContext("--normalize");

@@ -397,5 +397,22 @@ TEST_F(CliIntegrationTest, LargeBodiesReplayWholeInEveryChunkingAtInstantTiming)
   }
 }
 
+// --ignore-query-param reaches replay's matching: a request that differs from the recording
+// only in that parameter is served; a different parameter still misses.
+TEST_F(CliIntegrationTest, IgnoredQueryParametersDoNotCauseAMiss) {
+  Result<cassette::Cassette> c = cassette::ReadCassette(Sample("hello-anthropic.jsonl"));
+  ASSERT_TRUE(c.ok());
+  const std::string body = c->interactions[0].request.body.bytes;
+  TapedeckProcess rep({"replay", "--cassette", Sample("hello-anthropic.jsonl"), "--listen",
+                       "127.0.0.1:0", "--timing", "instant", "--ignore-query-param", "cache_bust"});
+  ASSERT_TRUE(rep.WaitListening());
+  ClientResponse served = Request(rep.port(), "POST", "/v1/messages?cache_bust=1732", body);
+  EXPECT_EQ(served.status, 200);
+  ASSERT_NE(cassette::FindHeader(served.headers, "request-id"), nullptr);
+  EXPECT_EQ(*cassette::FindHeader(served.headers, "request-id"), "req_01SampleHaiku0001");
+  ClientResponse missed = Request(rep.port(), "POST", "/v1/messages?beta=true", body);
+  EXPECT_EQ(missed.status, 404);
+}
+
 }  // namespace
 }  // namespace td::testing
