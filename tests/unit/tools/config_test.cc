@@ -134,7 +134,6 @@ TEST(CliTest, UnknownCommandIsAUsageError) {
 namespace td::cli {
 namespace {
 
-// README.md lists every flag; this keeps it honest as flags are added.
 TEST(ConfigTest, ByteSizesTakeBinarySuffixes) {
   EXPECT_EQ(*ParseByteSize("max-body-bytes", "1048576"), 1048576u);
   EXPECT_EQ(*ParseByteSize("max-body-bytes", "64KiB"), 65536u);
@@ -148,6 +147,7 @@ TEST(ConfigTest, ByteSizesTakeBinarySuffixes) {
   }
 }
 
+// README.md lists every flag; this keeps it honest as flags are added.
 TEST(ReadmeTest, DocumentsEveryFlag) {
   std::ifstream in(std::string(TD_SOURCE_DIR) + "/README.md");
   ASSERT_TRUE(in) << "README.md not found";

@@ -49,9 +49,8 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
 };
 
 // Flags another branch adds to the table; treated as tapedeck's until it is merged.
-const std::set<std::string_view> kPendingFlags = {
-    "ignore-query-param",  // added on branch config
-};
+// Empty on main.
+const std::set<std::string_view> kPendingFlags = {};
 
 // TAPEDECK_* names in the docs that are not flags' environment variables.
 const std::map<std::string_view, std::string_view> kOtherVariables = {
