@@ -299,7 +299,7 @@ Status PrepareCassettes(const Plan& plan, Runtime* rt) {
       std::filesystem::create_directories(plan.cassette_dir, ec);
       if (ec) return IoError("--cassette-dir " + plan.cassette_dir + ": " + ec.message());
     } else if (!std::filesystem::is_directory(plan.cassette_dir, ec)) {
-      return NotFoundError("--cassette-dir " + plan.cassette_dir + ": not a folder");
+      return IoError("--cassette-dir " + plan.cassette_dir + ": no such folder");
     }
     return Status::Ok();
   }
