@@ -20,7 +20,6 @@
 namespace td::cassette {
 
 struct WriteOptions {
-  std::vector<std::string> mounts;  // TEMP-STUB (format2)
   bool compress = true;
   // zstd level. 6, not 19: on a 50-turn agent session (bench/compression_bench) level 6 gives
   // 1.5% of raw against 1.4% at 19, but Append of a 120 KB line costs ~0.3 ms of compression

@@ -122,17 +122,10 @@ struct Interaction {
 
 // The format version this build writes. Every version ever shipped must still load.
 inline constexpr int kCassetteVersion = 1;
-// TEMP-STUB (format2 branch brings the real one)
-inline bool IsValidMountName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-  return name.front() != '_' && name.front() != '-';
-}
 
 struct Cassette {
   int version = kCassetteVersion;
   Micros created_at_us = 0;
-  std::vector<std::string> mounts;  // TEMP-STUB (format2)
   std::vector<Interaction> interactions;
   friend bool operator==(const Cassette&, const Cassette&) = default;
 };
