@@ -1,6 +1,7 @@
 // CassetteSlot: one cassette's lock, file, replay index, recordings and end-of-run report.
 #include "tools/cassette_slot.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cassette/base/log.h"
@@ -48,28 +49,28 @@ Status CassetteSlot::Prepare() {
 Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder) {
   recorder_ = recorder;
   std::vector<cassette::Interaction> recorded;
-  if (settings_->replays && !settings_->records) {
+  std::error_code ec;
+  if (settings_->replays && !settings_->records && settings_->directory &&
+      !std::filesystem::exists(path_, ec)) {
+    missing_ = true;  // a directory's test that has no recording yet: its requests say so
+  } else if (settings_->replays && !settings_->records) {
     if (std::optional<std::string> note =
             cassette::UnfinishedRecordingNote(path_, settings_->read)) {
       TD_LOG(kWarn) << *note;
     }
     cassette::ReadReport report;
     Result<cassette::Cassette> c = cassette::ReadCassette(path_, settings_->read, &report);
-    if (!c.ok()) {
-      if (!settings_->directory || c.status().code() != StatusCode::kNotFound) return c.status();
-      missing_ = true;  // a directory's test that has no recording yet: its requests say so
-    } else {
-      for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
-      mounts_ = c->mounts;
-      recorded = std::move(c->interactions);
-    }
+    if (!c.ok()) return c.status();
+    for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
+    mounts_ = c->mounts;
+    recorded = std::move(c->interactions);
   } else if (target_) {
     if (std::optional<cassette::Cassette> c = target_->TakeExisting()) {
       mounts_ = c->mounts;
       if (settings_->replays) recorded = std::move(c->interactions);
     }
   }
-  if (!settings_->replays) return Status::Ok();
+  if (!settings_->replays || missing_) return Status::Ok();
 
   file_interactions_ = recorded.size();
   for (size_t i = 0; i < recorded.size(); ++i) file_position_.push_back(i);
