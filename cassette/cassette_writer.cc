@@ -10,12 +10,14 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ostream>
 #include <streambuf>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
@@ -104,6 +106,25 @@ class LineBuffer final : public std::streambuf {
   std::string buffer_;
 };
 
+// Appending keeps the file's header. When this recording goes through mounts the header does not
+// list, its interactions' "/NAME/..." paths are in the file but `tapedeck exec` will not learn
+// those mounts from it: say so.
+void WarnOfUnlistedMounts(const std::string& where, const std::vector<std::string>& listed,
+                          const std::vector<std::string>& recording) {
+  std::string unlisted;
+  for (const std::string& name : recording) {
+    if (std::find(listed.begin(), listed.end(), name) != listed.end()) continue;
+    unlisted += unlisted.empty() ? "" : ", ";
+    unlisted += name;
+  }
+  if (unlisted.empty()) return;
+  std::string has;
+  for (const std::string& name : listed) has += (has.empty() ? "" : ", ") + name;
+  TD_LOG(kWarn) << where << ": appending through mounts its header does not list (" << unlisted
+                << "; it lists " << (has.empty() ? std::string("none") : has)
+                << "); the header is kept as it is";
+}
+
 }  // namespace
 
 CassetteWriter::CassetteWriter(std::string path, std::unique_ptr<Impl> impl)
@@ -122,6 +143,9 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
   impl->compress = options.compress;
   impl->fsync_each = options.fsync;
   const std::string& where = impl->where;
+  if (std::string problem = internal::MountsProblem(options.mounts); !problem.empty()) {
+    return InvalidArgumentError(where + ": " + problem);
+  }
 
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
@@ -135,9 +159,11 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
       return parsed.status().WithContext("cannot append");
     }
     impl->compress = parsed->compressed;  // keep the file's form whatever the options say
+    WarnOfUnlistedMounts(where, parsed->cassette.mounts, options.mounts);
     bool need_newline = false;
     if (parsed->cut || parsed->cassette.version != kCassetteVersion) {
       for (const std::string& warning : report.warnings) TD_LOG(kWarn) << warning;
+      // Rewritten in the current version with the file's own mounts (none for version 1).
       TD_LOG(kWarn) << where << ": rewriting it with its " << parsed->cassette.interactions.size()
                     << " complete interactions before appending";
       WriteOptions rewrite = options;
@@ -175,7 +201,7 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
   impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
   impl->created = true;
-  std::string header = internal::HeaderLine(SystemClock::Get().WallMicros());
+  std::string header = internal::HeaderLine(SystemClock::Get().WallMicros(), options.mounts);
   header += '\n';
   TD_RETURN_IF_ERROR(impl->Write(header));
   if (options.fsync && ::fsync(impl->fd.get()) != 0) return IoErrno(where + ": fsync", errno);

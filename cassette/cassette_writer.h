@@ -23,11 +23,15 @@ class CassetteWriter {
     kTruncate,  // start a new cassette, replacing the file
     kAppend,    // keep what the file holds and add to it (a new zstd frame); creates it if absent
   };
-  // Opens `path` and, for a new cassette, writes the header line. kAppend keeps an existing
-  // file's form (plain or zstd, whatever options.compress says) and first rewrites a file that
-  // ends in a cut (atomically, keeping its complete interactions). Neither mode ever replaces a
-  // file that is not a tapedeck cassette (kParse). Errors: kIo naming the path, kInvalidArgument
-  // for a zstd level out of range. `read` applies to reading an existing file (kAppend).
+  // Opens `path` and, for a new cassette, writes the header line (listing options.mounts).
+  // kAppend keeps an existing file's form (plain or zstd, whatever options.compress says) and
+  // its header (its mounts, whatever options.mounts says; a warning is logged when options.mounts
+  // names one it does not list), and first rewrites a file that ends in a cut or is of an older
+  // version (atomically, in the current version, keeping its complete interactions and its
+  // mounts). Neither mode ever replaces a file that is not a tapedeck cassette (kParse).
+  // Errors: kIo naming the path, kInvalidArgument for a zstd level out of range or for
+  // options.mounts holding a name that is not valid or one twice. `read` applies to reading an
+  // existing file (kAppend).
   static Result<std::unique_ptr<CassetteWriter>> Open(const std::string& path, OpenMode mode,
                                                       const WriteOptions& options,
                                                       const ReadOptions& read = {});

@@ -12,7 +12,9 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
@@ -102,9 +104,9 @@ Status NotACassette(std::string_view where) {
                     ": not a tapedeck cassette (first line is not a tapedeck header)");
 }
 
-// Validates the header line (line `line_no`) and returns its version and creation time.
-Status ReadHeader(Json* header, std::string_view where, size_t line_no, int* version,
-                  Micros* created_at_us) {
+// Validates the header line (line `line_no`) and fills in the cassette's version, creation time
+// and mounts.
+Status ReadHeader(Json* header, std::string_view where, size_t line_no, Cassette* cassette) {
   const std::string at = std::string(where) + ": line " + std::to_string(line_no);
   auto v = header->find("version");
   if (v == header->end()) return ParseError(at + ": missing \"version\"");
@@ -120,24 +122,26 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, int* ver
   if (n < internal::kOldestCassetteVersion) {
     return ParseError(at + ": unknown version " + std::to_string(n));
   }
-  *version = static_cast<int>(n);
-  TD_RETURN_IF_ERROR(internal::MigrateLine(*version, header, /*is_header=*/true).WithContext(at));
+  cassette->version = static_cast<int>(n);
+  TD_RETURN_IF_ERROR(
+      internal::MigrateLine(cassette->version, header, /*is_header=*/true).WithContext(at));
   std::string unknown;
   for (const auto& item : header->items()) {
     const std::string& key = item.key();
-    if (key == "tapedeck" || key == "version" || key == "created_at" || key.starts_with("x-") ||
-        key.starts_with("_")) {
+    if (key == "tapedeck" || key == "version" || key == "created_at" || key == "mounts" ||
+        key.starts_with("x-") || key.starts_with("_")) {
       continue;
     }
     unknown += unknown.empty() ? "\"" : ", \"";
     unknown += key + "\"";
   }
   if (!unknown.empty()) {
-    return ParseError(at + ": unknown header key " + unknown +
-                      " (known: tapedeck, version, created_at; keys starting with \"x-\" or \"_\" "
-                      "are free for notes)");
+    return ParseError(
+        at + ": unknown header key " + unknown +
+        " (known: tapedeck, version, created_at, mounts; keys starting with \"x-\" or "
+        "\"_\" are free for notes)");
   }
-  *created_at_us = 0;
+  cassette->created_at_us = 0;
   auto created = header->find("created_at");
   if (created != header->end()) {
     std::optional<Micros> t;
@@ -148,7 +152,28 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, int* ver
                         ": created_at: expected a UTC time like "
                         "\"2026-11-21T08:32:33.123456Z\"");
     }
-    *created_at_us = *t;
+    cassette->created_at_us = *t;
+  }
+  cassette->mounts.clear();
+  auto mounts = header->find("mounts");
+  if (mounts != header->end()) {
+    if (!mounts->is_array()) {
+      return ParseError(at + ": \"mounts\" must be an array of mount names, like " +
+                        "[\"anthropic\",\"openai\"]");
+    }
+    std::vector<std::string> names;
+    names.reserve(mounts->size());
+    for (Json& name : *mounts) {
+      if (!name.is_string()) {
+        return ParseError(at + ": mounts[" + std::to_string(names.size()) +
+                          "]: expected a string (a mount name), not " + name.type_name());
+      }
+      names.push_back(std::move(name.get_ref<std::string&>()));
+    }
+    if (std::string problem = internal::MountsProblem(names); !problem.empty()) {
+      return ParseError(at + ": " + problem);
+    }
+    cassette->mounts = std::move(names);
   }
   return Status::Ok();
 }
@@ -160,12 +185,36 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, int* ver
 
 namespace internal {
 
-std::string HeaderLine(Micros created_at_us) {
+std::string HeaderLine(Micros created_at_us, const std::vector<std::string>& mounts) {
   Json header = Json::object();
   header["tapedeck"] = "cassette";
   header["version"] = kCassetteVersion;
   header["created_at"] = FormatRfc3339Micros(created_at_us);
-  return header.dump();
+  if (!mounts.empty()) header["mounts"] = mounts;
+  // A name that MountsProblem refuses may be any bytes: never throw on it.
+  return header.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string MountsProblem(const std::vector<std::string>& mounts) {
+  // Where each name was first listed; a hostile header may list ~250k names, so no n^2 scan.
+  std::unordered_map<std::string_view, size_t> seen;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const std::string& name = mounts[i];
+    const std::string at = "mounts[" + std::to_string(i) + "]: ";
+    if (name.size() > kMaxMountNameBytes) {
+      return at + "a mount name is at most " + std::to_string(kMaxMountNameBytes) +
+             " characters; this one has " + std::to_string(name.size());
+    }
+    const std::string quoted = Json(name).dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (!IsValidMountName(name)) {
+      return at + quoted + " is not a valid mount name (" + std::string(kMountNameRule) + ")";
+    }
+    const auto [first, inserted] = seen.emplace(name, i);
+    if (!inserted) {
+      return at + quoted + " is listed twice (also mounts[" + std::to_string(first->second) + "])";
+    }
+  }
+  return {};
 }
 
 namespace {
@@ -357,9 +406,8 @@ class CassetteReader {
         done_ = true;
         return Status::Ok();
       }
-      TD_RETURN_IF_ERROR(
-          ReadHeader(&json, where_, line_no_, &version_, &result_.cassette.created_at_us));
-      result_.cassette.version = version_;
+      TD_RETURN_IF_ERROR(ReadHeader(&json, where_, line_no_, &result_.cassette));
+      version_ = result_.cassette.version;
       header_seen_ = true;
       header_line_no_ = line_no_;
       return Status::Ok();
@@ -497,7 +545,7 @@ std::string SerializeInteraction(const Interaction& interaction) {
 }
 
 std::string SerializeCassette(const Cassette& cassette) {
-  std::string out = internal::HeaderLine(cassette.created_at_us);
+  std::string out = internal::HeaderLine(cassette.created_at_us, cassette.mounts);
   out += '\n';
   for (const Interaction& interaction : cassette.interactions) {
     out += SerializeInteraction(interaction);
@@ -509,6 +557,9 @@ std::string SerializeCassette(const Cassette& cassette) {
 Status WriteCassetteAtomic(const std::string& path, const Cassette& cassette,
                            const WriteOptions& options) {
   const std::string where = CassetteWhere(path);
+  if (std::string problem = internal::MountsProblem(cassette.mounts); !problem.empty()) {
+    return InvalidArgumentError(where + ": " + problem);
+  }
   std::string data = SerializeCassette(cassette);
   if (options.compress) {
     // The same shape CassetteWriter writes: one frame, flushed after every line.

@@ -26,6 +26,12 @@ struct WriteOptions {
   // instead of ~8 ms, and the context holds 5 MB instead of 89 MB (docs/performance.md).
   int level = 6;
   bool fsync = false;  // fsync after each interaction (write() alone survives kill -9)
+  // The header's "mounts" for a NEW file that CassetteWriter::Open writes (kTruncate, or kAppend
+  // to a missing or empty file): the mount names the recording goes through, in order, each a
+  // valid mount name (IsValidMountName), none twice; empty writes no "mounts". Appending to an
+  // existing cassette keeps that file's header, whatever this says. WriteCassetteAtomic ignores
+  // it: it writes the Cassette's own `mounts`.
+  std::vector<std::string> mounts;
 };
 
 // What a read found besides the interactions: a recovered cut tail, for example.
@@ -58,13 +64,16 @@ Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
                                ReadReport* report = nullptr);
 
 // The plain JSON Lines text of a cassette (what `zstd -dc` prints), always in the current
-// format version (kCassetteVersion) whatever `cassette.version` says.
+// format version (kCassetteVersion) whatever `cassette.version` says. The header lists
+// `cassette.mounts` when there are any (as given: check them first, as WriteCassetteAtomic does).
 std::string SerializeCassette(const Cassette& cassette);
 // One interaction as a single JSON line (no trailing newline).
 std::string SerializeInteraction(const Interaction& interaction);
 
 // Writes the whole cassette to `path` atomically: a temp file in the same folder, fsync,
-// rename. On failure the old file is untouched.
+// rename; the header lists `cassette.mounts` (options.mounts is not used). On failure the old
+// file is untouched. Errors: kInvalidArgument when `cassette.mounts` holds a name that is not
+// valid or one twice (nothing is written), kIo naming the path.
 Status WriteCassetteAtomic(const std::string& path, const Cassette& cassette,
                            const WriteOptions& options);
 

@@ -86,6 +86,14 @@ std::string Stream::Concatenated() const {
   return out;
 }
 
+bool IsValidMountName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxMountNameBytes || !(IsLower(name[0]) || IsDigit(name[0]))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return IsLower(c) || IsDigit(c) || c == '_' || c == '-'; });
+}
+
 std::string ModelOf(const Request& request) {
   if (request.body.bytes.empty() || request.body.bytes.front() != '{') return {};
   nlohmann::json j = nlohmann::json::parse(request.body.bytes, nullptr, false);

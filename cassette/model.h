@@ -121,11 +121,25 @@ struct Interaction {
 };
 
 // The format version this build writes. Every version ever shipped must still load.
-inline constexpr int kCassetteVersion = 1;
+// 2 added the header's "mounts" (docs/cassette-format.md, "Versioning policy").
+inline constexpr int kCassetteVersion = 2;
+
+// The longest mount name, in bytes.
+inline constexpr size_t kMaxMountNameBytes = 64;
+
+// The one rule for a mount name (the NAME of `--upstream NAME=URL`, served under "/NAME/..."):
+// 1 to 64 characters of a-z, 0-9, '_' and '-', the first a letter or a digit. So a name is one
+// path segment that needs no escaping and cannot be "." or "..". The cassette reader and the
+// flag parser both call this. Pure; any thread.
+bool IsValidMountName(std::string_view name);
 
 struct Cassette {
   int version = kCassetteVersion;
   Micros created_at_us = 0;
+  // The mounts the recording was made through, in the order they were given ({"anthropic",
+  // "openai"}); request paths keep their "/NAME" prefix. Empty: recorded through one unnamed
+  // upstream, or not known (every version 1 file). Each is a valid mount name, none twice.
+  std::vector<std::string> mounts;
   std::vector<Interaction> interactions;
   friend bool operator==(const Cassette&, const Cassette&) = default;
 };

@@ -38,10 +38,11 @@ std::string LogPath(const cassette::Redactor& redactor, const std::string& path)
 
 class RecordHandler::Forward {
  public:
-  Forward(RecordHandler* owner, std::shared_ptr<Exchange> exchange)
+  Forward(RecordHandler* owner, std::shared_ptr<Exchange> exchange, RecordDestination* destination)
       : owner_(owner),
         exchange_(std::move(exchange)),
-        recording_(owner->options_.writer != nullptr || owner->options_.on_recorded != nullptr),
+        destination_(destination),
+        recording_(destination->writer != nullptr || destination->on_recorded != nullptr),
         tap_(owner->clock_, exchange_->seq(), exchange_->request(), owner->options_.max_body_bytes),
         log_path_(LogPath(owner->options_.redactor, exchange_->request().path)) {}
 
@@ -56,9 +57,20 @@ class RecordHandler::Forward {
 
   void Start() {
     const cassette::Request& request = exchange_->request();
+    size_t mount = 0;
+    std::string target = exchange_->target();
+    if (!owner_->mounts_.front().name.empty()) {
+      std::optional<MountedTarget> mounted = FindMount(owner_->mounts_, target);
+      if (!mounted) {
+        AnswerUnmounted();
+        return;
+      }
+      mount = mounted->mount;
+      target = std::move(mounted->target);
+    }
     UpstreamRequest up;
     up.method = request.method;
-    up.target = JoinPath(owner_->options_.upstream_url.path_prefix, exchange_->target());
+    up.target = JoinPath(owner_->mounts_[mount].url.path_prefix, target);
     up.headers = cassette::EndToEndHeaders(request.headers);
     cassette::RemoveHeader(&up.headers, "host");    // the client sets the upstream's
     cassette::RemoveHeader(&up.headers, "expect");  // the whole body is already here
@@ -69,7 +81,33 @@ class RecordHandler::Forward {
     callbacks.on_head = [this](const UpstreamResponseHead& head) { OnHead(head); };
     callbacks.on_body = [this](std::string_view bytes) { OnBody(bytes); };
     callbacks.on_done = [this](const UpstreamResult& result) { OnDone(result); };
-    call_ = owner_->client_->Send(std::move(up), std::move(callbacks));
+    call_ = owner_->clients_[mount]->Send(std::move(up), std::move(callbacks));
+  }
+
+  // No mount takes the path: the client gets a 404 in its provider's error shape naming the
+  // mounts (it will not succeed on a retry), and nothing leaves the proxy.
+  void AnswerUnmounted() {
+    std::string mounts;
+    for (const UpstreamMount& m : owner_->mounts_) {
+      mounts += (mounts.empty() ? "/" : ", /") + m.name + " (" + m.url.ToString() + ")";
+    }
+    const std::string message = "tapedeck: no upstream is mounted at " + log_path_ +
+                                "; the mounts are " + mounts +
+                                ": point the client's base URL at one (e.g. http://HOST:PORT/" +
+                                owner_->mounts_.front().name + ")";
+    std::string body = cassette::ErrorBody(cassette::DetectProvider(exchange_->request()),
+                                           "not_found_error", message);
+    ResponseSink& sink = exchange_->sink();
+    sink.Start(404,
+               {{"content-type", "application/json"},
+                {"x-should-retry", "false"},
+                {"x-tapedeck-error", "no-mount"}},
+               body.size());
+    sink.Write(body);
+    sink.Finish();
+    status_ = 404;
+    bytes_ = body.size();
+    End("error", std::nullopt, /*record=*/false, "no mount for this path");
   }
 
   // Shutdown: cut the exchange now.
@@ -89,7 +127,7 @@ class RecordHandler::Forward {
   void OnHead(const UpstreamResponseHead& head) {
     const Micros arrived = tap_.elapsed_us();
     status_ = head.status;
-    ++owner_->stats_.forwarded;
+    ++destination_->stats.forwarded;
     std::optional<size_t> length;
     if (head.content_length) {
       length = static_cast<size_t>(*head.content_length);
@@ -117,7 +155,7 @@ class RecordHandler::Forward {
     if (!paused_ && sink.BufferedBytes() > owner_->options_.high_watermark) {
       // The client reads slower than the upstream sends: hold the upstream back.
       paused_ = true;
-      ++owner_->stats_.pauses;
+      ++destination_->stats.pauses;
       call_->PauseReading();
       sink.SetOnDrained([this] {
         paused_ = false;
@@ -134,7 +172,7 @@ class RecordHandler::Forward {
       return;
     }
     if (!tap_.head_seen()) {
-      ++owner_->stats_.upstream_errors;
+      ++destination_->stats.upstream_errors;
       TD_LOG(kWarn) << "upstream " << UpstreamErrorName(result.error) << " failure for "
                     << request.method << " " << log_path_ << " seq=" << exchange_->seq() << ": "
                     << result.message;
@@ -176,10 +214,11 @@ class RecordHandler::Forward {
     ended_ = true;
     exchange_->SetOnClientGone(nullptr);
     call_.reset();
-    if (record && recording_) owner_->Record(tap_.Finish(std::move(truncated)));
+    if (record && recording_) owner_->Record(tap_.Finish(std::move(truncated)), destination_);
     const cassette::Request& request = exchange_->request();
     AccessLogEntry entry;
     entry.mode = owner_->mode_;
+    entry.cassette = destination_->name;
     entry.result = result;
     entry.status = status_;
     entry.bytes = bytes_;
@@ -194,6 +233,7 @@ class RecordHandler::Forward {
 
   RecordHandler* owner_;
   std::shared_ptr<Exchange> exchange_;
+  RecordDestination* destination_;
   const bool recording_;
   RecordingTap tap_;
   const std::string log_path_;  // redacted: every log line about this exchange uses it
@@ -220,9 +260,9 @@ class RecordHandler::Worker {
     thread_.join();
   }
 
-  void Submit(cassette::Interaction interaction) {
+  void Submit(cassette::Interaction interaction, RecordDestination* destination) {
     const size_t bytes = ApproximateBytes(interaction);
-    if (queue_.Push(std::move(interaction), bytes) && !behind_logged_) {
+    if (queue_.Push(Job{std::move(interaction), destination}, bytes) && !behind_logged_) {
       behind_logged_ = true;
       TD_LOG(kWarn) << "the cassette writer is behind (" << (queue_.bytes() >> 20)
                     << " MiB waiting): forwarding waits for it, so that nothing recorded is "
@@ -248,15 +288,17 @@ class RecordHandler::Worker {
     if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWorkerNice) != 0) {
       TD_LOG(kDebug) << "recording worker: cannot lower its priority";
     }
-    while (std::optional<std::pair<cassette::Interaction, size_t>> next = queue_.Take()) {
-      cassette::Interaction& interaction = next->first;
+    while (std::optional<std::pair<Job, size_t>> next = queue_.Take()) {
+      cassette::Interaction& interaction = next->first.interaction;
+      RecordDestination* destination = next->first.destination;
       try {
-        Persisted persisted = owner_->Persist(&interaction);
+        Persisted persisted = owner_->Persist(&interaction, destination);
         std::shared_ptr<bool> alive = owner_->alive_;
         RecordHandler* owner = owner_;
-        owner_->loop_->Post([alive, owner, interaction = std::move(interaction), persisted] {
-          if (*alive) owner->Recorded(interaction, persisted);
-        });
+        owner_->loop_->Post(
+            [alive, owner, destination, interaction = std::move(interaction), persisted] {
+              if (*alive) owner->Recorded(interaction, persisted, destination);
+            });
       } catch (const std::exception& e) {
         TD_LOG(kError) << "recording worker: " << e.what();
       }
@@ -264,19 +306,29 @@ class RecordHandler::Worker {
     }
   }
 
+  struct Job {
+    cassette::Interaction interaction;
+    RecordDestination* destination;
+  };
+
   RecordHandler* owner_;
-  internal::BoundedQueue<cassette::Interaction> queue_;
+  internal::BoundedQueue<Job> queue_;
   bool behind_logged_ = false;  // the loop's
   std::thread thread_;          // last: starts once the rest exists
 };
 
 RecordHandler::RecordHandler(EventLoop* loop, RecordOptions options,
-                             std::unique_ptr<UpstreamClient> client, cassette::Redactor fallback)
+                             std::vector<UpstreamMount> mounts,
+                             std::vector<std::unique_ptr<UpstreamClient>> clients,
+                             cassette::Redactor fallback)
     : loop_(loop),
       options_(std::move(options)),
       clock_(options_.clock ? options_.clock : loop),
-      client_(std::move(client)),
+      mounts_(std::move(mounts)),
+      clients_(std::move(clients)),
       fallback_redactor_(std::move(fallback)) {
+  own_.writer = options_.writer;
+  own_.on_recorded = options_.on_recorded;
   mode_ = !options_.log_mode.empty() ? options_.log_mode
           : options_.writer          ? "record"
                                      : "passthrough";
@@ -293,21 +345,34 @@ RecordHandler::~RecordHandler() {
 
 Result<std::unique_ptr<RecordHandler>> RecordHandler::Create(EventLoop* loop,
                                                              RecordOptions options) {
-  Result<std::unique_ptr<UpstreamClient>> client =
-      UpstreamClient::Create(loop, options.upstream_url, options.upstream);
-  if (!client.ok()) return client.status();
+  std::vector<UpstreamMount> mounts = options.mounts;
+  if (mounts.empty()) mounts.push_back(UpstreamMount{"", options.upstream_url});
+  std::vector<std::unique_ptr<UpstreamClient>> clients;
+  for (const UpstreamMount& mount : mounts) {
+    if (mounts.size() > 1 && mount.name.empty()) {
+      return InvalidArgumentError("an unnamed upstream cannot be mixed with named ones");
+    }
+    Result<std::unique_ptr<UpstreamClient>> client =
+        UpstreamClient::Create(loop, mount.url, options.upstream);
+    if (!client.ok()) return client.status();
+    clients.push_back(std::move(*client));
+    if (options.upstream.insecure && mount.url.tls()) {
+      TD_LOG(kWarn) << "TLS certificate verification for " << mount.url.ToString()
+                    << " is OFF: anyone on the path can read the API key";
+    }
+  }
   Result<cassette::Redactor> fallback = cassette::Redactor::Create(cassette::RedactionRules{});
   if (!fallback.ok()) return fallback.status().WithContext("record");
-  if (options.upstream.insecure && options.upstream_url.tls()) {
-    TD_LOG(kWarn) << "TLS certificate verification for " << options.upstream_url.ToString()
-                  << " is OFF: anyone on the path can read the API key";
-  }
-  return std::unique_ptr<RecordHandler>(
-      new RecordHandler(loop, std::move(options), std::move(*client), std::move(*fallback)));
+  return std::unique_ptr<RecordHandler>(new RecordHandler(
+      loop, std::move(options), std::move(mounts), std::move(clients), std::move(*fallback)));
 }
 
 void RecordHandler::Handle(std::shared_ptr<Exchange> exchange) {
-  auto forward = std::make_unique<Forward>(this, std::move(exchange));
+  HandleInto(std::move(exchange), &own_);
+}
+
+void RecordHandler::HandleInto(std::shared_ptr<Exchange> exchange, RecordDestination* destination) {
+  auto forward = std::make_unique<Forward>(this, std::move(exchange), destination);
   Forward* raw = forward.get();
   forwards_.emplace(raw, std::move(forward));
   raw->Start();
@@ -328,16 +393,17 @@ void RecordHandler::Done(Forward* forward) {
   forwards_.erase(it);
 }
 
-void RecordHandler::Record(cassette::Interaction interaction) {
+void RecordHandler::Record(cassette::Interaction interaction, RecordDestination* destination) {
   if (worker_) {
-    worker_->Submit(std::move(interaction));
+    worker_->Submit(std::move(interaction), destination);
     return;
   }
-  Persisted persisted = Persist(&interaction);
-  Recorded(interaction, persisted);
+  Persisted persisted = Persist(&interaction, destination);
+  Recorded(interaction, persisted, destination);
 }
 
-RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interaction) {
+RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interaction,
+                                                RecordDestination* destination) {
   Persisted out;
   out.seq = interaction->seq;
   out.truncated = interaction->truncated.has_value();
@@ -354,14 +420,14 @@ RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interacti
                    << (notes.empty() ? "" : ": ") << (notes.empty() ? "" : notes.back());
     return out;
   }
-  if (options_.writer) {
+  if (destination->writer) {
     // Nothing needs the interaction after the Append unless auto mode serves it next: move its
     // bodies into the line then, so a long body is never copied while it is written.
-    out.written = options_.on_recorded ? options_.writer->Append(*interaction)
-                                       : options_.writer->Append(std::move(*interaction));
+    out.written = destination->on_recorded ? destination->writer->Append(*interaction)
+                                           : destination->writer->Append(std::move(*interaction));
     if (!out.written.ok()) {
-      if (!write_failure_logged_) {
-        write_failure_logged_ = true;
+      if (!destination->write_failure_logged) {
+        destination->write_failure_logged = true;
         TD_LOG(kError) << "CASSETTE WRITE FAILED: " << out.written.message()
                        << "; interaction seq=" << out.seq
                        << " and every later one will not be saved (clients still get their "
@@ -374,22 +440,23 @@ RecordHandler::Persisted RecordHandler::Persist(cassette::Interaction* interacti
   return out;
 }
 
-void RecordHandler::Recorded(const cassette::Interaction& interaction, const Persisted& persisted) {
+void RecordHandler::Recorded(const cassette::Interaction& interaction, const Persisted& persisted,
+                             RecordDestination* destination) {
   if (!persisted.clean) {
-    ++stats_.not_recorded;
+    ++destination->stats.not_recorded;
     return;
   }
-  if (options_.writer) {
+  if (destination->writer) {
     if (persisted.written.ok()) {
-      ++stats_.recorded;
-      if (persisted.truncated) ++stats_.truncated;
-      TD_LOG(kDebug) << "recorded seq=" << persisted.seq << " to " << options_.writer->path();
+      ++destination->stats.recorded;
+      if (persisted.truncated) ++destination->stats.truncated;
+      TD_LOG(kDebug) << "recorded seq=" << persisted.seq << " to " << destination->writer->path();
     } else {
-      ++stats_.write_errors;
+      ++destination->stats.write_errors;
     }
   }
-  if (options_.on_recorded) {
-    options_.on_recorded(interaction, options_.writer != nullptr && persisted.written.ok());
+  if (destination->on_recorded) {
+    destination->on_recorded(interaction, destination->writer != nullptr && persisted.written.ok());
   }
 }
 

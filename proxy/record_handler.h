@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cassette/base/clock.h"
 #include "cassette/cassette_writer.h"
@@ -35,7 +36,14 @@
 namespace td::proxy {
 
 struct RecordOptions {
+  // The unnamed upstream: every request goes there (`--upstream URL`). Ignored when `mounts`
+  // is not empty.
   UpstreamUrl upstream_url;
+  // Named upstreams (`--upstream NAME=URL`): a request under /NAME goes to that upstream only,
+  // the prefix taken off (and the URL's own path joined as for the unnamed one); a request
+  // under no mount is answered 404 in the provider's error shape, naming the mounts, and
+  // nothing is forwarded. A credential so only ever reaches the upstream of its own mount.
+  std::vector<UpstreamMount> mounts;
   UpstreamOptions upstream;
   cassette::Redactor redactor;  // applied before anything is written
   // Not owned; must outlive the handler. nullptr: passthrough (forward only, record nothing),
@@ -73,6 +81,19 @@ struct RecordStats {
   uint64_t pauses = 0;           // times upstream reading paused for a slow client
 };
 
+// Where the recordings of some exchanges go, and their counts: one per cassette. The handler's
+// own (RecordOptions' writer and on_recorded) serves Handle(); HandleInto() takes another.
+struct RecordDestination {
+  std::string name;  // the access log's cassette= field, when one tapedeck serves several
+  // nullptr: record nothing (passthrough), unless on_recorded is set.
+  cassette::CassetteWriter* writer = nullptr;
+  // As RecordOptions::on_recorded, for this destination's interactions.
+  std::function<void(const cassette::Interaction&, bool saved)> on_recorded;
+  RecordStats stats;  // loop thread
+  // The first failed Append is logged loudly, the rest quietly (the writing thread's).
+  bool write_failure_logged = false;
+};
+
 class RecordHandler final : public Handler {
  public:
   // Creates the upstream client (TLS context, CA file). `loop` must outlive the handler.
@@ -81,10 +102,13 @@ class RecordHandler final : public Handler {
   ~RecordHandler() override;
 
   void Handle(std::shared_ptr<Exchange> exchange) override;
+  // Forwards like Handle() and records into `destination` (not owned): it must outlive the
+  // exchange and the Flush() that follows it.
+  void HandleInto(std::shared_ptr<Exchange> exchange, RecordDestination* destination);
 
   // Sets the cassette to record to, for a caller that opens it only once the listener is bound
   // and the upstream checked (so a failed start creates no file). Before the first request.
-  void AttachWriter(cassette::CassetteWriter* writer) { options_.writer = writer; }
+  void AttachWriter(cassette::CassetteWriter* writer) { own_.writer = writer; }
 
   // Shutdown after the grace period: every in-flight exchange is cut (the client's connection
   // reset, the upstream request cancelled) and recorded truncated with `reason`, if it had a
@@ -97,9 +121,12 @@ class RecordHandler final : public Handler {
   void Flush();
 
   size_t in_flight() const { return forwards_.size(); }
-  const RecordStats& stats() const { return stats_; }
-  const UpstreamClient& upstream() const { return *client_; }
-  UpstreamClient& upstream() { return *client_; }
+  // The counts of Handle()'s exchanges (the handler's own destination).
+  const RecordStats& stats() const { return own_.stats; }
+  // One client per mount (one for the unnamed upstream), in the order of RecordOptions::mounts.
+  size_t upstream_count() const { return clients_.size(); }
+  UpstreamClient& upstream(size_t i = 0) { return *clients_[i]; }
+  const UpstreamMount& mount(size_t i = 0) const { return mounts_[i]; }
 
   class Forward;  // one forwarded exchange; defined in record_handler.cc
   class Worker;   // the write_on_worker thread; defined in record_handler.cc
@@ -112,30 +139,30 @@ class RecordHandler final : public Handler {
     uint64_t seq = 0;
     bool truncated = false;
   };
-  RecordHandler(EventLoop* loop, RecordOptions options, std::unique_ptr<UpstreamClient> client,
-                cassette::Redactor fallback);
+  RecordHandler(EventLoop* loop, RecordOptions options, std::vector<UpstreamMount> mounts,
+                std::vector<std::unique_ptr<UpstreamClient>> clients, cassette::Redactor fallback);
   friend class Forward;
   friend class Worker;
   void Done(Forward* forward);  // the forward ended: release it (deferred)
-  void Record(cassette::Interaction interaction);
+  void Record(cassette::Interaction interaction, RecordDestination* destination);
   // Scrub and Append: the part that may run on the worker thread.
-  Persisted Persist(cassette::Interaction* interaction);
+  Persisted Persist(cassette::Interaction* interaction, RecordDestination* destination);
   // Stats and on_recorded: loop thread.
-  void Recorded(const cassette::Interaction& interaction, const Persisted& persisted);
+  void Recorded(const cassette::Interaction& interaction, const Persisted& persisted,
+                RecordDestination* destination);
 
   EventLoop* loop_;
   RecordOptions options_;
   const Clock* clock_;
-  std::unique_ptr<UpstreamClient> client_;
+  std::vector<UpstreamMount> mounts_;  // the named ones, or the unnamed upstream alone
+  std::vector<std::unique_ptr<UpstreamClient>> clients_;  // one per mount
   cassette::Redactor fallback_redactor_;  // built-in rules: masks what the scanner still finds
   std::string mode_;
   std::unordered_map<Forward*, std::unique_ptr<Forward>> forwards_;
-  RecordStats stats_;
+  RecordDestination own_;  // Handle()'s: RecordOptions' writer and on_recorded
   // Set false (on the loop) when the handler goes, for results the worker posted back.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<Worker> worker_;  // with write_on_worker
-  // The first failed Append is logged loudly, the rest quietly (Persist's thread only).
-  bool write_failure_logged_ = false;
 };
 
 }  // namespace td::proxy

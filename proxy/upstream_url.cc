@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cassette/base/ascii.h"
+#include "cassette/model.h"
 
 namespace td::proxy {
 namespace {
@@ -196,6 +197,45 @@ std::string JoinPath(std::string_view prefix, std::string_view target) {
     if (after.empty() || after.front() == '/' || after.front() == '?') return std::string(target);
   }
   return std::string(prefix) + std::string(target);
+}
+
+Result<UpstreamMount> ParseUpstreamMount(std::string_view text) {
+  UpstreamMount mount;
+  // "NAME=URL": a URL never has '=' before its "://", so the first '=' ahead of any ':' or '/'
+  // ends a name.
+  const size_t eq = text.find('=');
+  if (eq != std::string_view::npos &&
+      text.substr(0, eq).find_first_of(":/") == std::string_view::npos) {
+    std::string_view name = text.substr(0, eq);
+    if (!cassette::IsValidMountName(name)) {
+      return InvalidArgumentError("--upstream \"" + std::string(text) + "\": mount name \"" +
+                                  std::string(name) +
+                                  "\" must be 1 to 64 of a-z, 0-9, '_' and '-', starting with a "
+                                  "letter or digit (e.g. anthropic=https://api.anthropic.com)");
+    }
+    mount.name = std::string(name);
+    text.remove_prefix(eq + 1);
+  }
+  Result<UpstreamUrl> url = ParseUpstreamUrl(text);
+  if (!url.ok()) return url.status();
+  mount.url = std::move(*url);
+  return mount;
+}
+
+std::optional<MountedTarget> FindMount(const std::vector<UpstreamMount>& mounts,
+                                       std::string_view target) {
+  if (target.empty() || target.front() != '/') return std::nullopt;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const std::string& name = mounts[i].name;
+    if (name.empty() || target.substr(1, name.size()) != name) continue;
+    std::string_view rest = target.substr(1 + name.size());
+    if (!rest.empty() && rest.front() != '/' && rest.front() != '?') continue;
+    MountedTarget out;
+    out.mount = i;
+    out.target = rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+    return out;
+  }
+  return std::nullopt;
 }
 
 }  // namespace td::proxy

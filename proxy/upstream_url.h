@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cassette/base/status.h"
 
@@ -46,5 +48,25 @@ Result<UpstreamUrl> ParseUpstreamUrl(std::string_view text);
 //   JoinPath("/v1", "/v10/x")                  -> "/v1/v10/x"
 //   JoinPath("", "/v1/messages")               -> "/v1/messages"
 std::string JoinPath(std::string_view prefix, std::string_view target);
+
+// An upstream mounted at the path prefix "/NAME" (`--upstream NAME=URL`): a request whose path
+// starts with /NAME at a segment boundary goes to `url`, the prefix taken off.
+struct UpstreamMount {
+  std::string name;  // cassette::IsValidMountName; empty: the unnamed upstream (`--upstream URL`)
+  UpstreamUrl url;
+};
+
+// Parses `--upstream`'s value: "NAME=URL" mounts URL at /NAME; a plain URL is the unnamed
+// upstream. Errors name the value (with ParseUpstreamUrl's reasons, or the bad name).
+Result<UpstreamMount> ParseUpstreamMount(std::string_view text);
+
+// Which of `mounts` a request target falls under, and the target to forward: "/NAME/rest?q"
+// -> "/rest?q", "/NAME" or "/NAME?q" -> "/" or "/?q". nullopt when it is under none.
+struct MountedTarget {
+  size_t mount = 0;  // index in `mounts`
+  std::string target;
+};
+std::optional<MountedTarget> FindMount(const std::vector<UpstreamMount>& mounts,
+                                       std::string_view target);
 
 }  // namespace td::proxy

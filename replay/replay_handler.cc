@@ -169,6 +169,7 @@ void ReplayHandler::RespondMiss(proxy::Exchange& exchange, const cassette::Reque
   sink.Finish();
   proxy::AccessLogEntry entry;
   entry.mode = options_.log_mode;
+  entry.cassette = options_.log_cassette;
   entry.result = exhausted ? "exhausted" : "miss";
   entry.status = 404;
   entry.bytes = body.size();
@@ -241,6 +242,7 @@ void ReplayHandler::Retire(std::unique_ptr<ActivePlay> play) {
 void ReplayHandler::LogHit(const ActivePlay& play, std::string_view end) const {
   proxy::AccessLogEntry entry;
   entry.mode = options_.log_mode;
+  entry.cassette = options_.log_cassette;
   entry.result = "hit";
   entry.status = play.player->status();
   entry.bytes = play.player->bytes_written();

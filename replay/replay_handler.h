@@ -34,6 +34,7 @@ struct ReplayOptions {
   OnExhausted on_exhausted = OnExhausted::kRepeatLast;
   PlayOptions play;
   std::string log_mode = "replay";  // the access log's mode= field ("auto" in auto mode)
+  std::string log_cassette;         // its cassette= field, when one tapedeck serves several
 };
 
 struct ReplayStats {

@@ -27,10 +27,18 @@ void SetVar(std::vector<std::string>* env, const std::string& name, const std::s
 }  // namespace
 
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
-                                          const std::string& base_url) {
+                                          const std::string& base_url,
+                                          const std::vector<std::string>& mounts) {
   std::vector<std::string> out = env;
-  SetVar(&out, "ANTHROPIC_BASE_URL", base_url, false);
-  SetVar(&out, "OPENAI_BASE_URL", base_url + "/v1", false);
+  if (mounts.empty()) {
+    SetVar(&out, "ANTHROPIC_BASE_URL", base_url, false);
+    SetVar(&out, "OPENAI_BASE_URL", base_url + "/v1", false);
+  }
+  for (const std::string& mount : mounts) {
+    if (mount == "anthropic") SetVar(&out, "ANTHROPIC_BASE_URL", base_url + "/anthropic", false);
+    if (mount == "openai") SetVar(&out, "OPENAI_BASE_URL", base_url + "/openai/v1", false);
+    if (mount == "gemini") SetVar(&out, "GOOGLE_GEMINI_BASE_URL", base_url + "/gemini", false);
+  }
   SetVar(&out, "ANTHROPIC_API_KEY", std::string(kPlaceholderKey), true);
   SetVar(&out, "OPENAI_API_KEY", std::string(kPlaceholderKey), true);
   return out;

@@ -14,13 +14,17 @@
 
 namespace td::cli {
 
-// The child's environment: `env` with ANTHROPIC_BASE_URL=`base_url` and
-// OPENAI_BASE_URL=`base_url`/v1 set (replacing any values there), and ANTHROPIC_API_KEY and
-// OPENAI_API_KEY set to a placeholder where unset or empty, in every mode: the SDKs refuse to
-// start without a key, a replay needs none, and when recording a real key set in `env` passes
-// through (an upstream that needs one answers 401 to the placeholder).
+// The child's environment: `env` with the SDKs' base URLs pointing at tapedeck (replacing any
+// values there), and ANTHROPIC_API_KEY and OPENAI_API_KEY set to a placeholder where unset or
+// empty, in every mode: the SDKs refuse to start without a key, a replay needs none, and when
+// recording a real key set in `env` passes through (an upstream that needs one answers 401 to
+// the placeholder). Without `mounts` (one unnamed upstream): ANTHROPIC_BASE_URL=`base_url`,
+// OPENAI_BASE_URL=`base_url`/v1. With mounts, for each that exists:
+// ANTHROPIC_BASE_URL=`base_url`/anthropic, OPENAI_BASE_URL=`base_url`/openai/v1,
+// GOOGLE_GEMINI_BASE_URL=`base_url`/gemini.
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
-                                          const std::string& base_url);
+                                          const std::string& base_url,
+                                          const std::vector<std::string>& mounts = {});
 
 // The placeholder key exec sets: obviously fake, and not secret-shaped.
 inline constexpr std::string_view kPlaceholderKey = "tapedeck-placeholder-key";

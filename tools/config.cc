@@ -55,7 +55,7 @@ Status CheckNormalizer(const std::string& value) {
 // that passes here cannot fail there. Flags without a rule take any text.
 Status CheckValue(std::string_view flag, const std::string& v) {
   if (flag == "listen") return ParseHostPort(v).status();
-  if (flag == "upstream") return proxy::ParseUpstreamUrl(v).status();
+  if (flag == "upstream") return proxy::ParseUpstreamMount(v).status();
   if (flag == "mode") {
     if (v == "replay" || v == "record" || v == "auto") return Status::Ok();
     return InvalidArgumentError("--mode \"" + v + "\": expected replay, record or auto");

@@ -20,7 +20,8 @@ const std::vector<FlagSpec> kFlags = {
 
   {"listen", "HOST:PORT", false, kServing & ~kExec, "127.0.0.1:8765", "address to listen on; port 0 takes a free port"},
   {"cassette", "FILE", false, kRecord | kReplay | kAuto | kExec, "", "the cassette to record to or replay from"},
-  {"upstream", "URL", false, kRecording | kPassthrough, "", "the real API, e.g. https://api.anthropic.com"},
+  {"cassette-dir", "DIR", false, kRecord | kReplay | kAuto | kExec, "", "a cassette per test: each request picks DIR/NAME.jsonl.zst by its /cassette/NAME/ prefix, its x-tapedeck-cassette header or POST /__tapedeck/cassette"},
+  {"upstream", "[NAME=]URL", true, kRecording | kPassthrough, "", "the real API, e.g. https://api.anthropic.com; NAME=URL mounts it at /NAME (repeatable: one per provider)"},
   {"mode", "MODE", false, kExec, "replay", "exec only: replay, record or auto"},
   {"upstream-ca", "FILE", false, kRecording | kPassthrough, "", "also trust the CA certificates in FILE (PEM)"},
   {"insecure-skip-verify", "", false, kRecording | kPassthrough, "false", "DANGEROUS: do not verify the upstream's TLS certificate"},

@@ -7,20 +7,21 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cassette/base/log.h"
-#include "cassette/cassette_writer.h"
 #include "cassette/codec.h"
-#include "cassette/record_target.h"
 #include "proxy/event_loop.h"
 #include "proxy/http_server.h"
 #include "proxy/record_handler.h"
 #include "proxy/upstream_url.h"
 #include "replay/replay_handler.h"
 #include "tools/admin_handler.h"
+#include "tools/cassette_router.h"
+#include "tools/cassette_slot.h"
 #include "tools/child_process.h"
 #include "tools/exit_codes.h"
 
@@ -53,20 +54,34 @@ struct Plan {
   bool exec = false;
   std::vector<std::string> command;  // exec's CMD ARGS
   proxy::ServerOptions server;
-  std::string cassette_path;
-  cassette::WriteOptions write;
-  cassette::ReadOptions read;   // every read of a cassette (--max-line-bytes)
+  std::string cassette_path;  // --cassette FILE
+  std::string cassette_dir;   // --cassette-dir DIR
+  // What every cassette of the run shares: the mode's parts, the write and read options, the
+  // replay options, the redactor, --prune.
+  SlotSettings slots;
   uint64_t max_body_bytes = 0;  // record: what is kept of a response body (--max-body-bytes)
-  // What a recording does with a cassette that already holds interactions.
-  cassette::ExistingCassette existing = cassette::ExistingCassette::kRefuse;
-  bool prune = false;           // auto: drop unused interactions on a clean close
-  bool check_upstream = false;  // connect to the upstream before listening (exit 4)
-  cassette::RedactionRules redaction;
-  std::optional<proxy::UpstreamUrl> upstream;
+  bool check_upstream = false;  // connect to the upstreams before listening (exit 4)
+  // One unnamed upstream, or named ones (mounts); empty in replay.
+  std::vector<proxy::UpstreamMount> upstreams;
   proxy::UpstreamOptions upstream_options;
-  replay::ReplayOptions replay;
   bool strict = false;
   Micros grace_us = 0;
+
+  bool mounted() const { return !upstreams.empty() && !upstreams.front().name.empty(); }
+  std::vector<std::string> MountNames() const {
+    std::vector<std::string> names;
+    if (mounted()) {
+      for (const proxy::UpstreamMount& m : upstreams) names.push_back(m.name);
+    }
+    return names;
+  }
+  std::string UpstreamsText() const {
+    std::string text;
+    for (const proxy::UpstreamMount& m : upstreams) {
+      text += (text.empty() ? "" : ",") + (m.name.empty() ? "" : m.name + "=") + m.url.ToString();
+    }
+    return text;
+  }
 };
 
 Status Fail(std::string message) { return InvalidArgumentError(std::move(message)); }
@@ -174,21 +189,39 @@ Result<Plan> BuildPlan(const Config& config) {
   TD_RETURN_IF_ERROR(BuildServerLimits(config, &plan.server.limits));
   Result<cassette::ReadOptions> read = config.Read();
   if (!read.ok()) return read.status();
-  plan.read = *read;
+  plan.slots.read = *read;
 
   if (plan.mode != Mode::kPassthrough) {
     plan.cassette_path = config.Get("cassette");
-    if (plan.cassette_path.empty()) return Fail("--cassette FILE is required");
-  }
-  if (Forwards(plan.mode)) {
-    const std::string& up = config.Get("upstream");
-    if (up.empty()) {
-      return Fail("--upstream URL is required in " + std::string(ModeName(plan.mode)) +
-                  " mode (e.g. --upstream https://api.anthropic.com)");
+    plan.cassette_dir = config.Get("cassette-dir");
+    if (!plan.cassette_path.empty() && !plan.cassette_dir.empty()) {
+      return Fail("--cassette and --cassette-dir: choose one");
     }
-    Result<proxy::UpstreamUrl> url = proxy::ParseUpstreamUrl(up);
-    if (!url.ok()) return url.status();
-    plan.upstream = *url;
+    if (plan.cassette_path.empty() && plan.cassette_dir.empty()) {
+      return Fail("--cassette FILE is required (or --cassette-dir DIR: a cassette per test)");
+    }
+  }
+  const std::vector<std::string>& upstreams = config.GetAll("upstream");
+  if (Forwards(plan.mode)) {
+    if (upstreams.empty()) {
+      return Fail("--upstream URL is required in " + std::string(ModeName(plan.mode)) +
+                  " mode (e.g. --upstream https://api.anthropic.com, or one --upstream NAME=URL "
+                  "per provider)");
+    }
+    for (const std::string& up : upstreams) {
+      Result<proxy::UpstreamMount> mount = proxy::ParseUpstreamMount(up);
+      if (!mount.ok()) return mount.status();
+      for (const proxy::UpstreamMount& seen : plan.upstreams) {
+        if (seen.name.empty() || mount->name.empty()) {
+          return Fail(
+              "--upstream: name every upstream (NAME=URL, one per provider) or give one "
+              "unnamed URL");
+        }
+        if (seen.name == mount->name)
+          return Fail("--upstream: mount /" + seen.name + " given twice");
+      }
+      plan.upstreams.push_back(std::move(*mount));
+    }
     plan.upstream_options.ca_file = config.Get("upstream-ca");
     plan.upstream_options.insecure = config.GetBool("insecure-skip-verify");
     Result<std::int64_t> ct = ParseSeconds("connect-timeout", config.Get("connect-timeout"));
@@ -199,34 +232,41 @@ Result<Plan> BuildPlan(const Config& config) {
     plan.upstream_options.connect_timeout_us = *ct;
     plan.upstream_options.read_timeout_us = *rt;
     plan.check_upstream = !config.GetBool("no-upstream-check");
-  } else if (!config.Get("upstream").empty() && plan.exec) {
+  } else if (!upstreams.empty() && plan.exec) {
     return Fail("--upstream is for --mode record or auto; replay never contacts a network");
   }
   Result<cassette::RedactionRules> rules = config.Redaction();
   if (!rules.ok()) return rules.status();
-  plan.redaction = std::move(*rules);
+  Result<cassette::Redactor> redactor = cassette::Redactor::Create(*rules);
+  if (!redactor.ok()) return redactor.status();
+  SlotSettings& slots = plan.slots;
+  slots.redactor = std::move(*redactor);
+  slots.records = Records(plan.mode);
+  slots.replays = Replays(plan.mode);
+  slots.directory = !plan.cassette_dir.empty();
   const bool overwrite = config.GetBool("overwrite");
   const bool append = config.GetBool("append");
-  plan.prune = config.GetBool("prune");
+  slots.prune = config.GetBool("prune");
   if (overwrite && append) return Fail("--overwrite and --append: choose one");
   if ((overwrite || append) && plan.mode != Mode::kRecord) {
     return Fail(std::string(overwrite ? "--overwrite" : "--append") +
                 " is for record mode (auto mode always adds to its cassette)");
   }
-  if (plan.prune && plan.mode != Mode::kAuto) return Fail("--prune is for auto mode");
+  if (slots.prune && plan.mode != Mode::kAuto) return Fail("--prune is for auto mode");
   if (Records(plan.mode)) {
-    plan.write = config.Write();
+    slots.write = config.Write();
+    slots.write.mounts = plan.MountNames();
     Result<std::uint64_t> max_body = ParseByteSize("max-body-bytes", config.Get("max-body-bytes"));
     if (!max_body.ok()) return max_body.status();
     plan.max_body_bytes = *max_body;
-    plan.existing = plan.mode == Mode::kAuto ? cassette::ExistingCassette::kAppend
-                    : overwrite              ? cassette::ExistingCassette::kOverwrite
-                    : append                 ? cassette::ExistingCassette::kAppend
-                                             : cassette::ExistingCassette::kRefuse;
+    slots.existing = plan.mode == Mode::kAuto ? cassette::ExistingCassette::kAppend
+                     : overwrite              ? cassette::ExistingCassette::kOverwrite
+                     : append                 ? cassette::ExistingCassette::kAppend
+                                              : cassette::ExistingCassette::kRefuse;
   }
   if (Replays(plan.mode)) {
-    TD_RETURN_IF_ERROR(BuildReplayOptions(config, &plan.replay));
-    plan.replay.log_mode = std::string(ModeName(plan.mode));
+    TD_RETURN_IF_ERROR(BuildReplayOptions(config, &slots.replay));
+    slots.replay.log_mode = std::string(ModeName(plan.mode));
     plan.strict = config.GetBool("strict");
   }
   Result<std::int64_t> grace = ParseSeconds("grace-period", config.Get("grace-period"));
@@ -236,39 +276,36 @@ Result<Plan> BuildPlan(const Config& config) {
 }
 
 // The running pieces of one mode. Members are destroyed in reverse order of declaration, so
-// keep this order: the server (which owns connections and their exchanges) goes before the
-// handlers, the handlers before the cassette target (whose writer they use), everything before
-// the loop.
+// keep this order: the server (which owns connections and their exchanges) goes first, then the
+// admin handler, then the recorder (whose worker writes what is queued into the cassettes'
+// files), then the cassettes, everything before the loop.
 struct Runtime {
   std::unique_ptr<proxy::EventLoop> loop;
-  std::optional<cassette::RecordTarget> target;  // record, auto: the lock and the file written
-  // Auto mode, for --prune: each interaction the player serves, by index, and its position in
-  // the cassette file (none when its Append failed).
-  std::vector<std::optional<size_t>> file_position;
-  size_t file_interactions = 0;
+  // --cassette: made ready before the handlers exist; the router then owns it.
+  std::unique_ptr<CassetteSlot> single;
+  std::unique_ptr<CassetteRouter> router;  // none in passthrough
   std::unique_ptr<proxy::RecordHandler> recorder;
-  std::unique_ptr<replay::ReplayHandler> player;
   std::unique_ptr<AdminHandler> admin;
   std::unique_ptr<proxy::HttpServer> server;
 };
 
-std::string RecordStatsJson(const proxy::RecordStats& s, size_t in_flight) {
-  nlohmann::json j = {{"forwarded", s.forwarded},       {"recorded", s.recorded},
-                      {"truncated", s.truncated},       {"upstream_errors", s.upstream_errors},
-                      {"write_errors", s.write_errors}, {"not_recorded", s.not_recorded},
-                      {"in_flight", in_flight}};
-  return j.dump();
-}
-
-// Step 1 (record, auto): the lock, and a look at the cassette and at what an earlier run may
-// have left. Creates no file but the lock file.
-Status PrepareTarget(const Plan& plan, Runtime* rt) {
-  Result<cassette::RecordTarget> target =
-      cassette::RecordTarget::Prepare(plan.cassette_path, plan.existing, plan.write, plan.read);
-  if (!target.ok()) return target.status();
-  for (const std::string& note : target->notes()) TD_LOG(kWarn) << note;
-  rt->target = std::move(*target);
-  return Status::Ok();
+// Step 1: --cassette (record, auto): the lock, and a look at the cassette and at what an
+// earlier run may have left; creates no file but the lock file. --cassette-dir: the folder
+// (made in record and auto; in replay it must exist).
+Status PrepareCassettes(const Plan& plan, Runtime* rt) {
+  if (!plan.cassette_dir.empty()) {
+    std::error_code ec;
+    if (plan.slots.records) {
+      std::filesystem::create_directories(plan.cassette_dir, ec);
+      if (ec) return IoError("--cassette-dir " + plan.cassette_dir + ": " + ec.message());
+    } else if (!std::filesystem::is_directory(plan.cassette_dir, ec)) {
+      return IoError("--cassette-dir " + plan.cassette_dir + ": no such folder");
+    }
+    return Status::Ok();
+  }
+  if (plan.cassette_path.empty()) return Status::Ok();  // passthrough
+  rt->single = std::make_unique<CassetteSlot>("", plan.cassette_path, &plan.slots);
+  return rt->single->Prepare();
 }
 
 // Step 2: the loop and the handlers. Nothing listens yet and no cassette is open.
@@ -277,77 +314,59 @@ Status BuildHandlers(const Plan& plan, Runtime* rt) {
   if (!loop.ok()) return loop.status();
   rt->loop = std::move(*loop);
 
-  Result<cassette::Redactor> redactor = cassette::Redactor::Create(plan.redaction);
-  if (!redactor.ok()) return redactor.status();
-
-  std::vector<cassette::Interaction> recorded;
-  if (plan.mode == Mode::kReplay) {
-    if (std::optional<std::string> note =
-            cassette::UnfinishedRecordingNote(plan.cassette_path, plan.read)) {
-      TD_LOG(kWarn) << *note;
-    }
-    cassette::ReadReport report;
-    Result<cassette::Cassette> c = cassette::ReadCassette(plan.cassette_path, plan.read, &report);
-    if (!c.ok()) return c.status();
-    for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
-    recorded = std::move(c->interactions);
-  } else if (plan.mode == Mode::kAuto) {
-    if (std::optional<cassette::Cassette> c = rt->target->TakeExisting()) {
-      recorded = std::move(c->interactions);
-    }
-    rt->file_interactions = recorded.size();
-    for (size_t i = 0; i < recorded.size(); ++i) rt->file_position.push_back(i);
-  }
   if (Forwards(plan.mode)) {
     if (plan.upstream_options.insecure) {
       TD_LOG(kWarn) << "TLS VERIFICATION IS OFF (--insecure-skip-verify): anyone on the path to "
-                    << plan.upstream->ToString() << " can read and change this traffic";
+                    << plan.UpstreamsText() << " can read and change this traffic";
     }
     proxy::RecordOptions ro;
-    ro.upstream_url = *plan.upstream;
+    if (plan.mounted()) {
+      ro.mounts = plan.upstreams;
+    } else {
+      ro.upstream_url = plan.upstreams.front().url;
+    }
     ro.upstream = plan.upstream_options;
-    ro.redactor = *redactor;
+    ro.redactor = plan.slots.redactor;
     ro.log_mode = std::string(ModeName(plan.mode));
     ro.max_body_bytes = plan.max_body_bytes;
     // Serialising and compressing a 100 KB agent turn takes milliseconds; off the loop, it does
-    // not delay other streams (docs/performance.md, "Record path"). Flushed before Close().
+    // not delay other streams (docs/performance.md, "Record path"). Flushed before the
+    // cassettes close. Each cassette's recordings go to its own destination (CassetteSlot).
     ro.write_on_worker = true;
-    // Auto mode: what gets recorded is served to the next identical request, and counts as
-    // used. (Record mode sets no callback, so the writer may consume each interaction.)
-    if (plan.mode == Mode::kAuto) {
-      ro.on_recorded = [rt](const cassette::Interaction& i, bool saved) {
-        rt->player->AddInteraction(i, /*recorded=*/true);
-        rt->file_position.push_back(saved ? std::optional<size_t>(rt->file_interactions++)
-                                          : std::nullopt);
-      };
-    }
     Result<std::unique_ptr<proxy::RecordHandler>> rec =
         proxy::RecordHandler::Create(rt->loop.get(), std::move(ro));
     if (!rec.ok()) return rec.status();
     rt->recorder = std::move(*rec);
   }
-  proxy::Handler* main_handler = rt->recorder.get();
-  std::function<std::string()> stats = [] { return std::string("{}"); };
-  if (Replays(plan.mode)) {
-    Result<std::unique_ptr<replay::ReplayHandler>> player = replay::ReplayHandler::Create(
-        std::move(recorded), plan.replay, *redactor, *rt->loop, rt->recorder.get());
-    if (!player.ok()) return player.status();
-    rt->player = std::move(*player);
-    main_handler = rt->player.get();
-    replay::ReplayHandler* p = rt->player.get();
-    stats = [p] { return p->StatsJson(); };
+  if (rt->single) {
+    TD_RETURN_IF_ERROR(rt->single->Load(rt->loop.get(), rt->recorder.get()));
+    rt->router = std::make_unique<CassetteRouter>(std::move(rt->single));
+  } else if (!plan.cassette_dir.empty()) {
+    CassetteRouter::DirectoryOptions directory;
+    directory.dir = plan.cassette_dir;
+    directory.settings = &plan.slots;
+    directory.loop = rt->loop.get();
+    directory.recorder = rt->recorder.get();
+    rt->router = std::make_unique<CassetteRouter>(std::move(directory));
+  }
+
+  proxy::Handler* main_handler =
+      rt->router ? static_cast<proxy::Handler*>(rt->router.get()) : rt->recorder.get();
+  std::function<std::string()> stats;
+  std::function<Status(std::string_view)> select;
+  if (CassetteRouter* router = rt->router.get()) {
+    stats = [router] { return router->StatsJson(); };
+    if (router->directory())
+      select = [router](std::string_view n) { return router->SelectDefault(n); };
   } else {
     proxy::RecordHandler* r = rt->recorder.get();
-    stats = [r] { return RecordStatsJson(r->stats(), r->in_flight()); };
+    stats = [r] { return RecordStatsJson(r->stats()); };
   }
   rt->admin = std::make_unique<AdminHandler>(std::string(ModeName(plan.mode)), main_handler,
-                                             std::move(stats));
+                                             std::move(stats), std::move(select));
   return Status::Ok();
 }
 
-// Graceful shutdown: stop accepting, let in-flight responses finish within the grace period,
-// then stop the loop. A second request to stop (a second Ctrl-C) stops at once. Before the
-// server exists (during the upstream check) it only stops the loop.
 class Shutdown {
  public:
   Shutdown(Runtime* rt, Micros grace_us) : rt_(rt), grace_us_(grace_us) {}
@@ -395,23 +414,31 @@ class Shutdown {
   proxy::TimerHandle grace_timer_;
 };
 
-// Step 3 (record, auto, passthrough): connects to the upstream, TLS handshake and certificate
-// included, before anything listens: a wrong URL, a dead host or a bad certificate is exit 4
-// at start rather than a 502 on the first request. The connection then serves that request.
-// A signal during the check stops it (kFailedPrecondition).
-Status CheckUpstream(const Plan& plan, Runtime* rt) {
-  std::optional<proxy::UpstreamResult> result;
-  std::unique_ptr<proxy::UpstreamCall> probe =
-      rt->recorder->upstream().Probe([&](const proxy::UpstreamResult& r) {
-        result = r;
-        rt->loop->Stop();
-      });
-  TD_RETURN_IF_ERROR(rt->loop->Run());
-  if (!result) return FailedPreconditionError("stopped while checking the upstream");
-  if (!result->ok()) {
-    return UnavailableError("upstream " + plan.upstream->ToString() + " is unreachable: " +
-                            result->message + " (--no-upstream-check starts without this check)");
+// Step 3 (record, auto, passthrough): connects to every upstream, TLS handshake and
+// certificate included, before anything listens: a wrong URL, a dead host or a bad certificate
+// is exit 4 at start rather than a 502 on the first request. The connections then serve the
+// first requests. A signal during the check stops it (kFailedPrecondition).
+Status CheckUpstreams(Runtime* rt) {
+  proxy::RecordHandler& recorder = *rt->recorder;
+  std::vector<std::optional<proxy::UpstreamResult>> results(recorder.upstream_count());
+  size_t pending = results.size();
+  std::vector<std::unique_ptr<proxy::UpstreamCall>> probes;
+  for (size_t i = 0; i < results.size(); ++i) {
+    probes.push_back(recorder.upstream(i).Probe([&, i](const proxy::UpstreamResult& r) {
+      results[i] = r;
+      if (--pending == 0 || !r.ok()) rt->loop->Stop();
+    }));
   }
+  TD_RETURN_IF_ERROR(rt->loop->Run());
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i] && !results[i]->ok()) {
+      const proxy::UpstreamMount& mount = recorder.mount(i);
+      return UnavailableError("upstream " + (mount.name.empty() ? "" : "/" + mount.name + " ") +
+                              mount.url.ToString() + " is unreachable: " + results[i]->message +
+                              " (--no-upstream-check starts without this check)");
+    }
+  }
+  if (pending != 0) return FailedPreconditionError("stopped while checking the upstream");
   return Status::Ok();
 }
 
@@ -431,85 +458,14 @@ Status Listen(const Plan& plan, Runtime* rt) {
   return Status::Ok();
 }
 
-// Step 5 (record, auto): creates the file the run writes and hands its writer to the recorder.
-Status OpenCassette(Runtime* rt) {
-  Result<cassette::CassetteWriter*> writer = rt->target->Open();
-  if (!writer.ok()) return writer.status();
-  rt->recorder->AttachWriter(*writer);
-  return Status::Ok();
-}
-
-// auto --prune, after a clean commit: keeps, in their order, the interactions this run used
-// (what it recorded included) and rewrites the cassette atomically, under the lock.
-Status Prune(const Plan& plan, Runtime* rt, std::string* summary) {
-  const std::string& path = rt->target->path();
-  cassette::ReadReport report;
-  Result<cassette::Cassette> c = cassette::ReadCassette(path, plan.read, &report);
-  if (!c.ok()) return c.status().WithContext("--prune");
-  if (c->interactions.size() != rt->file_interactions) {
-    return FailedPreconditionError("--prune: cassette " + path + " holds " +
-                                   std::to_string(c->interactions.size()) +
-                                   " interactions where this run expected " +
-                                   std::to_string(rt->file_interactions) + "; left as it is");
+// What exec's child is told: the mounts of the run (record, auto), or those the cassette's
+// header lists (replay of one --cassette).
+std::vector<std::string> ChildMounts(const Plan& plan, Runtime* rt) {
+  if (plan.mounted()) return plan.MountNames();
+  if (plan.mode == Mode::kReplay && rt->router && rt->router->single()) {
+    return rt->router->single()->mounts();
   }
-  std::vector<bool> used(c->interactions.size(), false);
-  const replay::ReplayStats stats = rt->player->Stats();
-  for (size_t i = 0; i < stats.uses.size() && i < rt->file_position.size(); ++i) {
-    if (stats.uses[i] > 0 && rt->file_position[i]) used[*rt->file_position[i]] = true;
-  }
-  cassette::Cassette kept;
-  kept.created_at_us = c->created_at_us;
-  std::string dropped;
-  for (size_t i = 0; i < c->interactions.size(); ++i) {
-    if (used[i]) {
-      kept.interactions.push_back(std::move(c->interactions[i]));
-    } else {
-      dropped += (dropped.empty() ? "#" : ", #") + std::to_string(i);
-    }
-  }
-  if (dropped.empty()) {
-    *summary = "cassette " + path + ": every interaction was used; nothing to prune";
-    return Status::Ok();
-  }
-  TD_RETURN_IF_ERROR(rt->target->Rewrite(kept).WithContext("--prune"));
-  *summary = "cassette " + path + ": pruned " +
-             std::to_string(c->interactions.size() - kept.interactions.size()) +
-             " unused interaction(s) (" + dropped + "); " +
-             std::to_string(kept.interactions.size()) + " kept";
-  return Status::Ok();
-}
-
-// The end of a recording: commits the cassette, says what was lost if anything was, prunes.
-// Returns the exit code for the cassette (kExitOk or kExitCassette).
-int FinishCassette(const Plan& plan, Runtime* rt) {
-  const proxy::RecordStats& stats = rt->recorder->stats();
-  const uint64_t lost = stats.write_errors + stats.not_recorded;
-  std::string summary;
-  Status committed = rt->target->Commit(&summary);
-  if (lost > 0) {
-    std::cerr << "tapedeck: " << lost << " interaction" << (lost == 1 ? " was" : "s were")
-              << " not saved to " << plan.cassette_path;
-    if (stats.not_recorded > 0) {
-      std::cerr << " (" << stats.not_recorded
-                << " withheld: a secret-shaped value could not be masked)";
-    }
-    std::cerr << (committed.ok() ? "" : ": " + committed.message()) << "\n";
-    return kExitCassette;
-  }
-  if (!committed.ok()) {
-    std::cerr << "tapedeck: " << committed.message() << "\n";
-    return kExitCassette;
-  }
-  TD_LOG(kInfo) << summary;
-  if (plan.prune && rt->player) {
-    Status pruned = Prune(plan, rt, &summary);
-    if (!pruned.ok()) {
-      std::cerr << "tapedeck: " << pruned.message() << "\n";
-      return kExitCassette;
-    }
-    TD_LOG(kInfo) << summary;
-  }
-  return kExitOk;
+  return {};
 }
 
 }  // namespace
@@ -528,10 +484,8 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
   ::signal(SIGXFSZ, SIG_IGN);
 
   Runtime rt;
-  if (Records(plan->mode)) {
-    Status prepared = PrepareTarget(*plan, &rt);
-    if (!prepared.ok()) return fail(prepared, ExitCodeFor(prepared));
-  }
+  Status prepared = PrepareCassettes(*plan, &rt);
+  if (!prepared.ok()) return fail(prepared, ExitCodeFor(prepared));
   Status built = BuildHandlers(*plan, &rt);
   if (!built.ok()) return fail(built, ExitCodeFor(built));
 
@@ -548,22 +502,24 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
   }
 
   if (plan->check_upstream) {
-    Status reachable = CheckUpstream(*plan, &rt);
+    Status reachable = CheckUpstreams(&rt);
     if (shutdown.begun()) return kExitProblem;
     if (!reachable.ok()) return fail(reachable, kExitUpstream);
   }
   Status listening = Listen(*plan, &rt);
   if (!listening.ok()) return fail(listening, kExitListen);
-  if (rt.target) {
-    Status opened = OpenCassette(&rt);
+  if (CassetteSlot* single = rt.router ? rt.router->single() : nullptr) {
+    Status opened = single->Open();
     if (!opened.ok()) return fail(opened, ExitCodeFor(opened));
   }
 
   std::string url = rt.server->url();
   TD_LOG(kInfo) << "mode=" << ModeName(plan->mode)
                 << (plan->cassette_path.empty() ? "" : " cassette=" + plan->cassette_path)
-                << (plan->upstream ? " upstream=" + plan->upstream->ToString() : "")
-                << (Replays(plan->mode) ? " " + replay::FormatPlayOptions(plan->replay.play) : "");
+                << (plan->cassette_dir.empty() ? "" : " cassette_dir=" + plan->cassette_dir)
+                << (plan->upstreams.empty() ? "" : " upstream=" + plan->UpstreamsText())
+                << (Replays(plan->mode) ? " " + replay::FormatPlayOptions(plan->slots.replay.play)
+                                        : "");
   const LogField listening_fields[] = {{"event", "listening"}, {"url", url}};
   WriteNotice("tapedeck listening on " + url, listening_fields);
 
@@ -577,8 +533,9 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
       }
     });
     if (!s.ok()) return fail(s, kExitProblem);
-    Result<ChildProcess> spawned = ChildProcess::Spawn(plan->command, ChildEnvironment(env, url),
-                                                       proxy::EventLoop::OriginalOpenFileLimit());
+    Result<ChildProcess> spawned =
+        ChildProcess::Spawn(plan->command, ChildEnvironment(env, url, ChildMounts(*plan, &rt)),
+                            proxy::EventLoop::OriginalOpenFileLimit());
     if (!spawned.ok()) {
       // Nothing ran: stop at once (the cassette is left as it was).
       std::cerr << "tapedeck: " << spawned.status().message() << "\n";
@@ -605,14 +562,8 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
   rt.server.reset();  // closes what is left (cut streams were recorded by Shutdown's AbortAll)
   if (rt.recorder) rt.recorder->Flush();  // every interaction written, its result delivered
   bool problem = false;
-  if (rt.player) {
-    TD_LOG(kInfo) << rt.player->Summary();
-    problem = plan->strict && rt.player->StrictProblem(/*unused_ok=*/plan->prune);
-    if (problem) {
-      std::cerr << "tapedeck: strict replay failed: " << rt.player->Summary() << "\n";
-    }
-  }
-  const int cassette_code = rt.target ? FinishCassette(*plan, &rt) : kExitOk;
+  const int cassette_code =
+      rt.router ? rt.router->Finish(plan->strict, &problem, std::cerr) : kExitOk;
   if (start_failure != kExitOk) return start_failure;
   if (plan->exec) {
     if (child_exit != 0) return child_exit;

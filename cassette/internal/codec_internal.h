@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cassette/base/status.h"
 #include "cassette/codec.h"
@@ -28,8 +29,17 @@ inline std::string CassetteWhere(std::string_view name) {
   return out;
 }
 
-// The header line (without '\n') of a cassette created at `created_at_us`.
-std::string HeaderLine(Micros created_at_us);
+// The header line (without '\n') of a cassette created at `created_at_us` through `mounts`
+// (written only when not empty).
+std::string HeaderLine(Micros created_at_us, const std::vector<std::string>& mounts);
+
+// What a mount name must be, for messages.
+inline constexpr std::string_view kMountNameRule =
+    "1-64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit";
+
+// Why `mounts` cannot go in a header, as "mounts[2]: \"openai\" is listed twice", or "" when it
+// can: every name valid (IsValidMountName), none twice.
+std::string MountsProblem(const std::vector<std::string>& mounts);
 
 // A parsed cassette file and what the writer needs to know to append to it.
 struct ParsedFile {
@@ -57,11 +67,22 @@ Result<bool> FileStartsWithCassetteHeader(const std::string& path);
 // ---------------------------------------------------------------------------------------------
 // Migrations. Step i upgrades a line (the header line too, with `is_header`) from version i + 1
 // to version i + 2; a new format version appends one step and keeps every older golden file
-// loading. There is only version 1 so far, so the table is empty.
+// loading (tests/golden/cassettes/vN/).
 using MigrationStep = Status (*)(Json* line, bool is_header);
 inline constexpr int kOldestCassetteVersion = 1;
+
+// 1 -> 2: version 2 only added the header's optional "mounts", so a version 1 line reads as it
+// is (with no mounts). A version 1 header that has "mounts" was not written by any tapedeck
+// (version 1 readers refuse the key): say which version it needs rather than take it.
+inline Status MigrateV1ToV2(Json* line, bool is_header) {
+  if (is_header && line->contains("mounts")) {
+    return ParseError("\"mounts\" needs version 2 or later (this header says version 1)");
+  }
+  return Status::Ok();
+}
+
 inline constexpr std::array<MigrationStep, kCassetteVersion - kOldestCassetteVersion>
-    kMigrationSteps{};
+    kMigrationSteps{&MigrateV1ToV2};
 
 // Upgrades one line written by `from_version` to kCassetteVersion, in place.
 inline Status MigrateLine(int from_version, Json* line, bool is_header) {

@@ -5,7 +5,7 @@
 # script leaves them alone. Needs jq and zstd (scripts/deps.sh). Usage: tests/fuzz/make_corpus.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-golden=../golden/cassettes/v1
+golden=../golden/cassettes/v2  # the current format version
 out=corpus
 mkdir -p $out/{sse_framer,cassette_reader,http_parser,redact,json_path}_fuzz
 
@@ -35,15 +35,17 @@ put sse_framer_fuzz/truncated-event.sse 'adata: {"partial":'
 put sse_framer_fuzz/done-marker.sse 'bdata: [DONE]\n\n'
 
 # --- cassette_reader_fuzz: cassette files, plain and zstd -------------------------------------
-for f in anthropic-basic.jsonl anthropic-basic.jsonl.zst edge-cases.jsonl openai-chat.jsonl; do
+for f in anthropic-basic.jsonl anthropic-basic.jsonl.zst edge-cases.jsonl openai-chat.jsonl \
+  two-providers.jsonl; do
   cp "$golden/$f" "$out/cassette_reader_fuzz/golden-$f"
 done
-header='{"tapedeck":"cassette","version":1,"created_at":"2026-11-21T08:32:33.123456Z"}'
+header='{"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z"}'
 line='{"seq":0,"recorded_at":"2026-11-21T08:34:00.000000Z","request":{"method":"GET","path":"/v1/models","headers":[]},"response":{"status":200,"headers":[],"body":{"text":"ok"}},"timing":{"headers_us":1,"done_us":2}}'
 put cassette_reader_fuzz/header-only.jsonl '%s\n' "$header"
 put cassette_reader_fuzz/no-final-newline.jsonl '%s\n%s' "$header" "$line"
 put cassette_reader_fuzz/cut-last-line.jsonl '%s\n%s\n%s' "$header" "$line" "${line:0:60}"
-put cassette_reader_fuzz/newer-version.jsonl '{"tapedeck":"cassette","version":2}\n'
+put cassette_reader_fuzz/newer-version.jsonl '{"tapedeck":"cassette","version":999}\n'
+put cassette_reader_fuzz/version-1.jsonl '%s\n%s\n' "${header/\"version\":2/\"version\":1}" "$line"
 put cassette_reader_fuzz/not-a-cassette.jsonl '{"hello":"world"}\n'
 put cassette_reader_fuzz/request-json-not-exact.jsonl '%s\n%s\n' "$header" \
   '{"seq":3,"request":{"method":"POST","path":"/x","headers":[],"body":{"json":{"b":1.50,"a":[1e5]},"exact":false}},"response":{"status":200,"headers":[],"stream":{"kind":"chunks","events":[{"at_us":5,"data_b64":"/w==","splits":[[1,2]]}]}},"truncated":{"base64":"/w=="}}'

@@ -140,7 +140,7 @@ TEST_F(CodecTest, SerializeAndParseRoundTripARichCassette) {
   const Cassette c = RichCassette();
   const std::string text = SerializeCassette(c);
   EXPECT_EQ(
-      text.rfind(R"({"tapedeck":"cassette","version":1,"created_at":"2026-11-21T08:32:33.123456Z"})"
+      text.rfind(R"({"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z"})"
                  "\n",
                  0),
       0u);
@@ -165,7 +165,7 @@ TEST_P(WriterFormTest, WriterRoundTrip) {
   const std::string bytes = testing::ReadFile(path);
   EXPECT_EQ(internal::HasZstdMagic(bytes), compress);
   if (!compress) {
-    EXPECT_EQ(bytes.rfind("{\"tapedeck\":\"cassette\",\"version\":1,", 0), 0u);
+    EXPECT_EQ(bytes.rfind("{\"tapedeck\":\"cassette\",\"version\":2,", 0), 0u);
   }
 
   ReadReport report;
@@ -389,7 +389,7 @@ TEST_F(CodecTest, BadInputGivesAClearErrorNamingFileAndLine) {
       {"other.json", "{\"name\":\"package\",\"version\":1}\n",
        "cassette other.json: not a tapedeck cassette (first line is not a tapedeck header)"},
       {"new.jsonl", "{\"tapedeck\":\"cassette\",\"version\":7}\n" + good,
-       "cassette new.jsonl: version 7 is newer than this tapedeck reads (1)"},
+       "cassette new.jsonl: version 7 is newer than this tapedeck reads (2)"},
       {"old.jsonl", "{\"tapedeck\":\"cassette\",\"version\":0}\n",
        "cassette old.jsonl: line 1: unknown version 0"},
       {"nover.jsonl", "{\"tapedeck\":\"cassette\"}\n",
@@ -403,7 +403,7 @@ TEST_F(CodecTest, BadInputGivesAClearErrorNamingFileAndLine) {
        "cassette deep.jsonl: line 2: JSON nested deeper than 520 levels"},
       {"hdr.jsonl", "{\"tapedeck\":\"cassette\",\"version\":1,\"verison\":2}\n",
        "cassette hdr.jsonl: line 1: unknown header key \"verison\" (known: tapedeck, version, "
-       "created_at; keys starting with \"x-\" or \"_\" are free for notes)"},
+       "created_at, mounts; keys starting with \"x-\" or \"_\" are free for notes)"},
   };
   for (const BadInput& bad : cases) {
     Result<Cassette> c = ParseCassette(bad.bytes, bad.name);

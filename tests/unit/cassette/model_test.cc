@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace td::cassette {
 namespace {
 
@@ -48,6 +51,31 @@ TEST(ModelTest, StreamConcatenatesEventBytes) {
   s.events.push_back({"data: b\n\n", 20, {}});
   EXPECT_EQ(s.TotalBytes(), 19u);
   EXPECT_EQ(s.Concatenated(), "event: a\n\ndata: b\n\n");
+}
+
+TEST(ModelTest, IsValidMountNameTakesOneLowerCasePathSegment) {
+  const std::vector<std::string> good = {
+      "anthropic", "openai", "a", "0", "9lives", "my_local-llm", "a-", "a_", std::string(64, 'x')};
+  for (const std::string& name : good) EXPECT_TRUE(IsValidMountName(name)) << name;
+  const std::vector<std::string> bad = {"",
+                                        "-a",
+                                        "_a",
+                                        "Anthropic",
+                                        "OPENAI",
+                                        "openAI",
+                                        "a.b",
+                                        ".",
+                                        "..",
+                                        "../x",
+                                        "a/b",
+                                        "/a",
+                                        "a b",
+                                        "a\tb",
+                                        "a:b",
+                                        "caf\xC3\xA9",
+                                        std::string(65, 'x'),
+                                        std::string("a\0b", 3)};
+  for (const std::string& name : bad) EXPECT_FALSE(IsValidMountName(name)) << name;
 }
 
 }  // namespace

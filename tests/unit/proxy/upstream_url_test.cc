@@ -118,5 +118,39 @@ TEST(UpstreamUrlTest, JoinsWithParsedPrefix) {
   EXPECT_EQ(JoinPath(prefixed->path_prefix, "/v1/messages"), "/api/anthropic/v1/messages");
 }
 
+TEST(UpstreamMountTest, ParsesNamedAndUnnamedUpstreams) {
+  Result<UpstreamMount> named = ParseUpstreamMount("openai=https://api.openai.com/v1");
+  ASSERT_TRUE(named.ok()) << named.status().message();
+  EXPECT_EQ(named->name, "openai");
+  EXPECT_EQ(named->url.host, "api.openai.com");
+  EXPECT_EQ(named->url.path_prefix, "/v1");
+  Result<UpstreamMount> plain = ParseUpstreamMount("https://api.anthropic.com");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->name, "");
+  for (std::string_view bad : {"OpenAI=https://x", "=https://x", "../x=https://x", "a b=https://x",
+                               "-x=https://x", "openai=", "openai=ftp://x"}) {
+    EXPECT_FALSE(ParseUpstreamMount(bad).ok()) << bad;
+  }
+  Result<UpstreamMount> upper = ParseUpstreamMount("Anthropic=https://api.anthropic.com");
+  EXPECT_NE(upper.status().message().find("mount name \"Anthropic\""), std::string::npos)
+      << upper.status().message();
+}
+
+TEST(UpstreamMountTest, FindsTheMountAtASegmentBoundaryAndStripsIt) {
+  std::vector<UpstreamMount> mounts = {{"anthropic", {}}, {"openai", {}}};
+  auto found = [&](std::string_view target) -> std::string {
+    std::optional<MountedTarget> m = FindMount(mounts, target);
+    return m ? std::to_string(m->mount) + " " + m->target : "none";
+  };
+  EXPECT_EQ(found("/anthropic/v1/messages"), "0 /v1/messages");
+  EXPECT_EQ(found("/openai/v1/chat/completions?x=1"), "1 /v1/chat/completions?x=1");
+  EXPECT_EQ(found("/openai"), "1 /");
+  EXPECT_EQ(found("/openai?x=1"), "1 /?x=1");
+  EXPECT_EQ(found("/openaiv1/models"), "none");
+  EXPECT_EQ(found("/v1/messages"), "none");
+  EXPECT_EQ(found("*"), "none");
+  EXPECT_EQ(found(""), "none");
+}
+
 }  // namespace
 }  // namespace td::proxy

@@ -233,7 +233,7 @@ TEST(ConfigPrintTest, WithoutAModeShowsEveryServingFlag) {
   std::map<std::string, std::string> lines = PrintedLines(c->Describe());
   EXPECT_EQ(Names(lines), FlagsOf(kServing));
   EXPECT_EQ(lines["timing"], "instant  [flag]");
-  EXPECT_EQ(lines["upstream"], "https://api.example.com  [flag]");
+  EXPECT_EQ(lines["upstream"], "[\"https://api.example.com\"]  [flag]");  // repeatable
   EXPECT_EQ(lines.count("interaction"), 0u);  // a cassette-command flag
 }
 
