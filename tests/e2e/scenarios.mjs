@@ -509,6 +509,76 @@ const execCombo = {
   },
 };
 
+// One program, both SDKs, configured from the environment alone (run by exec-client.mjs under
+// `tapedeck exec` with two mounts): a message and a message stream from Anthropic, a chat
+// completion and a chat stream from OpenAI. `verify` takes the two upstreams it was recorded
+// from, { anthropic, openai }.
+const TWO_PROMPTS = {
+  create: 'Which head erases the tape?',
+  stream: 'Describe the capstan in one line.',
+  chat: 'Name the tape speed of a compact cassette.',
+  chatStream: 'Spell out Dolby noise reduction.',
+};
+
+const twoProviders = {
+  name: 'one program, both SDKs, each provider through its own mount',
+  async run(ctx) {
+    const { client: claude } = anthropicClient(ctx);
+    const { data: created, request_id } = await claude.messages
+      .create({ model: MODEL, max_tokens: 128, messages: [userMessage(TWO_PROMPTS.create)] })
+      .withResponse();
+    const stream = claude.messages.stream({ model: MODEL, max_tokens: 128,
+      messages: [userMessage(TWO_PROMPTS.stream)] });
+    const deltas = [];
+    stream.on('text', (delta) => deltas.push(delta));
+    const final = await stream.finalMessage();
+
+    const { client: gpt } = openaiClient(ctx);
+    const { data: chat, response } = await gpt.chat.completions.create({ model: OPENAI_MODEL,
+      messages: [{ role: 'user', content: TWO_PROMPTS.chat }] }).withResponse();
+    const chunks = await gpt.chat.completions.create({ model: OPENAI_MODEL, stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: TWO_PROMPTS.chatStream }] });
+    const pieces = [];
+    let finish = null;
+    let usage = null;
+    for await (const chunk of chunks) {
+      if (chunk.choices[0]?.delta?.content) pieces.push(chunk.choices[0].delta.content);
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      usage = chunk.usage ?? usage;
+    }
+    return plain({
+      anthropic: {
+        create: { ...messageSummary(created), request_id },
+        stream: { deltas, final: messageSummary(final), request_id: stream.request_id },
+      },
+      openai: {
+        create: { id: chat.id, text: chat.choices[0].message.content,
+          finish_reason: chat.choices[0].finish_reason, usage: chat.usage,
+          request_id: response.headers.get('x-request-id') },
+        stream: { pieces, finish_reason: finish, usage },
+      },
+    });
+  },
+  verify(tr, { anthropic, openai }) {
+    assert.equal(tr.anthropic.create.text, replyText(TWO_PROMPTS.create));
+    assert.equal(tr.anthropic.create.stop_reason, 'end_turn');
+    assert.equal(tr.anthropic.stream.deltas.join(''), replyText(TWO_PROMPTS.stream));
+    assert.ok(tr.anthropic.stream.deltas.length > 5, 'the answer arrived as many deltas');
+    assert.equal(tr.anthropic.stream.final.text, replyText(TWO_PROMPTS.stream));
+    assert.equal(tr.openai.create.text, replyText(TWO_PROMPTS.chat));
+    assert.equal(tr.openai.create.finish_reason, 'stop');
+    assert.equal(tr.openai.stream.pieces.join(''), replyText(TWO_PROMPTS.chatStream));
+    assert.equal(tr.openai.stream.finish_reason, 'stop');
+    assert.ok(tr.openai.stream.usage.total_tokens > 0);
+    assertRequestIds(anthropic, [tr.anthropic.create.request_id, tr.anthropic.stream.request_id]);
+    assertRequestIds(openai, [tr.openai.create.request_id]);
+  },
+};
+
+// Scenarios only `tapedeck exec` runs (exec-client.mjs), with more than one upstream.
+export const EXEC_SCENARIOS = { twoProviders };
+
 export const SCENARIOS = {
   messagesCreate,
   messagesStream,

@@ -326,11 +326,19 @@ function midUtf8(buf) {
 }
 
 // Runs the fake upstream on 127.0.0.1 (port 0 by default). `anthropicKey` and `openaiKey` are the
-// only keys it accepts. Resolves once it listens; the returned object's `received` and `sent`
-// grow as requests arrive (one entry each, in arrival order). Call close() to stop it: open
-// keep-alive connections are cut, so a client that still talks to it afterwards fails.
-export async function startUpstream({ anthropicKey, openaiKey, port = 0 } = {}) {
-  if (!anthropicKey || !openaiKey) throw new Error('fake upstream: both keys must be given');
+// only keys it accepts. With `provider` ('anthropic' or 'openai') it plays that API alone, as the
+// real hosts do: only that provider's key is needed, and the other provider's endpoints get a
+// 404. Resolves once it listens; the returned object's `received` and `sent` grow as requests
+// arrive (one entry each, in arrival order; each received entry keeps every header, credentials
+// included, for the tests to assert on). Call close() to stop it: open keep-alive connections
+// are cut, so a client that still talks to it afterwards fails.
+export async function startUpstream({ anthropicKey, openaiKey, port = 0, provider } = {}) {
+  if (provider !== undefined && provider !== 'anthropic' && provider !== 'openai') {
+    throw new Error(`fake upstream: provider ${provider}: expected anthropic or openai`);
+  }
+  if ((!anthropicKey && provider !== 'openai') || (!openaiKey && provider !== 'anthropic')) {
+    throw new Error('fake upstream: the key of every provider it plays must be given');
+  }
   const received = [];
   const sent = [];
   const sockets = new Set();
@@ -451,8 +459,16 @@ export async function startUpstream({ anthropicKey, openaiKey, port = 0 } = {}) 
       const rec = { index: received.length, method: req.method, path: url.pathname,
         query: url.search, headers: { ...req.headers }, rawBody, body };
       received.push(rec);
-      const handler = url.pathname === '/v1/chat/completions' ?
-        onOpenAI(req, res, rec) : onAnthropic(req, res, rec, url);
+      const wants = url.pathname === '/v1/chat/completions' ? 'openai' : 'anthropic';
+      let handler;
+      if (provider && provider !== wants) {
+        handler = json(req, res, rec, 404, {}, provider === 'anthropic' ?
+          anthropicError('not_found_error', `${url.pathname}: no such endpoint`) :
+          JSON.stringify({ error: { message: `Invalid URL (${req.method} ${url.pathname})`,
+            type: 'invalid_request_error', param: null, code: null } }));
+      } else {
+        handler = wants === 'openai' ? onOpenAI(req, res, rec) : onAnthropic(req, res, rec, url);
+      }
       handler.catch((err) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(anthropicError('api_error', `fake upstream: ${err.message}`));
@@ -481,12 +497,14 @@ export async function startUpstream({ anthropicKey, openaiKey, port = 0 } = {}) 
   };
 }
 
-// By hand: `E2E_ANTHROPIC_KEY=... E2E_OPENAI_KEY=... node upstream.mjs [PORT]` prints its URL.
+// By hand: `E2E_ANTHROPIC_KEY=... E2E_OPENAI_KEY=... node upstream.mjs [PORT]` prints its URL;
+// E2E_PROVIDER=anthropic (or openai) plays that API alone.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const up = await startUpstream({
     anthropicKey: process.env.E2E_ANTHROPIC_KEY,
     openaiKey: process.env.E2E_OPENAI_KEY,
     port: Number(process.argv[2] ?? 0),
+    provider: process.env.E2E_PROVIDER || undefined,
   });
   process.stderr.write(`upstream listening on ${up.url}\n`);
   process.on('SIGTERM', () => up.close().then(() => process.exit(0)));
