@@ -17,6 +17,7 @@
 
 #include "cassette/codec.h"
 #include "cassette/internal/zstd_stream.h"
+#include "tests/support/sanitizers.h"
 
 namespace td::cassette {
 namespace {
@@ -26,11 +27,8 @@ namespace fs = std::filesystem;
 constexpr size_t kMiB = size_t{1} << 20;
 constexpr size_t kLineBytes = 64 * kMiB;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kMeasuresRss = false;  // ASan's shadow memory and quarantine swamp the figures
-#else
-constexpr bool kMeasuresRss = true;
-#endif
+// ASan's shadow memory and quarantine swamp the figures.
+constexpr bool kMeasuresRss = !td::testing::kUnderAddressSanitizer;
 
 // Writes a zstd cassette whose line 2 is exactly `line_bytes` long: `head`, then `unit` repeated
 // (cut to fit), then `tail` (which ends in '\n'). Compressed in pieces, so this process never
