@@ -124,34 +124,32 @@ void CassetteRouter::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   }
   const cassette::Request& request = exchange->request();
   std::string name;
-  cassette::Request routed = request;
-  std::string target = exchange->target();
-  bool changed = false;
+  std::optional<std::string> path;  // the path without /cassette/NAME, when it had one
+  std::string target;               // likewise the target
   if (request.path.starts_with(kPathPrefix)) {
     // "/cassette/NAME/rest": NAME is one segment; the rest (at least "/") is the real path.
     std::string_view after = std::string_view(request.path).substr(kPathPrefix.size());
     size_t slash = after.find('/');
     std::optional<std::string> decoded = PercentDecode(after.substr(0, slash));
-    if (!decoded) {
-      Reject(*exchange, 400, "tapedeck: cassette name in the path has a malformed %-escape");
+    if (!decoded || decoded->empty()) {
+      Reject(*exchange, 400,
+             decoded ? "tapedeck: empty cassette name in the path (/cassette/NAME/...)"
+                     : "tapedeck: cassette name in the path has a malformed %-escape");
       return;
     }
     name = std::move(*decoded);
     const size_t cut =
         kPathPrefix.size() + (slash == std::string_view::npos ? after.size() : slash);
-    routed.path = slash == std::string_view::npos ? "/" : request.path.substr(cut);
-    // The target is the path as sent (undecoded) plus the query: cut the same bytes off it.
-    target = target.size() >= cut && target.compare(0, cut, request.path, 0, cut) == 0
-                 ? target.substr(cut)
-                 : routed.path;
+    path = slash == std::string_view::npos ? "/" : request.path.substr(cut);
+    // The target is the path as sent (not decoded) plus the query: cut the same bytes off it.
+    const std::string& sent = exchange->target();
+    target = sent.size() >= cut && sent.compare(0, cut, request.path, 0, cut) == 0
+                 ? sent.substr(cut)
+                 : *path;
     if (target.empty() || target.front() != '/') target.insert(0, "/");
-    changed = true;
   }
-  if (const std::string* header = cassette::FindHeader(request.headers, kHeader)) {
-    if (name.empty()) name = *header;
-    cassette::RemoveHeader(&routed.headers, kHeader);
-    changed = true;
-  }
+  const std::string* header = cassette::FindHeader(request.headers, kHeader);
+  if (name.empty() && header != nullptr) name = *header;
   if (name.empty()) name = default_name_;
   if (name.empty()) {
     Reject(*exchange, 400,
@@ -170,7 +168,12 @@ void CassetteRouter::Handle(std::shared_ptr<proxy::Exchange> exchange) {
     Reject(*exchange, 500, "tapedeck: cassette " + Shown(name) + ": " + why.message());
     return;
   }
-  if (changed) {
+  if (path || header != nullptr) {
+    // The cassette sees the request without its selector: a copy, made only when there is one.
+    cassette::Request routed = request;
+    if (path) routed.path = std::move(*path);
+    cassette::RemoveHeader(&routed.headers, kHeader);
+    if (!path) target = exchange->target();
     exchange =
         std::make_shared<RoutedExchange>(std::move(exchange), std::move(routed), std::move(target));
   }

@@ -216,6 +216,7 @@ TEST_F(CassetteDirTest, NamesThatCouldLeaveTheFolderAreRefusedAndNothingIsCreate
       "/cassette/a%00b/v1/messages",
       "/cassette/" + std::string(10 * 1024, 'a') + "/v1/messages",
       "/cassette/a%zz/v1/messages",
+      "/cassette//v1/messages",
       "/cassette/sub%2F..%2F..%2Fx/v1/messages",
   };
   for (const std::string& target : by_path) {

@@ -55,6 +55,7 @@ const std::set<std::string_view> kPendingFlags = {};
 // TAPEDECK_* names in the docs that are not flags' environment variables.
 const std::map<std::string_view, std::string_view> kOtherVariables = {
     {"TAPEDECK_WERROR", "CMake option, CMakeLists.txt"},
+    {"TAPEDECK_BUILD_FUZZ", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BIN", "the binary tests/e2e drives"},
     {"TAPEDECK_UPDATE_GOLDEN", "tests/unit/cassette/golden_test.cc"},
 };
