@@ -112,13 +112,9 @@ class EvTimer final : public TimerHandle::Impl {
     // The callback may destroy its own handle (and so this timer): run a local copy.
     std::function<void()> fn = std::move(self->fn_);
     self->fn_ = nullptr;
-    try {
-      if (fn) fn();
-    } catch (const std::exception& e) {
-      TD_LOG(kError) << "timer callback threw: " << e.what();
-    } catch (...) {
-      TD_LOG(kError) << "timer callback threw";
-    }
+    if (!fn) return;
+    internal::RunGuarded(
+        fn, [](std::string_view what) { TD_LOG(kError) << "timer callback threw: " << what; });
   }
 
   internal::EventPtr ev_;
@@ -271,13 +267,8 @@ void EventLoop::RunPosted() {
     batch.swap(posted_);
   }
   for (auto& fn : batch) {
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      TD_LOG(kError) << "posted task threw: " << e.what();
-    } catch (...) {
-      TD_LOG(kError) << "posted task threw";
-    }
+    internal::RunGuarded(
+        fn, [](std::string_view what) { TD_LOG(kError) << "posted task threw: " << what; });
   }
 }
 

@@ -80,13 +80,7 @@ std::string PlainErrorResponse(int status, std::string_view reason,
 struct ServerConnection::Callbacks {
   template <class F>
   static void Guarded(ServerConnection* conn, F&& f) noexcept {
-    try {
-      f();
-    } catch (const std::exception& e) {
-      conn->Fail(e.what());
-    } catch (...) {
-      conn->Fail("unexpected exception");
-    }
+    RunGuarded(std::forward<F>(f), [conn](std::string_view what) { conn->Fail(what); });
   }
   static void OnRead(bufferevent*, void* arg) noexcept {
     auto* conn = static_cast<ServerConnection*>(arg);

@@ -42,13 +42,7 @@ bool IsIpLiteral(const std::string& host) {
 struct UpstreamConnection::Callbacks {
   template <class F>
   static void Guarded(UpstreamConnection* conn, F&& f) noexcept {
-    try {
-      f();
-    } catch (const std::exception& e) {
-      conn->HandleException(e.what());
-    } catch (...) {
-      conn->HandleException("unexpected exception");
-    }
+    RunGuarded(std::forward<F>(f), [conn](std::string_view what) { conn->HandleException(what); });
   }
   static void OnRead(bufferevent*, void* arg) noexcept {
     auto* conn = static_cast<UpstreamConnection*>(arg);
