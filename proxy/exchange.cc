@@ -1,2 +1,17 @@
-// Out-of-line anchors for the interfaces in exchange.h.
+// Out-of-line anchors for the interfaces in exchange.h, and the one error responder.
 #include "proxy/exchange.h"
+
+namespace td::proxy {
+
+size_t RespondWithError(ResponseSink& sink, int status, cassette::Provider provider,
+                        std::string_view type, std::string_view message,
+                        cassette::Headers headers) {
+  const std::string body = cassette::ErrorBody(provider, type, message);
+  headers.insert(headers.begin(), {"content-type", "application/json"});
+  sink.Start(status, headers, body.size());
+  sink.Write(body);
+  sink.Finish();
+  return body.size();
+}
+
+}  // namespace td::proxy

@@ -19,6 +19,7 @@
 
 #include "cassette/base/clock.h"
 #include "cassette/model.h"
+#include "cassette/provider.h"
 
 namespace td::proxy {
 
@@ -80,6 +81,13 @@ class Exchange {
   // The handler must cancel its work (timers, upstream request). Replaces any earlier callback.
   virtual void SetOnClientGone(std::function<void()> on_gone) = 0;
 };
+
+// Answers the whole response at once with a JSON error in `provider`'s shape
+// (cassette::ErrorBody: `type`, `message`): `status`, content-type application/json, then
+// `headers` (x-should-retry, x-tapedeck-error, ...). Returns the body's size, for the access log.
+size_t RespondWithError(ResponseSink& sink, int status, cassette::Provider provider,
+                        std::string_view type, std::string_view message,
+                        cassette::Headers headers = {});
 
 // Answers exchanges. Handle() returns promptly; the answer may complete later on the loop.
 class Handler {

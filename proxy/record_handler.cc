@@ -95,18 +95,11 @@ class RecordHandler::Forward {
                                 "; the mounts are " + mounts +
                                 ": point the client's base URL at one (e.g. http://HOST:PORT/" +
                                 owner_->mounts_.front().name + ")";
-    std::string body = cassette::ErrorBody(cassette::DetectProvider(exchange_->request()),
-                                           "not_found_error", message);
-    ResponseSink& sink = exchange_->sink();
-    sink.Start(404,
-               {{"content-type", "application/json"},
-                {"x-should-retry", "false"},
-                {"x-tapedeck-error", "no-mount"}},
-               body.size());
-    sink.Write(body);
-    sink.Finish();
     status_ = 404;
-    bytes_ = body.size();
+    bytes_ =
+        RespondWithError(exchange_->sink(), status_, cassette::DetectProvider(exchange_->request()),
+                         "not_found_error", message,
+                         {{"x-should-retry", "false"}, {"x-tapedeck-error", "no-mount"}});
     End("error", std::nullopt, /*record=*/false, "no mount for this path");
   }
 
@@ -176,17 +169,11 @@ class RecordHandler::Forward {
       TD_LOG(kWarn) << "upstream " << UpstreamErrorName(result.error) << " failure for "
                     << request.method << " " << log_path_ << " seq=" << exchange_->seq() << ": "
                     << result.message;
-      std::string body =
-          cassette::ErrorBody(cassette::DetectProvider(request), "api_error",
-                              "tapedeck: upstream request failed: " + result.message);
-      ResponseSink& sink = exchange_->sink();
       // No x-should-retry: an SDK should treat this like any 502 from the real API.
-      sink.Start(502, {{"content-type", "application/json"}, {"x-tapedeck-error", "upstream"}},
-                 body.size());
-      sink.Write(body);
-      sink.Finish();
       status_ = 502;
-      bytes_ = body.size();
+      bytes_ = RespondWithError(exchange_->sink(), status_, cassette::DetectProvider(request),
+                                "api_error", "tapedeck: upstream request failed: " + result.message,
+                                {{"x-tapedeck-error", "upstream"}});
       End("error", std::nullopt, /*record=*/false, result.message);
       return;
     }

@@ -156,23 +156,15 @@ void ReplayHandler::RespondMiss(proxy::Exchange& exchange, const cassette::Reque
   recent_misses_.push_back(message);
   if (recent_misses_.size() > kRecentMisses) recent_misses_.pop_front();
 
-  std::string body =
-      cassette::ErrorBody(cassette::DetectProvider(live), "not_found_error", message);
-  cassette::Headers headers = {
-      {"content-type", "application/json"},
-      {"x-should-retry", "false"},
-      {"x-tapedeck-miss", exhausted ? "exhausted" : "1"},
-  };
-  proxy::ResponseSink& sink = exchange.sink();
-  sink.Start(404, headers, body.size());
-  sink.Write(body);
-  sink.Finish();
+  const size_t body_bytes = proxy::RespondWithError(
+      exchange.sink(), 404, cassette::DetectProvider(live), "not_found_error", message,
+      {{"x-should-retry", "false"}, {"x-tapedeck-miss", exhausted ? "exhausted" : "1"}});
   proxy::AccessLogEntry entry;
   entry.mode = options_.log_mode;
   entry.cassette = options_.log_cassette;
   entry.result = exhausted ? "exhausted" : "miss";
   entry.status = 404;
-  entry.bytes = body.size();
+  entry.bytes = body_bytes;
   entry.duration_us = scheduler_.NowMicros() - start_us;
   entry.method = live.method;
   entry.path = live.path;  // redacted, like everything in `live`

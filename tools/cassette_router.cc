@@ -210,17 +210,9 @@ CassetteSlot* CassetteRouter::SlotFor(const std::string& name, Status* why) {
 
 void CassetteRouter::Reject(proxy::Exchange& exchange, int status, const std::string& message) {
   TD_LOG(kWarn) << message;
-  std::string body =
-      cassette::ErrorBody(cassette::DetectProvider(exchange.request()),
-                          status == 400 ? "invalid_request_error" : "api_error", message);
-  proxy::ResponseSink& sink = exchange.sink();
-  sink.Start(status,
-             {{"content-type", "application/json"},
-              {"x-should-retry", "false"},
-              {"x-tapedeck-error", "cassette"}},
-             body.size());
-  sink.Write(body);
-  sink.Finish();
+  proxy::RespondWithError(exchange.sink(), status, cassette::DetectProvider(exchange.request()),
+                          status == 400 ? "invalid_request_error" : "api_error", message,
+                          {{"x-should-retry", "false"}, {"x-tapedeck-error", "cassette"}});
 }
 
 Status CassetteRouter::SelectDefault(std::string_view name) {

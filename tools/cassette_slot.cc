@@ -114,16 +114,9 @@ void CassetteSlot::AnswerMissingCassette(proxy::Exchange& exchange) {
   const std::string message = "tapedeck: no cassette \"" + name_ + "\" (" + path_ +
                               " does not exist): record it first (--mode record or auto)";
   TD_LOG(kWarn) << message;
-  std::string body =
-      cassette::ErrorBody(cassette::DetectProvider(exchange.request()), "not_found_error", message);
-  proxy::ResponseSink& sink = exchange.sink();
-  sink.Start(404,
-             {{"content-type", "application/json"},
-              {"x-should-retry", "false"},
-              {"x-tapedeck-miss", "no-cassette"}},
-             body.size());
-  sink.Write(body);
-  sink.Finish();
+  proxy::RespondWithError(exchange.sink(), 404, cassette::DetectProvider(exchange.request()),
+                          "not_found_error", message,
+                          {{"x-should-retry", "false"}, {"x-tapedeck-miss", "no-cassette"}});
 }
 
 std::string CassetteSlot::StatsJson() const {

@@ -345,12 +345,8 @@ void ServerConnection::Dispatch() {
 
   if (!key_ok) {
     TD_LOG(kWarn) << "request from " << peer_ << " rejected: missing or wrong x-tapedeck-key";
-    std::string body =
-        cassette::ErrorBody(cassette::DetectProvider(exchange->request()), "authentication_error",
-                            "tapedeck: missing or wrong x-tapedeck-key header");
-    exchange->Start(401, {{"content-type", "application/json"}}, body.size());
-    exchange->Write(body);
-    exchange->Finish();
+    RespondWithError(*exchange, 401, cassette::DetectProvider(exchange->request()),
+                     "authentication_error", "tapedeck: missing or wrong x-tapedeck-key header");
     return;
   }
   try {
