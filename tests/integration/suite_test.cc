@@ -137,15 +137,21 @@ TEST(MountsTest, NamedAndUnnamedUpstreamsDoNotMix) {
 
 class CassetteDirTest : public ::testing::Test {
  protected:
+  void SetUp() override { Echo(upstream_, "api"); }
   std::string Dir() const { return root_.Path("cassettes"); }
+  // `tapedeck record` over the folder, on a free port, forwarding to the echoing upstream.
+  std::vector<std::string> RecordArgs() const {
+    return {"record",      "--cassette-dir", Dir(),          "--listen",
+            "127.0.0.1:0", "--upstream",     upstream_.url()};
+  }
+
   ScopedTempDir root_;
+  FakeUpstream upstream_;
 };
 
 TEST_F(CassetteDirTest, EightConcurrentClientsEachRecordAndReplayTheirOwnCassette) {
   constexpr int kClients = 8;
   constexpr int kRequests = 20;
-  FakeUpstream upstream;
-  Echo(upstream, "api");
   // Client i's cassette; odd ones in a subfolder, named through %2F.
   auto name = [](int i) { return (i % 2 ? "suite/client-" : "client-") + std::to_string(i); };
   auto prefix = [](int i) {
@@ -166,8 +172,7 @@ TEST_F(CassetteDirTest, EightConcurrentClientsEachRecordAndReplayTheirOwnCassett
     for (std::thread& t : clients) t.join();
   };
 
-  TapedeckProcess rec(
-      {"record", "--cassette-dir", Dir(), "--listen", "127.0.0.1:0", "--upstream", upstream.url()});
+  TapedeckProcess rec(RecordArgs());
   ASSERT_TRUE(rec.WaitListening());
   std::vector<std::vector<std::string>> recorded;
   run_clients(rec.port(), &recorded);
@@ -192,7 +197,7 @@ TEST_F(CassetteDirTest, EightConcurrentClientsEachRecordAndReplayTheirOwnCassett
     if (entry.path().string().ends_with(".jsonl.zst")) ++files;
   }
   EXPECT_EQ(files, static_cast<size_t>(kClients));
-  EXPECT_EQ(upstream.requests().size(), static_cast<size_t>(kClients * kRequests));
+  EXPECT_EQ(upstream_.requests().size(), static_cast<size_t>(kClients * kRequests));
 
   TapedeckProcess play({"replay", "--cassette-dir", Dir(), "--listen", "127.0.0.1:0", "--strict",
                         "--on-exhausted", "error"});
@@ -204,10 +209,7 @@ TEST_F(CassetteDirTest, EightConcurrentClientsEachRecordAndReplayTheirOwnCassett
 }
 
 TEST_F(CassetteDirTest, NamesThatCouldLeaveTheFolderAreRefusedAndNothingIsCreated) {
-  FakeUpstream upstream;
-  Echo(upstream, "api");
-  TapedeckProcess rec(
-      {"record", "--cassette-dir", Dir(), "--listen", "127.0.0.1:0", "--upstream", upstream.url()});
+  TapedeckProcess rec(RecordArgs());
   ASSERT_TRUE(rec.WaitListening());
   const std::vector<std::string> by_path = {
       "/cassette/..%2Fx/v1/messages",
@@ -236,7 +238,7 @@ TEST_F(CassetteDirTest, NamesThatCouldLeaveTheFolderAreRefusedAndNothingIsCreate
   EXPECT_NE(none.body.find("/cassette/NAME/"), std::string::npos) << none.body;
   EXPECT_EQ(Stop(rec), 0) << rec.stderr_text();
 
-  EXPECT_TRUE(upstream.requests().empty()) << "nothing refused was forwarded";
+  EXPECT_TRUE(upstream_.requests().empty()) << "nothing refused was forwarded";
   std::vector<std::string> made;
   for (const auto& entry : fs::recursive_directory_iterator(root_.path())) {
     made.push_back(entry.path().string());
@@ -245,10 +247,7 @@ TEST_F(CassetteDirTest, NamesThatCouldLeaveTheFolderAreRefusedAndNothingIsCreate
 }
 
 TEST_F(CassetteDirTest, HeaderAndDefaultPickTheCassetteAndTheHeaderNeverLeaves) {
-  FakeUpstream upstream;
-  Echo(upstream, "api");
-  TapedeckProcess rec(
-      {"record", "--cassette-dir", Dir(), "--listen", "127.0.0.1:0", "--upstream", upstream.url()});
+  TapedeckProcess rec(RecordArgs());
   ASSERT_TRUE(rec.WaitListening());
   EXPECT_EQ(Send(rec.port(), "POST", "/__tapedeck/cassette", {}, R"({"name":"../x"})").status, 400);
   ClientResponse set =
@@ -271,7 +270,7 @@ TEST_F(CassetteDirTest, HeaderAndDefaultPickTheCassetteAndTheHeaderNeverLeaves) 
   EXPECT_EQ(s["default"], "runs/default");
   EXPECT_EQ(s["cassettes"].size(), 3u) << stats.body;
   EXPECT_EQ(s["cassettes"]["by-header"]["recorded"], 1) << stats.body;
-  for (const CapturedRequest& r : upstream.requests()) {
+  for (const CapturedRequest& r : upstream_.requests()) {
     EXPECT_EQ(cassette::FindHeader(r.headers, "x-tapedeck-cassette"), nullptr);
     EXPECT_EQ(r.target, "/v1/messages");
   }
