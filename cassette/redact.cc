@@ -19,9 +19,6 @@ namespace td::cassette {
 
 namespace {
 
-// How far a placeholder's rule name may run ("[REDACTED:aws-access-key-id]").
-constexpr size_t kMaxPlaceholder = 64;
-
 struct Edit {
   size_t begin = 0;
   size_t end = 0;
@@ -44,10 +41,8 @@ std::vector<Span> PlaceholderSpans(std::string_view text) {
   std::vector<Span> spans;
   for (size_t pos = text.find("[REDACTED"); pos != std::string_view::npos;
        pos = text.find("[REDACTED", pos + 1)) {
-    std::string_view window = text.substr(pos, kMaxPlaceholder);
-    size_t close = window.find(']');
-    if (close != std::string_view::npos && IsRedactionPlaceholder(window.substr(0, close + 1))) {
-      spans.emplace_back(pos, pos + close + 1);
+    if (const size_t length = RedactionPlaceholderLengthAt(text, pos); length != 0) {
+      spans.emplace_back(pos, pos + length);
     }
   }
   return spans;

@@ -246,4 +246,16 @@ bool IsRedactionPlaceholder(std::string_view value) {
                      [](char c) { return IsLower(c) || IsDigit(c) || c == '-'; });
 }
 
+size_t RedactionPlaceholderLengthAt(std::string_view text, size_t pos) {
+  // How far a placeholder's rule name may run ("[REDACTED:aws-access-key-id]").
+  constexpr size_t kMaxPlaceholder = 64;
+  if (!StartsWithAt(text, pos, "[REDACTED")) return 0;
+  const std::string_view window = text.substr(pos, kMaxPlaceholder);
+  const size_t close = window.find(']');
+  if (close == std::string_view::npos || !IsRedactionPlaceholder(window.substr(0, close + 1))) {
+    return 0;
+  }
+  return close + 1;
+}
+
 }  // namespace td::cassette

@@ -76,4 +76,7 @@ std::vector<SecretFinding> ScanInteraction(const Interaction& interaction, size_
 // True when `value` is one of the placeholders redaction writes.
 bool IsRedactionPlaceholder(std::string_view value);
 
+// The length of the placeholder that starts at text[pos], or 0 when none does.
+size_t RedactionPlaceholderLengthAt(std::string_view text, size_t pos);
+
 }  // namespace td::cassette

@@ -196,6 +196,11 @@ std::optional<SecretMatch> MatchUrlPassword(std::string_view text, size_t i) {
   size_t colon = std::string_view::npos;
   size_t at = std::string_view::npos;
   for (; pos < text.size() && !EndsAuthority(text[pos]); ++pos) {
+    // A placeholder's own ':' is not the user:password separator: skip over it whole.
+    if (const size_t placeholder = RedactionPlaceholderLengthAt(text, pos); placeholder != 0) {
+      pos += placeholder - 1;
+      continue;
+    }
     if (text[pos] == ':' && colon == std::string_view::npos) colon = pos;
     if (text[pos] == '@') at = pos;  // the last one: a raw '@' in a password happens
   }

@@ -373,6 +373,17 @@ TEST(RedactTest, KeyRightAfterAPrivateKeyIsRedacted) {
               HasSubstr("[REDACTED:private-key][REDACTED:anthropic-key] please"));
 }
 
+TEST(RedactTest, APlaceholderColonIsNotAUrlPassword) {
+  // Found by tests/fuzz/redact_fuzz in CI: a key inside a URL's authority became
+  // "[REDACTED:openai-key]", and the placeholder's ':' then read as the user:password
+  // separator, so the scanner refused what redaction had just written.
+  const Redactor redactor = MakeRedactor();
+  Interaction i = Planted("h:\\/\\/" + FakeOpenAiKey() + ".Tail9\x01@\x01host");
+  redactor.RedactInteraction(&i, nullptr);
+  EXPECT_THAT(ScanInteraction(i, 0), IsEmpty());
+  EXPECT_THAT(i.request.body.bytes, HasSubstr("h:\\/\\/[REDACTED:openai-key].Tail9\x01@"));
+}
+
 TEST(RedactTest, DefaultsOffKeepsOnlyUserRules) {
   RedactionRules rules;
   rules.defaults = false;

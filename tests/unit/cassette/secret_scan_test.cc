@@ -300,9 +300,13 @@ TEST(SecretScanTest, PasswordsInUrlsOnlyThePassword) {
            std::string("postgres://app:[REDACTED:url-password]@db/prod"),
            std::string("mailto:someone@example.test"),
            std::string("see http://a:b9@ (no host)"),
+           std::string("x://[REDACTED:openai-key]-Tail9@host"),
        }) {
     EXPECT_THAT(Found(url), IsEmpty()) << url;
   }
+  // A placeholder in the user name does not hide the password after it.
+  EXPECT_THAT(Found("postgres://[REDACTED:openai-key]:" + pw + "@db/prod"),
+              ElementsAre("url-password=" + pw));
 }
 
 TEST(SecretScanTest, TelegramBotTokens) {
