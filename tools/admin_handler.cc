@@ -1,4 +1,4 @@
-// The admin endpoints: health, stats and the default cassette.
+// The admin endpoints: health, stats, one cassette's stats and the default cassette.
 #include "tools/admin_handler.h"
 
 #include <nlohmann/json.hpp>
@@ -6,12 +6,18 @@
 namespace td::cli {
 namespace {
 
+constexpr std::string_view kCassetteStats = "stats/";
+
 void Respond(proxy::Exchange& exchange, int status, const std::string& body) {
   proxy::ResponseSink& sink = exchange.sink();
   sink.Start(status, {{"content-type", "application/json"}, {"cache-control", "no-store"}},
              body.size());
   sink.Write(body);
   sink.Finish();
+}
+
+void RespondError(proxy::Exchange& exchange, int status, std::string_view message) {
+  Respond(exchange, status, nlohmann::json{{"error", message}}.dump());
 }
 
 }  // namespace
@@ -22,31 +28,58 @@ void AdminHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
     next_->Handle(std::move(exchange));
     return;
   }
+  const bool directory = static_cast<bool>(endpoints_.select_cassette);
   std::string_view what = std::string_view(r.path).substr(kAdminPrefix.size());
-  if (what == "cassette" && r.method == "POST" && select_cassette_) {
-    nlohmann::json body = nlohmann::json::parse(r.body.bytes, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
-      Respond(*exchange, 400, R"({"error":"expected {\"name\": \"NAME\"}"})");
-      return;
-    }
-    Status selected = select_cassette_(body["name"].get<std::string>());
-    if (!selected.ok()) {
-      Respond(*exchange, 400, nlohmann::json{{"error", selected.message()}}.dump());
-      return;
-    }
-    Respond(*exchange, 200, nlohmann::json{{"cassette", body["name"]}}.dump());
+  if (what == "cassette" && r.method == "POST" && directory) {
+    SelectCassette(*exchange);
   } else if (r.method != "GET") {
-    Respond(*exchange, 405,
-            select_cassette_ ? R"({"error":"admin endpoints take GET, and POST for cassette"})"
-                             : R"({"error":"admin endpoints take GET"})");
+    RespondError(*exchange, 405,
+                 directory ? "admin endpoints take GET, and POST for cassette"
+                           : "admin endpoints take GET");
   } else if (what == "health") {
     Respond(*exchange, 200, nlohmann::json{{"status", "ok"}, {"mode", mode_}}.dump());
   } else if (what == "stats") {
-    Respond(*exchange, 200, stats_json_());
+    Respond(*exchange, 200, endpoints_.stats());
+  } else if (what.starts_with(kCassetteStats) && endpoints_.cassette_stats) {
+    CassetteStats(*exchange, what.substr(kCassetteStats.size()));
   } else {
-    Respond(*exchange, 404,
-            R"json({"error":"unknown admin endpoint (health, stats, cassette)"})json");
+    RespondError(*exchange, 404,
+                 directory ? "unknown admin endpoint (health, stats, stats/NAME, cassette)"
+                           : "unknown admin endpoint (health, stats)");
   }
+}
+
+void AdminHandler::SelectCassette(proxy::Exchange& exchange) {
+  nlohmann::json body = nlohmann::json::parse(exchange.request().body.bytes, nullptr,
+                                              /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+    RespondError(exchange, 400, "expected {\"name\": \"NAME\"}");
+    return;
+  }
+  Status selected = endpoints_.select_cassette(body["name"].get<std::string>());
+  if (!selected.ok()) {
+    RespondError(exchange, 400, selected.message());
+    return;
+  }
+  Respond(exchange, 200, nlohmann::json{{"cassette", body["name"]}}.dump());
+}
+
+void AdminHandler::CassetteStats(proxy::Exchange& exchange, std::string_view encoded_name) {
+  bool unused_fails = false;
+  for (const auto& [name, value] : exchange.request().query) {
+    if (name == "unused" && (value == "fail" || value == "ok")) {
+      unused_fails = value == "fail";
+    } else {
+      RespondError(exchange, 400, "stats/NAME takes one query parameter: unused=fail or unused=ok");
+      return;
+    }
+  }
+  Result<std::string> stats = endpoints_.cassette_stats(encoded_name, unused_fails);
+  if (!stats.ok()) {
+    RespondError(exchange, 400, stats.status().message());
+    return;
+  }
+  Respond(exchange, 200, *stats);
 }
 
 }  // namespace td::cli

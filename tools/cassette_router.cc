@@ -235,6 +235,33 @@ std::string CassetteRouter::StatsJson() const {
       .dump();
 }
 
+Result<std::string> CassetteRouter::CassetteStatsJson(std::string_view encoded_name,
+                                                      bool unused_fails) const {
+  if (!directory()) {
+    return FailedPreconditionError("this tapedeck serves one --cassette; use GET /__tapedeck/stats");
+  }
+  const std::optional<std::string> decoded = PercentDecode(encoded_name);
+  if (!decoded) return InvalidArgumentError("cassette name " + Shown(encoded_name) + ": bad %-escape");
+  const std::string_view name = *decoded;
+  TD_RETURN_IF_ERROR(ValidateCassetteName(name));
+  nlohmann::json j = {{"cassette", name}, {"problem", nullptr}};
+  const std::string key(name);
+  if (auto failed = failed_.find(key); failed != failed_.end()) {
+    j["state"] = "failed";
+    j["reason"] = failed->second.message();
+    j["problem"] = "cassette " + key + " could not be used: " + failed->second.message();
+  } else if (auto slot = slots_.find(key); slot != slots_.end()) {
+    j["state"] = "ready";
+    j["counts"] = nlohmann::json::parse(slot->second->StatsJson());
+    if (std::optional<std::string> problem = slot->second->Problem(unused_fails)) {
+      j["problem"] = *problem;
+    }
+  } else {
+    j["state"] = "untouched";
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 int CassetteRouter::Finish(bool strict, bool* strict_problem, std::ostream& err) {
   *strict_problem = false;
   int code = kExitOk;

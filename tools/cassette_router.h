@@ -64,6 +64,16 @@ class CassetteRouter final : public proxy::Handler {
   // GET /__tapedeck/stats: one cassette's counts, or {"default": NAME, "cassettes": {NAME:
   // counts, ...}, "failed": {NAME: reason, ...}} for a directory.
   std::string StatsJson() const;
+  // GET /__tapedeck/stats/NAME (directory only; NAME as the path carries it, percent-decoded
+  // like the /cassette/NAME/ prefix): one cassette, for a test runner that checks
+  // each test's cassette when the test ends:
+  //   {"cassette": NAME, "state": "untouched" | "ready" | "failed",
+  //    "problem": null | "what --strict would refuse, in one sentence",
+  //    "counts": {...} (ready: as in StatsJson), "reason": "..." (failed)}
+  // "untouched" is a cassette no request has picked yet. `unused_fails` also makes
+  // interactions not yet used a problem. Errors: kInvalidArgument for a bad NAME,
+  // kFailedPrecondition without --cassette-dir.
+  Result<std::string> CassetteStatsJson(std::string_view encoded_name, bool unused_fails) const;
   // After the loop stopped and the recorder flushed: each cassette's Finish. Returns the worst
   // exit code (kExitCassette when any cassette failed); sets `*strict_problem` when any did.
   int Finish(bool strict, bool* strict_problem, std::ostream& err);

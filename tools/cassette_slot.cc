@@ -125,6 +125,18 @@ std::string CassetteSlot::StatsJson() const {
   return RecordStatsJson(destination_.stats);
 }
 
+std::optional<std::string> CassetteSlot::Problem(bool unused_fails) const {
+  const proxy::RecordStats& s = destination_.stats;
+  if (const uint64_t lost = s.write_errors + s.not_recorded; lost > 0) {
+    return std::to_string(lost) + " interaction(s) not saved to " + path_ +
+           (s.not_recorded > 0 ? " (a secret-shaped value could not be masked)" : "");
+  }
+  if (missing_ || (player_ && player_->StrictProblem(/*unused_ok=*/!unused_fails))) {
+    return Summary();
+  }
+  return std::nullopt;
+}
+
 std::string CassetteSlot::Summary() const {
   const std::string who = name_.empty() ? "" : "cassette " + name_ + ": ";
   if (missing_) {

@@ -76,6 +76,11 @@ class CassetteSlot {
   // For GET /__tapedeck/stats and the shutdown log.
   std::string StatsJson() const;
   std::string Summary() const;
+  // What fails this cassette so far, in one sentence, or nullopt: in replay and auto what
+  // --strict refuses (misses, exhausted repeats, a cassette that does not exist; interactions
+  // not yet used only with `unused_fails`), in record and auto an interaction that was not
+  // saved. For GET /__tapedeck/stats/NAME, which a test runner asks after each test.
+  std::optional<std::string> Problem(bool unused_fails) const;
   // The mounts the cassette's header lists (replay reads them from the file).
   const std::vector<std::string>& mounts() const { return mounts_; }
   const std::string& name() const { return name_; }

@@ -352,18 +352,21 @@ Status BuildHandlers(const Plan& plan, Runtime* rt) {
 
   proxy::Handler* main_handler =
       rt->router ? static_cast<proxy::Handler*>(rt->router.get()) : rt->recorder.get();
-  std::function<std::string()> stats;
-  std::function<Status(std::string_view)> select;
+  AdminHandler::Endpoints endpoints;
   if (CassetteRouter* router = rt->router.get()) {
-    stats = [router] { return router->StatsJson(); };
-    if (router->directory())
-      select = [router](std::string_view n) { return router->SelectDefault(n); };
+    endpoints.stats = [router] { return router->StatsJson(); };
+    if (router->directory()) {
+      endpoints.select_cassette = [router](std::string_view n) { return router->SelectDefault(n); };
+      endpoints.cassette_stats = [router](std::string_view n, bool unused_fails) {
+        return router->CassetteStatsJson(n, unused_fails);
+      };
+    }
   } else {
     proxy::RecordHandler* r = rt->recorder.get();
-    stats = [r] { return RecordStatsJson(r->stats()); };
+    endpoints.stats = [r] { return RecordStatsJson(r->stats()); };
   }
   rt->admin = std::make_unique<AdminHandler>(std::string(ModeName(plan.mode)), main_handler,
-                                             std::move(stats), std::move(select));
+                                             std::move(endpoints));
   return Status::Ok();
 }
 

@@ -305,5 +305,58 @@ TEST_F(CassetteDirTest, ReplayOfACassetteThatDoesNotExistSaysSoAndFailsStrict) {
   EXPECT_EQ(code, 3) << missing.stderr_text();
 }
 
+TEST_F(CassetteDirTest, EachCassettesVerdictIsAskedForByName) {
+  // What a test runner asks when a test ends: did this test's cassette replay cleanly?
+  TapedeckProcess rec(RecordArgs());
+  ASSERT_TRUE(rec.WaitListening());
+  for (const char* body : {R"({"n":1})", R"({"n":2})"}) {
+    ASSERT_EQ(Send(rec.port(), "POST", "/cassette/suite%2Fclean/v1/messages", {}, body).status,
+              200);
+  }
+  ASSERT_EQ(Send(rec.port(), "POST", "/cassette/changed/v1/messages", {}, R"({"n":1})").status,
+            200);
+  nlohmann::json recorded =
+      nlohmann::json::parse(Send(rec.port(), "GET", "/__tapedeck/stats/suite%2Fclean").body);
+  EXPECT_EQ(Stop(rec), 0) << rec.stderr_text();
+  EXPECT_EQ(recorded["state"], "ready") << recorded;
+  EXPECT_TRUE(recorded["problem"].is_null()) << recorded;
+  EXPECT_EQ(recorded["counts"]["recorded"], 2) << recorded;
+
+  TapedeckProcess play({"replay", "--cassette-dir", Dir(), "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(play.WaitListening());
+  auto verdict = [&](const std::string& encoded, const std::string& query = "") {
+    ClientResponse r = Send(play.port(), "GET", "/__tapedeck/stats/" + encoded + query);
+    EXPECT_EQ(r.status, 200) << encoded << ": " << r.body;
+    return nlohmann::json::parse(r.body, nullptr, false);
+  };
+  EXPECT_EQ(verdict("suite/clean")["state"], "untouched");
+  ASSERT_EQ(Send(play.port(), "POST", "/cassette/suite%2Fclean/v1/messages", {}, R"({"n":1})")
+                .status,
+            200);
+  nlohmann::json half = verdict("suite%2Fclean");
+  EXPECT_EQ(half["state"], "ready") << half;
+  EXPECT_TRUE(half["problem"].is_null()) << "one interaction not yet used is fine by default";
+  EXPECT_FALSE(verdict("suite/clean", "?unused=fail")["problem"].is_null());
+
+  ClientResponse miss =
+      Send(play.port(), "POST", "/cassette/changed/v1/messages", {}, R"({"n":"changed"})");
+  EXPECT_EQ(miss.status, 404) << miss.body;
+  nlohmann::json changed = verdict("changed");
+  ASSERT_TRUE(changed["problem"].is_string()) << changed;
+  EXPECT_NE(changed["problem"].get<std::string>().find("1 miss"), std::string::npos) << changed;
+  ASSERT_EQ(changed["counts"]["recent_misses"].size(), 1u) << changed;
+  EXPECT_NE(changed["counts"]["recent_misses"][0].get<std::string>().find("changed"),
+            std::string::npos)
+      << "the miss message shows the request's difference: " << changed;
+
+  ASSERT_EQ(Send(play.port(), "POST", "/cassette/never/v1/messages", {}, "{}").status, 404);
+  EXPECT_FALSE(verdict("never")["problem"].is_null()) << "a cassette that does not exist";
+
+  for (const std::string bad : {"..%2Fx", "a%zz", "x?unused=maybe"}) {
+    EXPECT_EQ(Send(play.port(), "GET", "/__tapedeck/stats/" + bad).status, 400) << bad;
+  }
+  Stop(play);
+}
+
 }  // namespace
 }  // namespace td::testing
