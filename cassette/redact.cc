@@ -107,6 +107,21 @@ std::vector<Edit> SecretEdits(std::string_view text, std::vector<std::string_vie
   return edits;
 }
 
+// Replaces every key shape in `bytes` with its placeholder, until none is left. A redaction can
+// reveal a match: a key block's line breaks ended a URL's authority until the block became a
+// one-line placeholder, and then the URL's password matched. Each round that changes nothing
+// ends it, so text without keys is scanned once; the rounds are bounded, and ScrubForDisk's
+// rescan catches anything a last round would have found.
+void RedactSecrets(std::string* bytes, std::vector<Split>* splits,
+                   std::vector<std::string_view>* rules) {
+  constexpr int kMaxRounds = 4;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    std::vector<Edit> edits = SecretEdits(*bytes, rules);
+    if (edits.empty()) return;
+    ApplyEdits(edits, bytes, splits);
+  }
+}
+
 // Edits replacing each match of `re` (searched in windows: cassette/regex_window.h) that does
 // not touch a placeholder already there. Returns false when std::regex gave up somewhere.
 bool PatternEdits(std::string_view text, const std::regex& re, std::vector<Edit>* edits) {
@@ -178,7 +193,7 @@ void Redactor::RedactHeaders(Headers* headers, std::string_view prefix,
     }
     if (!rules_.defaults) continue;
     std::vector<std::string_view> rules;
-    ApplyEdits(SecretEdits(value, &rules), &value, nullptr);
+    RedactSecrets(&value, nullptr, &rules);
     for (std::string_view rule : rules) Add(report, where + ": " + std::string(rule));
   }
 }
@@ -210,7 +225,7 @@ void Redactor::RedactBytes(std::string* bytes, std::vector<Split>* splits, std::
   if (bytes->empty()) return;
   if (rules_.defaults) {
     std::vector<std::string_view> rules;
-    ApplyEdits(SecretEdits(*bytes, &rules), bytes, splits);
+    RedactSecrets(bytes, splits, &rules);
     for (std::string_view rule : rules) Add(report, std::string(where) + ": " + std::string(rule));
   }
   for (size_t k = 0; k < patterns_->size(); ++k) {
@@ -236,12 +251,12 @@ void Redactor::RedactRequest(Request* request, RedactionReport* report) const {
     }
     if (!rules_.defaults) continue;
     std::vector<std::string_view> rules;
-    ApplyEdits(SecretEdits(value, &rules), &value, nullptr);
+    RedactSecrets(&value, nullptr, &rules);
     for (std::string_view rule : rules) Add(report, where + ": " + std::string(rule));
   }
   if (rules_.defaults) {
     std::vector<std::string_view> rules;
-    ApplyEdits(SecretEdits(request->path, &rules), &request->path, nullptr);
+    RedactSecrets(&request->path, nullptr, &rules);
     for (std::string_view rule : rules) Add(report, "request.path: " + std::string(rule));
   }
   RedactJsonBody(&request->body, "request.body", report);

@@ -384,6 +384,16 @@ TEST(RedactTest, APlaceholderColonIsNotAUrlPassword) {
   EXPECT_THAT(i.request.body.bytes, HasSubstr("h:\\/\\/[REDACTED:openai-key].Tail9\x01@"));
 }
 
+TEST(RedactTest, WhatARedactionRevealsIsRedactedToo) {
+  // Found by tests/fuzz/redact_fuzz: a key block's line breaks ended a URL's authority, so the
+  // URL matched nothing until the block became a one-line placeholder; then its password did.
+  const Redactor redactor = MakeRedactor();
+  Interaction i = Planted("db://user:Pw9" + testing::FakePrivateKey() + "@host/x");
+  redactor.RedactInteraction(&i, nullptr);
+  EXPECT_THAT(ScanInteraction(i, 0), IsEmpty());
+  EXPECT_THAT(i.request.body.bytes, HasSubstr("db://user:[REDACTED:url-password]@host/x"));
+}
+
 TEST(RedactTest, DefaultsOffKeepsOnlyUserRules) {
   RedactionRules rules;
   rules.defaults = false;
