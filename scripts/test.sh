@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds tapedeck with warnings as errors and runs every test (unit, integration, SDK end to end)
-# with the layering checks below, then the whole suite again under ASan and UBSan, then a
-# short run of each fuzz harness from that same sanitizer build. Installs what is missing first. Usage: scripts/test.sh
+# Builds tapedeck with warnings as errors and runs every test (unit, integration, SDK end to end,
+# the test-runner integrations, the install and the Debian package) with the layering checks
+# below, then the whole suite again under ASan and UBSan, then a short run of each fuzz harness
+# from that same sanitizer build. Installs what is missing first. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -39,6 +40,15 @@ if [ -n "$bad" ]; then
 fi
 
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
+
+# The Debian package of this build, installed on this machine with apt-get as a user would
+# (README "Install"), run from PATH, and removed again (tests/install/deb_test.sh). Needs root
+# or passwordless sudo, as the package installs above do.
+if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
+  tests/install/deb_test.sh "$build" --system
+else
+  echo "note: not root and no passwordless sudo: the .deb is tested unpacked only" >&2
+fi
 
 # The whole suite once more under AddressSanitizer and UndefinedBehaviorSanitizer, built by clang
 # with libFuzzer's coverage so the same build then runs each fuzz harness for a short smoke run

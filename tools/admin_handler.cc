@@ -33,9 +33,9 @@ void AdminHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   if (what == "cassette" && r.method == "POST" && directory) {
     SelectCassette(*exchange);
   } else if (r.method != "GET") {
-    RespondError(*exchange, 405,
-                 directory ? "admin endpoints take GET, and POST for cassette"
-                           : "admin endpoints take GET");
+    RespondError(
+        *exchange, 405,
+        directory ? "admin endpoints take GET, and POST for cassette" : "admin endpoints take GET");
   } else if (what == "health") {
     Respond(*exchange, 200, nlohmann::json{{"status", "ok"}, {"mode", mode_}}.dump());
   } else if (what == "stats") {

@@ -16,6 +16,7 @@
 #include "cassette/scrub.h"
 #include "cassette/secret_scan.h"
 #include "cassette/sse.h"
+#include "tools/commands.h"
 #include "tools/exit_codes.h"
 
 namespace td::cli {
@@ -265,9 +266,16 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
 int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
                        std::ostream& err) {
   const auto& files = config.positional();
-  if (verb != "ls" && verb != "show" && verb != "cat" && verb != "verify" && verb != "redact") {
-    err << "tapedeck: cassette: unknown command \"" << verb
-        << "\" (expected ls, show, cat, verify or redact)\n";
+  if (!IsCassetteVerb(verb)) {
+    std::string expected;
+    const std::vector<VerbSpec>& verbs = CassetteVerbs();
+    for (size_t i = 0; i < verbs.size(); ++i) {
+      expected += (i == 0                  ? ""
+                   : i + 1 == verbs.size() ? " or "
+                                           : ", ") +
+                  std::string(verbs[i].name);
+    }
+    err << "tapedeck: cassette: unknown command \"" << verb << "\" (expected " << expected << ")\n";
     return kExitUsage;
   }
   if (files.empty()) {

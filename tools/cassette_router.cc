@@ -238,10 +238,12 @@ std::string CassetteRouter::StatsJson() const {
 Result<std::string> CassetteRouter::CassetteStatsJson(std::string_view encoded_name,
                                                       bool unused_fails) const {
   if (!directory()) {
-    return FailedPreconditionError("this tapedeck serves one --cassette; use GET /__tapedeck/stats");
+    return FailedPreconditionError(
+        "this tapedeck serves one --cassette; use GET /__tapedeck/stats");
   }
   const std::optional<std::string> decoded = PercentDecode(encoded_name);
-  if (!decoded) return InvalidArgumentError("cassette name " + Shown(encoded_name) + ": bad %-escape");
+  if (!decoded)
+    return InvalidArgumentError("cassette name " + Shown(encoded_name) + ": bad %-escape");
   const std::string_view name = *decoded;
   TD_RETURN_IF_ERROR(ValidateCassetteName(name));
   nlohmann::json j = {{"cassette", name}, {"problem", nullptr}};

@@ -330,9 +330,9 @@ TEST_F(CassetteDirTest, EachCassettesVerdictIsAskedForByName) {
     return nlohmann::json::parse(r.body, nullptr, false);
   };
   EXPECT_EQ(verdict("suite/clean")["state"], "untouched");
-  ASSERT_EQ(Send(play.port(), "POST", "/cassette/suite%2Fclean/v1/messages", {}, R"({"n":1})")
-                .status,
-            200);
+  ASSERT_EQ(
+      Send(play.port(), "POST", "/cassette/suite%2Fclean/v1/messages", {}, R"({"n":1})").status,
+      200);
   nlohmann::json half = verdict("suite%2Fclean");
   EXPECT_EQ(half["state"], "ready") << half;
   EXPECT_TRUE(half["problem"].is_null()) << "one interaction not yet used is fine by default";

@@ -11,6 +11,7 @@
 #include "replay/normalize.h"
 #include "tests/support/log_capture.h"
 #include "tools/cli.h"
+#include "tools/manual.h"
 
 namespace td::cli {
 namespace {

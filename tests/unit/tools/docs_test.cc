@@ -13,6 +13,7 @@
 
 #include "cassette/base/ascii.h"
 #include "tests/support/fixtures.h"
+#include "tools/commands.h"
 #include "tools/flags.h"
 
 namespace td::cli {
@@ -25,6 +26,7 @@ namespace {
 const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"build", "cmake --build DIR"},
     {"target", "cmake --build DIR --target"},
+    {"install", "cmake --install DIR"},
     {"test-dir", "ctest"},
     {"output-on-failure", "ctest"},
     {"test", "node --test"},
@@ -56,15 +58,11 @@ const std::set<std::string_view> kPendingFlags = {};
 const std::map<std::string_view, std::string_view> kOtherVariables = {
     {"TAPEDECK_WERROR", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BUILD_FUZZ", "CMake option, CMakeLists.txt"},
+    {"TAPEDECK_BUILD_TESTS", "CMake option, CMakeLists.txt"},
+    {"TAPEDECK_BUILD_BENCH", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BIN", "the binary tests/e2e drives"},
     {"TAPEDECK_UPDATE_GOLDEN", "tests/unit/cassette/golden_test.cc"},
 };
-
-// The subcommands, as tools/cli.cc dispatches them.
-const std::map<std::string_view, unsigned, std::less<>> kSubcommands = {
-    {"record", kRecord},           {"replay", kReplay}, {"auto", kAuto},
-    {"passthrough", kPassthrough}, {"exec", kExec},     {"cassette", kCassetteCmd},
-    {"config", kConfigCmd}};
 
 // `tapedeck --version` is read by tools/cli.cc before any subcommand, outside the table.
 constexpr std::string_view kTopLevelFlag = "version";
@@ -185,8 +183,8 @@ std::vector<CommandSpan> TapedeckCommandsIn(std::string_view line) {
     while (word < line.size() && line[word] == ' ') ++word;
     size_t word_end = word;
     while (word_end < line.size() && IsLower(line[word_end])) ++word_end;
-    auto command = kSubcommands.find(line.substr(word, word_end - word));
-    if (command == kSubcommands.end()) continue;
+    const CommandSpec* command = FindCommand(line.substr(word, word_end - word));
+    if (command == nullptr) continue;
     if (word_end < line.size() && line[word_end] != ' ' && line[word_end] != '`') continue;
     size_t stop = word_end;
     while (stop < line.size()) {
@@ -201,7 +199,7 @@ std::vector<CommandSpan> TapedeckCommandsIn(std::string_view line) {
     }
     while (stop > word_end && line[stop - 1] == ' ') --stop;
     spans.push_back(
-        CommandSpan{command->first, command->second, line.substr(word_end, stop - word_end)});
+        CommandSpan{command->name, command->bit, line.substr(word_end, stop - word_end)});
   }
   return spans;
 }

@@ -1,0 +1,81 @@
+// The subcommand, verb and exit-code tables of the tapedeck command.
+#include "tools/commands.h"
+
+#include <algorithm>
+
+#include "tools/exit_codes.h"
+#include "tools/flags.h"
+
+#ifndef TAPEDECK_VERSION
+#error "TAPEDECK_VERSION is set by tools/CMakeLists.txt from the project version"
+#endif
+
+namespace td::cli {
+
+const std::vector<CommandSpec>& AllCommands() {
+  static const std::vector<CommandSpec> commands = {
+      {"record", kRecord, "tapedeck record --upstream URL --cassette FILE [--listen HOST:PORT]",
+       "forward to the upstream and record every exchange"},
+      {"replay", kReplay,
+       "tapedeck replay --cassette FILE [--listen HOST:PORT] [--timing recorded|instant|FACTOR]\n"
+       "                [--chunking event|recorded|byte|random[:SEED]] [--fault SPEC] [--strict]",
+       "serve recorded exchanges; never contacts a network"},
+      {"auto", kAuto, "tapedeck auto --upstream URL --cassette FILE [--listen HOST:PORT]",
+       "serve what the cassette has, record what it lacks"},
+      {"passthrough", kPassthrough, "tapedeck passthrough --upstream URL [--listen HOST:PORT]",
+       "forward only, write nothing"},
+      {"exec", kExec,
+       "tapedeck exec [--mode replay|record|auto] --cassette FILE [--upstream URL] -- CMD "
+       "[ARGS...]",
+       "run CMD against a proxy on a free port; exit with CMD's status"},
+      {"cassette", kCassetteCmd, "tapedeck cassette ls|show|cat|verify|redact FILE...",
+       "list, show, print, check or redact cassettes"},
+      {"config", kConfigCmd,
+       "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
+       "print every flag of the mode (without one: of every serving mode), one per line, with\n"
+       "its value and its source (default, file, env or flag); FLAGS are checked as the mode\n"
+       "checks them"},
+  };
+  return commands;
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  const std::vector<CommandSpec>& commands = AllCommands();
+  auto it = std::find_if(commands.begin(), commands.end(),
+                         [&](const CommandSpec& c) { return c.name == name; });
+  return it == commands.end() ? nullptr : &*it;
+}
+
+const std::vector<VerbSpec>& CassetteVerbs() {
+  static const std::vector<VerbSpec> verbs = {
+      {"ls", "one line per interaction"},
+      {"show", "requests, responses and SSE events with their offsets (--interaction N: one)"},
+      {"cat", "the cassette as JSON (--jsonl: one compact object per line, as stored)"},
+      {"verify", "schema check and secret scan; exit 1 on a finding"},
+      {"redact", "apply the redaction rules again, in place, atomically"},
+  };
+  return verbs;
+}
+
+bool IsCassetteVerb(std::string_view name) {
+  const std::vector<VerbSpec>& verbs = CassetteVerbs();
+  return std::any_of(verbs.begin(), verbs.end(), [&](const VerbSpec& v) { return v.name == name; });
+}
+
+const std::vector<ExitCodeSpec>& ExitCodes() {
+  static const std::vector<ExitCodeSpec> codes = {
+      {kExitOk, "ok"},
+      {kExitProblem, "strict replay or verify found a problem"},
+      {kExitUsage, "usage or configuration error"},
+      {kExitCassette, "cassette unreadable, unwritable or locked by another tapedeck"},
+      {kExitUpstream, "upstream unreachable at start"},
+      {kExitListen, "listen address cannot be bound"},
+      {kExitCannotRun, "exec: the command cannot be run"},
+      {kExitNotFound, "exec: the command is not found"},
+  };
+  return codes;
+}
+
+std::string_view Version() { return TAPEDECK_VERSION; }
+
+}  // namespace td::cli
