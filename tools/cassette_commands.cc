@@ -3,11 +3,14 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <set>
 #include <sstream>
 
+#include "cassette/base/ascii.h"
 #include "cassette/cassette_lock.h"
 #include "cassette/codec.h"
 #include "cassette/content_encoding.h"
@@ -18,6 +21,7 @@
 #include "cassette/sse.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
+#include "tools/stable_view.h"
 
 namespace td::cli {
 namespace {
@@ -263,6 +267,63 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
 
 }  // namespace
 
+// `cassette rm FILE N...`: drops interactions N... from FILE in one atomic rewrite, under the
+// cassette's lock. Every index is checked before anything is written.
+int Remove(const std::vector<std::string>& args, const cassette::ReadOptions& read,
+           std::ostream& out, std::ostream& err) {
+  if (args.size() < 2) {
+    err << "tapedeck: cassette rm: expected FILE and the interactions to remove (rm FILE N...)\n";
+    return kExitUsage;
+  }
+  const std::string& path = args[0];
+  std::set<size_t> drop;
+  for (size_t k = 1; k < args.size(); ++k) {
+    const std::string& arg = args[k];
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long n = std::strtoull(arg.c_str(), &end, 10);
+    if (arg.empty() || !IsDigit(arg[0]) || *end != '\0' || errno == ERANGE) {
+      err << "tapedeck: cassette rm: \"" << arg << "\" is not an interaction index (0, 1, ...)\n";
+      return kExitUsage;
+    }
+    drop.insert(static_cast<size_t>(n));
+  }
+  Result<cassette::CassetteLock> lock = cassette::CassetteLock::Acquire(path);
+  if (!lock.ok()) {
+    err << "tapedeck: " << lock.status().message() << "\n";
+    return kExitCassette;
+  }
+  Loaded l;
+  int code = kExitOk;
+  if (!Load(path, read, &l, err, &code)) return code;
+  std::vector<cassette::Interaction>& all = l.cassette.interactions;
+  if (*drop.rbegin() >= all.size()) {
+    err << "tapedeck: cassette " << path << ": no interaction " << *drop.rbegin() << " (it has "
+        << Count(all.size(), "interaction") << "); nothing removed\n";
+    return kExitUsage;
+  }
+  std::vector<cassette::Interaction> kept;
+  kept.reserve(all.size() - drop.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!drop.contains(i)) kept.push_back(std::move(all[i]));
+  }
+  all = std::move(kept);
+  cassette::WriteOptions w;
+  w.compress = IsZstdFile(path);
+  if (Status s = cassette::WriteCassetteAtomic(path, l.cassette, w); !s.ok()) {
+    err << "tapedeck: " << s.message() << "\n";
+    return kExitCassette;
+  }
+  out << path << ": removed " << Count(drop.size(), "interaction") << " (";
+  for (auto it = drop.begin(); it != drop.end(); ++it) {
+    out << (it == drop.begin() ? "#" : ", #") << *it;
+  }
+  out << "); " << all.size() << " left";
+  if (!l.report.warnings.empty()) out << " (and dropped the cut tail)";
+  out << "\n";
+  return kExitOk;
+}
+
 int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
                        std::ostream& err) {
   const auto& files = config.positional();
@@ -282,6 +343,10 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
     err << "tapedeck: cassette " << verb << ": no cassette file given\n";
     return kExitUsage;
   }
+  if (config.GetBool("stable") && config.GetBool("jsonl")) {
+    err << "tapedeck: cassette cat: --stable and --jsonl are two different outputs; pick one\n";
+    return kExitUsage;
+  }
   long only = -1;
   if (!config.Get("interaction").empty()) {
     char* end = nullptr;
@@ -297,6 +362,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
     err << "tapedeck: " << read.status().message() << "\n";
     return kExitUsage;
   }
+  if (verb == "rm") return Remove(files, *read, out, err);
   std::optional<cassette::Redactor> redactor;
   std::optional<cassette::Redactor> fallback;  // the built-in rules, for what `redactor` misses
   if (verb == "redact") {
@@ -346,6 +412,8 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
         continue;
       }
       Show(path, l, only, out);
+    } else if (verb == "cat" && config.GetBool("stable")) {
+      out << StableView(l.cassette);
     } else if (verb == "cat") {
       Cat(l, config.GetBool("jsonl"), out);
     } else if (verb == "verify") {

@@ -28,8 +28,10 @@ const std::vector<CommandSpec>& AllCommands() {
        "tapedeck exec [--mode replay|record|auto] --cassette FILE [--upstream URL] -- CMD "
        "[ARGS...]",
        "run CMD against a proxy on a free port; exit with CMD's status"},
-      {"cassette", kCassetteCmd, "tapedeck cassette ls|show|cat|verify|redact FILE...",
-       "list, show, print, check or redact cassettes"},
+      {"cassette", kCassetteCmd,
+       "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
+       "       tapedeck cassette rm FILE N...",
+       "list, show, print, check, redact or trim cassettes"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
        "print every flag of the mode (without one: of every serving mode), one per line, with\n"
@@ -53,6 +55,7 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"cat", "the cassette as JSON (--jsonl: one compact object per line, as stored)"},
       {"verify", "schema check and secret scan; exit 1 on a finding"},
       {"redact", "apply the redaction rules again, in place, atomically"},
+      {"rm", "remove interactions N... (rm FILE N...), atomically, under the cassette's lock"},
   };
   return verbs;
 }

@@ -61,6 +61,7 @@ const std::vector<FlagSpec> kFlags = {
   {"print", "", false, kConfigCmd, "false", "print each flag of MODE, its value and its source"},
   {"interaction", "N", false, kCassetteCmd, "", "show: only interaction N"},
   {"jsonl", "", false, kCassetteCmd, "false", "cat: one compact JSON object per line, as stored"},
+  {"stable", "", false, kCassetteCmd, "false", "cat: for review diffs (git textconv): no recording times, offsets, dates, request ids or provider ids; one line per header"},
 };
 // clang-format on
 

@@ -1,4 +1,4 @@
-// `tapedeck cassette ls|show|cat|verify|redact`, driven in-process through cli::Main's pieces.
+// `tapedeck cassette ls|show|cat|verify|redact|rm`, driven in-process through cli::Main's pieces.
 #include "tools/cassette_commands.h"
 
 #include <gtest/gtest.h>
@@ -228,6 +228,124 @@ TEST(CassetteCommandsTest, UnreadableFilesExitThreeNamingTheFile) {
   EXPECT_NE(missing.err.find("/nonexistent/t.zst"), std::string::npos);
   EXPECT_EQ(Cmd("ls", {}).code, kExitUsage);
   EXPECT_EQ(Cmd("frobnicate", {garbage}).code, kExitUsage);
+}
+
+// One recording of a two-turn conversation. `take` changes what differs between two
+// recordings of the same conversation: times, offsets, splits, Date, request ids, message ids,
+// creation times. `reply` is the second turn's streamed text.
+Cassette Recording(int take, const std::string& reply = "Hello there") {
+  const std::string id = "msg_01Take" + std::to_string(take) + "Zq9";
+  Cassette c;
+  c.created_at_us = 1700000000000000 + take * 86400000000LL;
+  c.mounts = {"anthropic"};
+  c.interactions.push_back(
+      InteractionBuilder()
+          .Seq(0)
+          .RecordedAt(1700000000000000 + take * 86400000000LL)
+          .Method("POST")
+          .Path("/anthropic/v1/messages")
+          .RequestHeader("x-api-key", "[REDACTED]")
+          .RequestJson(
+              {{"model", "claude-test"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}})
+          .ResponseHeader("date", "Mon, 0" + std::to_string(take) + " Dec 2026 10:00:00 GMT")
+          .ResponseHeader("request-id", "req_" + std::to_string(take * 7919))
+          .ResponseHeader("anthropic-ratelimit-requests-remaining", std::to_string(50 - take))
+          .ResponseJson(
+              {{"id", id}, {"type", "message"}, {"content", {{{"type", "text"}, {"text", "Hi"}}}}})
+          .Build());
+  c.interactions.push_back(
+      InteractionBuilder()
+          .Seq(1)
+          .RecordedAt(1700000001000000 + take * 86400000000LL)
+          .Method("POST")
+          .Path("/anthropic/v1/messages")
+          .RequestJson({{"model", "claude-test"}, {"stream", true}})
+          .ResponseHeader("content-type", "text/event-stream")
+          .ResponseHeader("Date", "Tue, 0" + std::to_string(take) + " Dec 2026 10:00:01 GMT")
+          .SseEvent(
+              "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"" +
+                  id + "\"}}\n\n",
+              1000 + take * 37)
+          .SseEvent("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":"
+                    "{\"text\":\"" +
+                        reply + "\"}}\n\n",
+                    2000 + take * 53, {{5, 1500 + take}})
+          .Build());
+  return c;
+}
+
+TEST(CassetteCommandsTest, CatStableIsTheSameForTwoRecordingsOfTheSameConversation) {
+  const std::string a = Write("take1.jsonl.zst", Recording(1), true);
+  const std::string b = Write("take2.jsonl.zst", Recording(2), true);
+  ASSERT_NE(Cmd("cat", {a}).out, Cmd("cat", {b}).out) << "the recordings differ on disk";
+  CmdResult stable_a = Cmd("cat", {"--stable", a});
+  CmdResult stable_b = Cmd("cat", {"--stable", b});
+  ASSERT_EQ(stable_a.code, kExitOk) << stable_a.err;
+  EXPECT_EQ(stable_a.out, stable_b.out);
+  for (const char* noise : {"Dec 2026", "req_", "ratelimit", "Take1", "1700000000", "1500"}) {
+    EXPECT_EQ(stable_a.out.find(noise), std::string::npos) << noise << " in:\n" << stable_a.out;
+  }
+  EXPECT_NE(
+      stable_a.out.find("< data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_*\"}}"),
+      std::string::npos)
+      << stable_a.out;
+  EXPECT_NE(stable_a.out.find("> x-api-key: [REDACTED]\n"), std::string::npos)
+      << "one line per header";
+  EXPECT_EQ(stable_a.out.find(" \n"), std::string::npos) << "no line ends in a space";
+}
+
+TEST(CassetteCommandsTest, CatStableShowsAChangedReplyAsItsOwnLines) {
+  const std::string a = Write("reply1.jsonl.zst", Recording(1, "Hello there"), true);
+  const std::string b = Write("reply2.jsonl.zst", Recording(2, "Hi again"), true);
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  const std::vector<std::string> la = lines(Cmd("cat", {"--stable", a}).out);
+  const std::vector<std::string> lb = lines(Cmd("cat", {"--stable", b}).out);
+  ASSERT_EQ(la.size(), lb.size());
+  std::vector<std::string> changed;
+  for (size_t i = 0; i < la.size(); ++i) {
+    if (la[i] != lb[i]) changed.push_back(la[i] + " -> " + lb[i]);
+  }
+  ASSERT_EQ(changed.size(), 1u) << ::testing::PrintToString(changed);
+  EXPECT_NE(changed[0].find("Hello there"), std::string::npos) << changed[0];
+  EXPECT_NE(changed[0].find("Hi again"), std::string::npos) << changed[0];
+  EXPECT_EQ(Cmd("cat", {"--stable", "--jsonl", a}).code, kExitUsage);
+}
+
+TEST(CassetteCommandsTest, RmDropsInteractionsAtomicallyAndKeepsTheRest) {
+  Cassette three = TwoInteractions();
+  three.mounts = {"anthropic"};
+  three.interactions.push_back(three.interactions[0]);
+  three.interactions.back().seq = 2;
+  const std::string path = Write("rm.jsonl.zst", three, true);
+
+  CmdResult r = Cmd("rm", {path, "0", "2"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, path + ": removed 2 interactions (#0, #2); 1 left\n");
+  Result<Cassette> after = cassette::ReadCassette(path);
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  ASSERT_EQ(after->interactions.size(), 1u);
+  EXPECT_EQ(after->interactions[0], three.interactions[1]);
+  EXPECT_EQ(after->mounts, three.mounts) << "the header is kept";
+  EXPECT_EQ(after->created_at_us, three.created_at_us);
+  EXPECT_EQ(Cmd("cat", {"--jsonl", path}).code, kExitOk) << "still zstd, still readable";
+
+  // Nothing is written unless every index is good, and never under another writer.
+  const std::string before = testing::ReadFile(path);
+  EXPECT_EQ(Cmd("rm", {path, "0", "1"}).code, kExitUsage);
+  EXPECT_EQ(Cmd("rm", {path, "18446744073709551616"}).code, kExitUsage);
+  EXPECT_EQ(Cmd("rm", {path, "1x"}).code, kExitUsage);
+  EXPECT_EQ(Cmd("rm", {path}).code, kExitUsage);
+  {
+    Result<cassette::CassetteLock> recording = cassette::CassetteLock::Acquire(path);
+    ASSERT_TRUE(recording.ok());
+    EXPECT_EQ(Cmd("rm", {path, "0"}).code, kExitCassette);
+  }
+  EXPECT_EQ(testing::ReadFile(path), before);
 }
 
 }  // namespace
