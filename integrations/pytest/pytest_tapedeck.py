@@ -44,8 +44,8 @@ _STOP_TIMEOUT = 30.0  # seconds; tapedeck's default --grace-period is 10
 _STATS_TIMEOUT = 30.0  # seconds
 _TAIL_LINES = 20
 _EXIT_MEANINGS = {
-    1: "strict problems (a miss or an unused interaction)",
-    2: "a usage error (bad flag or value)",
+    1: "strict problems: a miss or an unused interaction",
+    2: "a usage error: a bad flag or value",
     3: "a cassette could not be read, used or written",
     4: "an upstream was unreachable at start",
     5: "the listen address could not be bound",
@@ -293,7 +293,8 @@ class _Server:
         self._thread: Optional[threading.Thread] = None
         self._tail: "collections.deque[str]" = collections.deque(maxlen=_TAIL_LINES)
         self._tail_lock = threading.Lock()
-        self._listening = threading.Event()
+        self._listening = threading.Event()  # set at the listening line, or at end of output
+        self._output_closed = threading.Event()
         self._found_url: Optional[str] = None
 
     # The tail of tapedeck's output, for error messages.
@@ -367,13 +368,19 @@ class _Server:
         if self._found_url:
             return self._found_url
         command = " ".join(self.command)
-        code = self._proc.poll()
+        code = None
+        if self._output_closed.is_set():  # it closed its output: it is exiting, if not gone yet
+            try:
+                code = self._proc.wait(_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
         if code is None:
             self._kill()
             raise _StartError(
                 f"tapedeck did not report listening within {_START_TIMEOUT:.0f} s: {command}\n"
                 + self.tail())
         self._thread.join(5)
+        self._proc = None  # reported here, not again at the session's end
         raise _StartError(
             f"tapedeck exited with status {code}{self._meaning(code)} before it listened: "
             f"{command}\n" + self.tail())
@@ -397,7 +404,8 @@ class _Server:
         finally:
             log.close()
             pipe.close()
-            self._listening.set()  # at exit too: whoever waits sees no URL
+            self._output_closed.set()
+            self._listening.set()  # whoever waits for the URL sees none
 
     @staticmethod
     def _meaning(code: int) -> str:
@@ -410,6 +418,7 @@ class _Server:
         assert self._proc is not None
         self._proc.kill()
         self._proc.wait()
+        self._proc = None
         if self._thread:
             self._thread.join(5)
 
@@ -717,8 +726,11 @@ def tapedeck(request: pytest.FixtureRequest):
     server = state.server()
     try:
         server.ensure_started()
+        error = None
     except _StartError as e:
-        pytest.fail(f"tapedeck could not start: {e}", pytrace=False)
+        error = str(e)
+    if error is not None:  # outside the except: no "During handling..." chain in the report
+        pytest.fail(f"tapedeck could not start: {error}", pytrace=False)
     binding = TapedeckCassette(server, name, state.settings.mode, state.settings.fail_on_unused,
                                request.node.nodeid)
     mp = pytest.MonkeyPatch()
