@@ -110,9 +110,9 @@ def test_record_writes_one_cassette_per_test_and_no_key(recorded):
 
 def test_replay_without_the_api_gives_the_recorded_answers(recorded, tmp_path):
     before = snapshot(recorded.project)
-    # A TAPEDECK_* setting in the caller's environment never reaches tapedeck (it would refuse
-    # this timing and not start).
-    env = {**recorded.env(tmp_path / "answers"), "TAPEDECK_TIMING": "not-a-timing"}
+    # A TAPEDECK_* setting in the caller's environment never reaches tapedeck (with this one it
+    # would refuse every request that lacks an x-tapedeck-key header).
+    env = {**recorded.env(tmp_path / "answers"), "TAPEDECK_REQUIRE_KEY": "only-with-this"}
     run = run_pytest(recorded.project, env=env)
     assert run.ret == 0 and run.outcomes == {"passed": 12}, run
     assert answers_in(tmp_path / "answers") == recorded.answers
@@ -170,10 +170,11 @@ def test_unused_interactions_fail_only_when_asked(recorded, tmp_path):
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
 def test_tapedecks_failure_at_the_end_fails_the_session(recorded, tmp_path, workers):
     project = copy_project(recorded, tmp_path)
-    edit(project / "tests" / "test_chat.py", "Name three parts", "Name four parts")
-    # --strict makes tapedeck itself exit 1 at the end for the miss.
+    edit(project / "tests" / "test_chat.py", "SECOND_TURN = True", "SECOND_TURN = False")
+    # Every test passes (an unused interaction fails none by default), but --strict makes
+    # tapedeck itself exit 1 at the end for it.
     run = run_pytest(project, "--tapedeck-arg=--strict", *workers, env=recorded.env())
-    assert run.ret == 1 and run.outcomes == {"failed": 1, "passed": 11}, run
+    assert run.ret == 1 and run.outcomes == {"passed": 12}, run
     assert re.search(r"=+ tapedeck =+", run.output), run
     assert "tapedeck exited with status 1 (strict problems: a miss" in run.output, run
     assert "strict replay failed" in run.output, "the section shows tapedeck's last words"
