@@ -42,7 +42,8 @@ MAX_NAME_BYTES = 200  # tapedeck's limit on a cassette name (tools/cassette_rout
 _START_TIMEOUT = 60.0  # seconds; record and auto first connect to each upstream
 _STOP_TIMEOUT = 30.0  # seconds; tapedeck's default --grace-period is 10
 _STATS_TIMEOUT = 30.0  # seconds
-_TAIL_LINES = 20
+_TAIL_LINES = 8  # the last lines of tapedeck's output an error message shows
+_NOTABLE_LINES = 20  # and its last warnings and errors, however long ago
 _EXIT_MEANINGS = {
     1: "strict problems: a miss or an unused interaction",
     2: "a usage error: a bad flag or value",
@@ -267,6 +268,16 @@ class _StartError(Exception):
     pass
 
 
+def _notable(line: str) -> bool:
+    """A warning, an error, or a line that is not one of tapedeck's JSON log lines (the strict
+    report, a usage error): what a person needs from a long log."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return True
+    return not isinstance(entry, dict) or entry.get("level") not in ("trace", "debug", "info")
+
+
 def _readable(line: str) -> str:
     """A log line as a person reads it: `level: msg` for tapedeck's JSON lines."""
     try:
@@ -291,20 +302,24 @@ class _Server:
         self.command: List[str] = []
         self._proc: Optional[subprocess.Popen] = None
         self._thread: Optional[threading.Thread] = None
-        self._tail: "collections.deque[str]" = collections.deque(maxlen=_TAIL_LINES)
+        # (line number, line): the last lines, and the last notable ones.
+        self._tail: "collections.deque[tuple[int, str]]" = collections.deque(maxlen=_TAIL_LINES)
+        self._notable: "collections.deque[tuple[int, str]]" = collections.deque(
+            maxlen=_NOTABLE_LINES)
+        self._lines_seen = 0
         self._tail_lock = threading.Lock()
         self._listening = threading.Event()  # set at the listening line, or at end of output
         self._output_closed = threading.Event()
         self._found_url: Optional[str] = None
 
-    # The tail of tapedeck's output, for error messages.
     def tail(self) -> str:
+        """For an error message: tapedeck's last warnings and errors and its last lines."""
         with self._tail_lock:
-            lines = list(self._tail)
+            lines = sorted(set(self._notable) | set(self._tail))
         if not lines:
             return f"(tapedeck wrote nothing; log: {self.log_path})"
-        return "\n".join(["tapedeck's log (" + str(self.log_path) + ") ends with:"] +
-                         ["  " + _readable(line) for line in lines])
+        return "\n".join([f"tapedeck's log ({self.log_path}), its last warnings and lines:"] +
+                         ["  " + _readable(line) for _, line in lines])
 
     def _command(self, binary: str) -> List[str]:
         s = self.settings
@@ -392,7 +407,10 @@ class _Server:
                 log.flush()
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 with self._tail_lock:
-                    self._tail.append(line)
+                    self._lines_seen += 1
+                    self._tail.append((self._lines_seen, line))
+                    if _notable(line):
+                        self._notable.append((self._lines_seen, line))
                 if self._found_url is None and '"listening"' in line:
                     try:
                         entry = json.loads(line)
