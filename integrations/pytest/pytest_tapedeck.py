@@ -349,7 +349,9 @@ class _Server:
 
     def _start(self) -> str:
         s = self.settings
-        binary = shutil.which(s.binary)
+        binary = shutil.which(s.binary)  # a relative path is the invocation folder's
+        if binary is not None:
+            binary = os.path.abspath(binary)  # tapedeck runs in the rootdir
         if binary is None:
             where = "on PATH" if os.sep not in s.binary else "there"
             raise _StartError(

@@ -39,7 +39,7 @@ def tapedeck_binary() -> str:
     binary = os.environ.get("TAPEDECK_BIN") or str(REPO / "build" / "tools" / "tapedeck")
     if not os.access(binary, os.X_OK):
         pytest.skip(f"no tapedeck binary at {binary}: build it or set TAPEDECK_BIN")
-    return binary
+    return os.path.abspath(binary)  # the child pytests run in their own folders
 
 
 @pytest.fixture(scope="session")
