@@ -102,8 +102,8 @@ def _clean_segment(segment: str) -> "tuple[str, bool]":
 
 
 def cassette_name_for(nodeid: str) -> str:
-    """The cassette name of the test with this node id, e.g.
-    `tests/test_chat.py::TestChat::test_reply[gpt-4o]` -> `tests/test_chat/TestChat/test_reply-gpt-4o`.
+    """The cassette name of the test with this node id, e.g. `tests/test_chat.py::TestChat::
+    test_reply[gpt-4o]` -> `tests/test_chat/TestChat/test_reply-gpt-4o`.
 
     The file path loses its `.py`, each `::` becomes `/`, and a parameter id `[ID]` becomes
     `-ID`. When a character had to be replaced (anything but letters, digits, '.', '_', '-') the
@@ -118,7 +118,7 @@ def cassette_name_for(nodeid: str) -> str:
             params = params[:-1]
     lossy = False
     segments: List[str] = []
-    path_parts = [p for p in path.split("/")]
+    path_parts = path.split("/")
     if path_parts[-1].endswith(".py") and len(path_parts[-1]) > 3:
         path_parts[-1] = path_parts[-1][:-3]
     parts = path_parts + (names.split("::") if sep else [])
@@ -126,10 +126,10 @@ def cassette_name_for(nodeid: str) -> str:
         cleaned, lost = _clean_segment(part)
         segments.append(cleaned)
         lossy = lossy or lost
-    if params is not None:
-        cleaned, lost = _clean_segment(params) if params else ("", False)
+    if params is not None:  # after "NAME-", even "" or ".." makes a valid segment
+        cleaned = _NOT_NAME_CHAR_RE.sub("-", params)
         segments[-1] += "-" + cleaned
-        lossy = lossy or lost
+        lossy = lossy or cleaned != params
     name = "/".join(segments)
     if lossy or len(name) > MAX_NAME_BYTES:
         suffix = "-" + _short_hash(nodeid)
@@ -701,7 +701,8 @@ class TapedeckCassette:
         return self._server.verdict(self.cassette, unused)
 
     def __repr__(self) -> str:
-        return f"TapedeckCassette({self.cassette!r}, mode={self.mode!r}, base_url={self.base_url!r})"
+        return (f"TapedeckCassette({self.cassette!r}, mode={self.mode!r}, "
+                f"base_url={self.base_url!r})")
 
     def _shown_path(self) -> str:
         try:

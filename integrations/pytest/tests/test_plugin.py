@@ -194,10 +194,11 @@ def test_a_broken_binary_is_a_clear_error_once(tmp_path, tapedeck_bin):
     fake.chmod(0o755)
     broken = run_pytest(project, f"--tapedeck-bin={fake}")
     assert broken.outcomes == {"error": 12}, broken
-    assert "tapedeck exited with status 2 (a usage error: a bad flag or value) before it listened" in (
-        broken.output), broken
+    assert ("tapedeck exited with status 2 (a usage error: a bad flag or value) before it "
+            "listened" in broken.output), broken
     assert "boom: not really tapedeck" in broken.output, "the error shows tapedeck's output"
-    assert (tmp_path / "fake-tapedeck.runs").read_text() == "started\n", "started once, not per test"
+    runs = (tmp_path / "fake-tapedeck.runs").read_text()
+    assert runs == "started\n", "started once, not once per test"
 
 
 def test_replay_without_cassettes_says_to_record_first(tmp_path, tapedeck_bin):
@@ -274,7 +275,7 @@ def test_bad_settings_are_usage_errors(tmp_path, args, env, message):
     assert message in run.output, run
 
 
-def test_two_tests_with_one_cassette_name_are_refused(tmp_path):
+def test_clashing_or_invalid_cassette_names_are_refused(tmp_path):
     project = make_project(tmp_path / "project", {
         "tests/test_m.py": "import pytest\n\n"
                            "def test_b(tapedeck):\n    pass\n\n"
@@ -283,11 +284,20 @@ def test_two_tests_with_one_cassette_name_are_refused(tmp_path):
                            "@pytest.mark.tapedeck(cassette='shared')\n"
                            "def test_d():\n    pass\n\n"
                            "@pytest.mark.tapedeck(cassette='shared')\n"
-                           "def test_e():\n    pass\n",
+                           "def test_e():\n    pass\n\n"
+                           "@pytest.mark.tapedeck(cassette='../up')\n"
+                           "def test_f():\n    pass\n\n"
+                           "@pytest.mark.tapedeck('positional')\n"
+                           "def test_g():\n    pass\n",
         "tests/cassettes/shared.jsonl.zst": ""})
     run = run_pytest(project, "--tapedeck-bin=/bin/false")
-    assert run.outcomes == {"error": 4}, run
+    assert run.outcomes == {"error": 6}, run
     assert ("cassette name 'tests/test_m/test_b' (the name derived from its node id) is also the "
             "cassette of tests/test_m.py::test_c" in run.output), run
+    assert ("cassette name 'tests/test_m/test_b' (its cassette= name) is also the cassette of "
+            "tests/test_m.py::test_b" in run.output), run
+    assert "@pytest.mark.tapedeck(cassette='../up'): the name has a '.' or '..' segment" in (
+        run.output), run
+    assert "@pytest.mark.tapedeck takes only cassette=NAME, not 'positional'" in run.output, run
     # test_d and test_e chose to share a cassette: they get as far as starting tapedeck.
-    assert run.output.count("tapedeck could not start") == 2, run
+    assert len(re.findall(r"^tapedeck could not start", run.output, re.MULTILINE)) == 2, run
