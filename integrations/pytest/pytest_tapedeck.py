@@ -39,7 +39,6 @@ DEFAULT_UPSTREAMS = (
 PLACEHOLDER_KEY = "tapedeck-placeholder-key"
 MAX_NAME_BYTES = 200  # tapedeck's limit on a cassette name (tools/cassette_router.cc)
 
-_START_TIMEOUT = 60.0  # seconds; record and auto first connect to each upstream
 _STOP_TIMEOUT = 30.0  # seconds; tapedeck's default --grace-period is 10
 _STATS_TIMEOUT = 30.0  # seconds
 _TAIL_LINES = 8  # the last lines of tapedeck's output an error message shows
@@ -186,6 +185,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="also fail a test that left some of its recorded interactions unused.",
     )
     group.addoption(
+        "--tapedeck-start-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long tapedeck may take to listen (default 60; record and auto first connect "
+        "to each upstream).",
+    )
+    group.addoption(
         "--tapedeck-arg",
         action="append",
         default=[],
@@ -247,6 +254,9 @@ class _Settings:
         self.timing: str = opt.tapedeck_timing
         self.fail_on_unused: bool = opt.tapedeck_fail_on_unused
         self.extra_args: List[str] = list(opt.tapedeck_arg or [])
+        self.start_timeout: float = opt.tapedeck_start_timeout
+        if not self.start_timeout > 0:
+            raise pytest.UsageError("--tapedeck-start-timeout: expected a positive number")
         self.upstreams: List[str] = []
         if mode != "replay":  # replay reads each cassette's mounts; upstreams are ignored there
             if opt.tapedeck_upstream:
@@ -381,7 +391,7 @@ class _Server:
         self._thread = threading.Thread(target=self._drain, args=(self._proc.stdout, log),
                                          name="tapedeck-log", daemon=True)
         self._thread.start()
-        self._listening.wait(_START_TIMEOUT)
+        self._listening.wait(s.start_timeout)
         if self._found_url:
             return self._found_url
         command = " ".join(self.command)
@@ -394,8 +404,8 @@ class _Server:
         if code is None:
             self._kill()
             raise _StartError(
-                f"tapedeck did not report listening within {_START_TIMEOUT:.0f} s: {command}\n"
-                + self.tail())
+                f"tapedeck did not report listening within {s.start_timeout:g} s "
+                f"(--tapedeck-start-timeout) and was killed: {command}\n" + self.tail())
         self._thread.join(5)
         self._proc = None  # reported here, not again at the session's end
         raise _StartError(

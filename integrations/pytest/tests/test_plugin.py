@@ -8,6 +8,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -27,6 +28,11 @@ CASSETTES = [
     "tests/test_chat/test_openai_chat",
     "tests/test_chat/test_openai_chat_stream",
 ]
+
+
+# A project of one test that uses tapedeck, with an (empty) cassette folder.
+ONE_TEST = {"tests/test_one.py": "def test_one(tapedeck):\n    pass\n",
+            "tests/cassettes/.keep": ""}
 
 
 def cassettes_in(project: pathlib.Path) -> list:
@@ -201,6 +207,20 @@ def test_a_broken_binary_is_a_clear_error_once(tmp_path, tapedeck_bin):
     assert runs == "started\n", "started once, not once per test"
 
 
+def test_a_tapedeck_that_never_listens_is_stopped_at_the_start_timeout(tmp_path):
+    project = make_project(tmp_path / "project", ONE_TEST)
+    fake = tmp_path / "slow-tapedeck"
+    fake.write_text("#!/bin/sh\necho 'still warming up' >&2\nexec sleep 120\n")
+    fake.chmod(0o755)
+    started = time.monotonic()
+    run = run_pytest(project, f"--tapedeck-bin={fake}", "--tapedeck-start-timeout=1")
+    assert time.monotonic() - started < 60, "the child pytest did not wait for the sleep"
+    assert run.outcomes == {"error": 1}, run
+    assert "tapedeck did not report listening within 1 s (--tapedeck-start-timeout)" in (
+        run.output), run
+    assert "still warming up" in run.output, run
+
+
 def test_replay_without_cassettes_says_to_record_first(tmp_path, tapedeck_bin):
     project = make_project(tmp_path / "project")
     run = run_pytest(project, "tests/test_chat.py::test_openai_chat",
@@ -208,10 +228,6 @@ def test_replay_without_cassettes_says_to_record_first(tmp_path, tapedeck_bin):
     assert run.outcomes == {"error": 1}, run
     assert "cassette folder" in run.output and "does not exist" in run.output, run
     assert "pytest --tapedeck-mode record" in run.output, run
-
-
-ONE_TEST = {"tests/test_one.py": "def test_one(tapedeck):\n    pass\n",
-            "tests/cassettes/.keep": ""}
 
 
 def args_given(tmp_path: pathlib.Path, *args: str, env=None) -> tuple:

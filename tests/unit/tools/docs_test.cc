@@ -52,6 +52,7 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"tapedeck-upstream", "pytest_tapedeck"},
     {"tapedeck-timing", "pytest_tapedeck"},
     {"tapedeck-fail-on-unused", "pytest_tapedeck"},
+    {"tapedeck-start-timeout", "pytest_tapedeck"},
     {"tapedeck-arg", "pytest_tapedeck"},
     {"tb", "pytest"},
 };
