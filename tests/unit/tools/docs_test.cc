@@ -48,6 +48,15 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"streams", "bench/soak_bench"},
     {"client-threads", "bench/soak_bench"},
     {"tapedeck", "bench/soak_bench"},
+    {"tapedeck-mode", "pytest_tapedeck"},
+    {"tapedeck-bin", "pytest_tapedeck"},
+    {"tapedeck-cassette-dir", "pytest_tapedeck"},
+    {"tapedeck-upstream", "pytest_tapedeck"},
+    {"tapedeck-timing", "pytest_tapedeck"},
+    {"tapedeck-fail-on-unused", "pytest_tapedeck"},
+    {"tapedeck-start-timeout", "pytest_tapedeck"},
+    {"tapedeck-arg", "pytest_tapedeck"},
+    {"tb", "pytest"},
 };
 
 // Flags another branch adds to the table; treated as tapedeck's until it is merged.
@@ -60,7 +69,7 @@ const std::map<std::string_view, std::string_view> kOtherVariables = {
     {"TAPEDECK_BUILD_FUZZ", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BUILD_TESTS", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BUILD_BENCH", "CMake option, CMakeLists.txt"},
-    {"TAPEDECK_BIN", "the binary tests/e2e drives"},
+    {"TAPEDECK_BIN", "the binary tests/e2e and the pytest plugin (docs/pytest.md) run"},
     {"TAPEDECK_UPDATE_GOLDEN", "tests/unit/cassette/golden_test.cc"},
 };
 
