@@ -25,8 +25,9 @@ export interface StartOptions {
    *  TAPEDECK_CASSETTE_DIR, else 'tests/cassettes'. */
   cassetteDir?: string;
   /** record and auto: the upstreams to mount, as { anthropic: 'https://...' },
-   *  ['anthropic=https://...'] or one 'name=url'. Default: TAPEDECK_UPSTREAM (a JSON array or one
-   *  value), else anthropic=https://api.anthropic.com and openai=https://api.openai.com.
+   *  ['anthropic=https://...'] or one 'name=url'. Default: TAPEDECK_UPSTREAM (a JSON array, one
+   *  value or values separated by commas), else anthropic=https://api.anthropic.com,
+   *  openai=https://api.openai.com and gemini=https://generativelanguage.googleapis.com.
    *  Ignored in replay, which reads the mounts from each cassette. */
   upstreams?: Record<string, string> | string[] | string;
   /** The tapedeck binary. Default: TAPEDECK_BIN, else `tapedeck` on PATH. */
@@ -59,6 +60,13 @@ export interface CassetteOptions {
 export interface UseCassetteOptions extends CassetteOptions {
   /** Set ANTHROPIC_BASE_URL, OPENAI_BASE_URL and GOOGLE_GEMINI_BASE_URL. Default true. */
   setEnv?: boolean;
+  /** The mode tapedeck runs in. Default: TAPEDECK_MODE (the global setups set it), else
+   *  'replay'. */
+  mode?: Mode;
+  /** In replay (and with setEnv), give ANTHROPIC_API_KEY and OPENAI_API_KEY the value
+   *  "tapedeck-placeholder-key" while they are unset or empty, as `tapedeck exec` does: the SDKs
+   *  refuse to start without a key. Default true. */
+  placeholderKeys?: boolean;
 }
 
 /** A running tapedeck. */
@@ -75,9 +83,9 @@ export interface Tapedeck {
   /** tapedeck's last log lines. */
   stderr(): string;
   cassetteUrl(name: string, provider?: Provider): string;
-  useCassette(name: string, options?: Omit<UseCassetteOptions, 'url'>): CassetteHandle;
+  useCassette(name: string, options?: Omit<UseCassetteOptions, 'url' | 'mode'>): CassetteHandle;
   withCassette<T>(name: string, fn: (cassette: CassetteHandle) => T | Promise<T>,
-    options?: Omit<UseCassetteOptions, 'url'>): Promise<T>;
+    options?: Omit<UseCassetteOptions, 'url' | 'mode'>): Promise<T>;
 }
 
 /** GET /__tapedeck/stats/NAME: what tapedeck says of one cassette. */
@@ -111,7 +119,7 @@ export interface CassetteHandle {
     OPENAI_BASE_URL: string;
     GOOGLE_GEMINI_BASE_URL: string;
   };
-  /** Puts the variables back as they were. Idempotent. */
+  /** Puts the variables (and any placeholder key) back as they were. Idempotent. */
   restore(): void;
   stats(): Promise<CassetteStats>;
   /** restore(), then rejects with a TapedeckError carrying the problem and the recent miss
@@ -122,7 +130,8 @@ export interface CassetteHandle {
 /** Starts tapedeck on a cassette folder and resolves once it listens. */
 export function startTapedeck(options?: StartOptions): Promise<Tapedeck>;
 
-/** For a global setup: starts tapedeck, sets TAPEDECK_URL, and resolves to the teardown. With
+/** For a global setup: starts tapedeck, sets TAPEDECK_URL and TAPEDECK_MODE (the mode in force)
+ *  for the workers, and resolves to the teardown, which stops it and puts both back. With
  *  TAPEDECK_URL already set, starts nothing and uses that tapedeck. */
 export function setupTapedeck(options?: StartOptions): Promise<() => Promise<void>>;
 
@@ -147,7 +156,8 @@ export function cassetteStats(name: string,
 export function checkCassette(name: string,
   options?: CassetteOptions & { timeoutMs?: number }): Promise<CassetteStats>;
 
-/** Points this process's SDK base URL variables at cassette `name` until done() or restore(). */
+/** Points this process's SDK base URL variables at cassette `name` until done() or restore();
+ *  in replay, also gives unset key variables a placeholder. */
 export function useCassette(name: string, options?: UseCassetteOptions): CassetteHandle;
 
 /** Runs fn with cassette `name` in use, then checks it. When both fail, rejects with the

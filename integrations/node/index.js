@@ -20,7 +20,12 @@ const MODES = ['replay', 'record', 'auto'];
 const DEFAULT_UPSTREAMS = {
   anthropic: 'https://api.anthropic.com',
   openai: 'https://api.openai.com',
+  gemini: 'https://generativelanguage.googleapis.com',
 };
+// In replay, what an unset key variable gets: the SDKs refuse to start without some key, and a
+// replaying tapedeck needs none (the value `tapedeck exec` uses, tools/child_process.h).
+const PLACEHOLDER_KEY = 'tapedeck-placeholder-key';
+const KEY_VARIABLES = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY'];
 const MAX_NAME_BYTES = 200;  // tapedeck's kMaxCassetteNameBytes
 const TAIL_LINES = 40;       // stderr lines kept for error messages
 const EXIT_MEANINGS = {
@@ -112,11 +117,11 @@ function exitText(code, signal) {
   return `exited with status ${code}${meaning ? ` (${meaning})` : ''}`;
 }
 
-// The upstreams of TAPEDECK_UPSTREAM, read as tapedeck reads it: a JSON array or one value.
+// The upstreams of TAPEDECK_UPSTREAM: a JSON array, or values separated by commas.
 function upstreamsFromEnvironment() {
-  const value = process.env.TAPEDECK_UPSTREAM;
+  const value = process.env.TAPEDECK_UPSTREAM?.trim();
   if (!value) return undefined;
-  if (!value.startsWith('[')) return [value];
+  if (!value.startsWith('[')) return value.split(',').map((u) => u.trim()).filter(Boolean);
   let list;
   try {
     list = JSON.parse(value);
@@ -125,7 +130,7 @@ function upstreamsFromEnvironment() {
   }
   if (!Array.isArray(list) || !list.every((u) => typeof u === 'string')) {
     throw new TapedeckError('tapedeck: TAPEDECK_UPSTREAM: expected a JSON array of strings or ' +
-      'one value');
+      'NAME=URL values separated by commas');
   }
   return list;
 }
@@ -266,20 +271,25 @@ export async function startTapedeck(options = {}) {
     stop,
     stderr: stderrTail,
     cassetteUrl: (name, provider) => cassetteUrl(name, provider, { url }),
-    useCassette: (name, opts) => useCassette(name, { ...opts, url }),
-    withCassette: (name, fn, opts) => withCassette(name, fn, { ...opts, url }),
+    useCassette: (name, opts) => useCassette(name, { ...opts, url, mode }),
+    withCassette: (name, fn, opts) => withCassette(name, fn, { ...opts, url, mode }),
   };
 }
 
-// For a global setup: starts tapedeck and publishes its address in TAPEDECK_URL for the test
-// workers (which inherit it, as they start later). Resolves to the teardown, which stops it and
-// puts TAPEDECK_URL back. When TAPEDECK_URL is already set, uses that tapedeck and starts none.
+// For a global setup: starts tapedeck and publishes its address in TAPEDECK_URL, and its mode in
+// TAPEDECK_MODE, for the test workers (which inherit them, as they start later). Resolves to the
+// teardown, which stops it and puts both back. When TAPEDECK_URL is already set, uses that
+// tapedeck and starts none.
 export async function setupTapedeck(options = {}) {
   if (process.env[URL_VARIABLE]) return async () => {};
   const server = await startTapedeck(options);
+  const savedMode = process.env.TAPEDECK_MODE;
   process.env[URL_VARIABLE] = server.url;
+  process.env.TAPEDECK_MODE = server.mode;
   return async () => {
     delete process.env[URL_VARIABLE];
+    if (savedMode === undefined) delete process.env.TAPEDECK_MODE;
+    else process.env.TAPEDECK_MODE = savedMode;
     await server.stop();
   };
 }
@@ -444,10 +454,12 @@ export async function checkCassette(name, options = {}) {
   return stats;
 }
 
-// Points this process's SDK variables at cassette `name` until done() or restore().
+// Points this process's SDK variables at cassette `name` until done() or restore(); in replay,
+// also gives each unset key variable a placeholder.
 export function useCassette(name, options = {}) {
-  const { url, setEnv = true, unused = 'ok' } = options;
+  const { url, setEnv = true, unused = 'ok', placeholderKeys = true } = options;
   checkName(name);
+  const mode = chooseMode(options.mode);
   const base = tapedeckUrl(url);
   const urls = {
     anthropic: cassetteUrl(name, 'anthropic', { url: base }),
@@ -461,9 +473,15 @@ export function useCassette(name, options = {}) {
   let saved;
   if (setEnv) {
     saved = {};
-    for (const [variable, value] of Object.entries(env)) {
+    const set = (variable, value) => {
       saved[variable] = process.env[variable];
       process.env[variable] = value;
+    };
+    for (const [variable, value] of Object.entries(env)) set(variable, value);
+    if (mode === 'replay' && placeholderKeys) {
+      for (const variable of KEY_VARIABLES) {
+        if (!process.env[variable]) set(variable, PLACEHOLDER_KEY);
+      }
     }
   }
   const restore = () => {

@@ -176,6 +176,34 @@ describe('cassette names', () => {
       assert.equal(process.env.ANTHROPIC_BASE_URL, 'http://mine.invalid', 'setEnv: false');
     });
   });
+
+  test('in replay, an unset key variable gets a placeholder until restore()', async () => {
+    const url = 'http://127.0.0.1:5';
+    const placeholder = 'tapedeck-placeholder-key';
+    const keys = { ANTHROPIC_API_KEY: undefined, OPENAI_API_KEY: 'mine', TAPEDECK_MODE: undefined };
+    await withEnv(keys, () => {
+      const h = useCassette('k', { url });  // no mode anywhere: replay
+      assert.equal(process.env.ANTHROPIC_API_KEY, placeholder);
+      assert.equal(process.env.OPENAI_API_KEY, 'mine', 'a key that is set stays');
+      h.restore();
+      assert.ok(!('ANTHROPIC_API_KEY' in process.env));
+      for (const options of [{ mode: 'record' }, { mode: 'auto' }, { placeholderKeys: false },
+        { setEnv: false }]) {
+        useCassette('k', { url, ...options }).restore();
+        assert.ok(!('ANTHROPIC_API_KEY' in process.env), JSON.stringify(options));
+      }
+      process.env.TAPEDECK_MODE = 'record';  // as a global setup publishes it
+      const r = useCassette('k', { url });
+      assert.ok(!('ANTHROPIC_API_KEY' in process.env), 'TAPEDECK_MODE=record: no placeholder');
+      r.restore();
+      process.env.ANTHROPIC_API_KEY = '';
+      process.env.TAPEDECK_MODE = 'replay';
+      const e = useCassette('k', { url });
+      assert.equal(process.env.ANTHROPIC_API_KEY, placeholder, 'an empty key counts as unset');
+      e.restore();
+      assert.equal(process.env.ANTHROPIC_API_KEY, '');
+    });
+  });
 });
 
 describe('starting and stopping tapedeck', { skip }, () => {
@@ -287,6 +315,22 @@ describe('a cassette per test, and its verdict', { skip }, () => {
       await player.stop();
     });
 
+  test('TAPEDECK_UPSTREAM: NAME=URL values separated by commas mount each upstream',
+    { timeout: TIMEOUT_MS }, async () => {
+      const server = await withEnv({ TAPEDECK_UPSTREAM: `anthropic=${upstream.url}, ` +
+        `openai=${upstream.url}` }, () => start({ mode: 'record', cassetteDir: folder() }));
+      const h = server.useCassette('mounts', { setEnv: false });
+      assert.equal((await ask(h.anthropic, 'through the first mount')).status, 200);
+      const chat = await fetch(`${h.openai}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPENAI_KEY}` },
+        body: JSON.stringify({ model: 'gpt-e2e-mini',
+          messages: [{ role: 'user', content: 'through the second mount' }] }),
+      });
+      assert.equal(chat.status, 200);
+      await server.stop();
+    });
+
   test('record with overwrite: false keeps the cassette and stop() says why it failed',
     { timeout: TIMEOUT_MS }, async () => {
       const server = await record({ overwrite: false });
@@ -379,13 +423,16 @@ describe('global setups', { skip }, () => {
   ]) {
     test(`${name}: setup publishes TAPEDECK_URL; teardown stops tapedeck and takes it back`,
       { timeout: TIMEOUT_MS }, async () => {
-        await withEnv({ TAPEDECK_CASSETTE_DIR: folder(), [URL_VARIABLE]: undefined }, async () => {
+        await withEnv({ TAPEDECK_CASSETTE_DIR: folder(), [URL_VARIABLE]: undefined,
+          TAPEDECK_MODE: undefined }, async () => {
           await setup();
           const url = process.env[URL_VARIABLE];
           assert.match(url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+          assert.equal(process.env.TAPEDECK_MODE, 'replay', 'the mode in force, for the workers');
           assert.ok(await answers(url));
           await teardown();
           assert.ok(!(URL_VARIABLE in process.env));
+          assert.ok(!('TAPEDECK_MODE' in process.env));
           assert.ok(!(await answers(url)), 'stopped');
           await teardown();  // a second teardown does nothing
         });

@@ -178,9 +178,8 @@ for (const [name, runner] of Object.entries(RUNNERS)) {
         mkdirSync(out);
         const res = await runner.run(runnerEnv({
           TAPEDECK_BIN: TAPEDECK,
-          TAPEDECK_CASSETTE_DIR: cassettes,  // no TAPEDECK_MODE: replay is the default
-          ANTHROPIC_API_KEY: 'placeholder-anthropic-key',
-          OPENAI_API_KEY: 'placeholder-openai-key',
+          // No TAPEDECK_MODE: replay is the default. No keys: useCassette gives placeholders.
+          TAPEDECK_CASSETTE_DIR: cassettes,
           SAMPLE_OUT: out,
         }));
         assert.equal(res.code, 0, `${name} replay run failed:\n${res.output}`);
@@ -193,8 +192,6 @@ for (const [name, runner] of Object.entries(RUNNERS)) {
         const res = await runner.outcome(runnerEnv({
           TAPEDECK_BIN: TAPEDECK,
           TAPEDECK_CASSETTE_DIR: cassettes,
-          ANTHROPIC_API_KEY: 'placeholder-anthropic-key',
-          OPENAI_API_KEY: 'placeholder-openai-key',
           SAMPLE_CHANGE: EDITED,
         }));
         assert.notEqual(res.code, 0, `the run must fail:\n${res.output}`);
@@ -218,8 +215,6 @@ for (const [name, runner] of Object.entries(RUNNERS)) {
         const res = await runner.run(runnerEnv({
           TAPEDECK_BIN: bin,
           TAPEDECK_CASSETTE_DIR: cassettes ?? workDir,
-          ANTHROPIC_API_KEY: 'placeholder-anthropic-key',
-          OPENAI_API_KEY: 'placeholder-openai-key',
         }));
         assert.notEqual(res.code, 0, `the run must fail:\n${res.output}`);
         assert.ok(res.output.includes(`tapedeck replay: cannot start ${bin}`),
