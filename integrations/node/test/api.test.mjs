@@ -253,8 +253,8 @@ describe('starting and stopping tapedeck', { skip }, () => {
 
   test('TAPEDECK_* variables are not passed to tapedeck; TAPEDECK_MODE picks the mode',
     { timeout: TIMEOUT_MS }, async () => {
-      // tapedeck would refuse TAPEDECK_TIMING=bogus (exit 2) if it saw it.
-      const server = await withEnv({ TAPEDECK_TIMING: 'bogus', TAPEDECK_MODE: 'auto' }, () =>
+      // tapedeck would refuse TAPEDECK_CHUNKING=bogus (exit 2) if it saw it.
+      const server = await withEnv({ TAPEDECK_CHUNKING: 'bogus', TAPEDECK_MODE: 'auto' }, () =>
         start({ cassetteDir: folder(), args: ['--no-upstream-check'] }));
       assert.equal(server.mode, 'auto');
       const health = await (await fetch(`${server.url}/__tapedeck/health`)).json();
