@@ -46,6 +46,8 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"streams", "bench/soak_bench"},
     {"client-threads", "bench/soak_bench"},
     {"tapedeck", "bench/soak_bench"},
+    {"save-dev", "npm install"},
+    {"experimental-vm-modules", "node (jest's ES modules)"},
 };
 
 // Flags another branch adds to the table; treated as tapedeck's until it is merged.
@@ -58,6 +60,7 @@ const std::map<std::string_view, std::string_view> kOtherVariables = {
     {"TAPEDECK_BUILD_FUZZ", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BIN", "the binary tests/e2e drives"},
     {"TAPEDECK_UPDATE_GOLDEN", "tests/unit/cassette/golden_test.cc"},
+    {"TAPEDECK_URL", "the running tapedeck's address, integrations/node (docs/node.md)"},
 };
 
 // The subcommands, as tools/cli.cc dispatches them.
