@@ -1,4 +1,4 @@
-// The sample suite (test/sample) under real runners, each a child process as a user runs it:
+// The sample suite (tests/sample) under real runners, each a child process as a user runs it:
 // vitest (`vitest run`, tapedeck/vitest as globalSetup) and `node --test` (startTapedeck in the
 // file). Per runner: record with the fake upstream of tests/e2e up, replay with it stopped and
 // compare every test's transcript, then edit one test's prompt and see that test fail alone with
@@ -49,7 +49,8 @@ function runnerEnv(extra) {
       k === 'NODE_TEST_CONTEXT';
     if (!drop) env[k] = v;
   }
-  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
+  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', SAMPLE_CACHE_DIR: join(workDir, 'vite-cache'),
+    ...extra };
 }
 
 // Runs `node ARGS` in the sample folder: { code, output } (stdout and stderr together).
@@ -65,7 +66,7 @@ function runNode(args, env) {
 // Each runner: how to run it, and how its output says which tests passed and failed.
 const RUNNERS = {
   vitest: {
-    folder: 'vitest-suite.test',
+    folder: 'vitest-suite.sample',
     run: (env, extraArgs = []) => runNode([VITEST, 'run', '--config', 'vitest.config.js',
       ...extraArgs], env),
     // { passed: [titles], failed: [titles], messages: { title: text } } from the JSON report.
@@ -85,7 +86,7 @@ const RUNNERS = {
   },
   'node:test': {
     folder: 'node-suite',
-    run: (env) => runNode(['--test', '--test-reporter=tap', 'node-suite.test.js'], env),
+    run: (env) => runNode(['--test', '--test-reporter=tap', 'node-suite.sample.js'], env),
     // The same, from the TAP lines `ok N - title` / `not ok N - title` (the failure's YAML
     // block, up to the next test line, is its message).
     async outcome(env) {
