@@ -44,7 +44,8 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Each line tapedeck logs: to this function, or to process.stderr when true. */
   log?: boolean | ((line: string) => void);
-  /** How long tapedeck may take to listen. Default 10000. */
+  /** How long tapedeck may take to listen. Default 10000 in replay; 60000 in record and auto,
+   *  where tapedeck first connects to each upstream. */
   startTimeoutMs?: number;
   /** How long tapedeck may take to exit after SIGTERM before it is killed. Default 15000. */
   stopTimeoutMs?: number;

@@ -148,10 +148,11 @@ export async function startTapedeck(options = {}) {
     overwrite,
     env,
     log,
-    startTimeoutMs = 10_000,
     stopTimeoutMs = 15_000,
   } = options;
   const mode = chooseMode(options.mode);
+  // record and auto first connect to each upstream (10 s --connect-timeout each).
+  const startTimeoutMs = options.startTimeoutMs ?? (mode === 'replay' ? 10_000 : 60_000);
   const dir = resolvePath(cassetteDir);
   const argv = [mode, '--cassette-dir', dir, '--listen', listen, '--log-format', 'json'];
   if (mode !== 'record' && timing !== undefined && timing !== null) {
@@ -380,12 +381,11 @@ export function cassetteUrl(name, provider, { url } = {}) {
   checkName(name);
   const prefix = `${tapedeckUrl(url)}/cassette/${encodeURIComponent(name)}`;
   if (provider === undefined) return prefix;
-  const mount = MOUNT_PATHS[provider];
-  if (mount === undefined) {
+  if (!Object.hasOwn(MOUNT_PATHS, provider)) {
     throw new TapedeckError(`tapedeck: provider ${JSON.stringify(provider)}: expected ` +
       `${Object.keys(MOUNT_PATHS).join(', ')}`);
   }
-  return prefix + mount;
+  return prefix + MOUNT_PATHS[provider];
 }
 
 // ---------------------------------------------------------------------------------------------

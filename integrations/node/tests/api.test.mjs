@@ -133,6 +133,7 @@ describe('cassette names', () => {
     assert.equal(cassetteUrl('t', 'gemini', { url }), 'http://127.0.0.1:8765/cassette/t/gemini');
     assert.equal(cassetteUrl('t', undefined, { url }), 'http://127.0.0.1:8765/cassette/t');
     assert.throws(() => cassetteUrl('t', 'mistral', { url }), /provider "mistral": expected/);
+    assert.throws(() => cassetteUrl('t', 'toString', { url }), /provider "toString": expected/);
   });
 
   test('cassetteUrl refuses what tapedeck would refuse, naming the rule', () => {
