@@ -72,12 +72,13 @@ constexpr std::pair<unsigned, std::string_view> kCommandNames[] = {
 };
 
 // TAPEDECK_* variables that are not settings: this repository's build and test scripts read
-// them (scripts/test.sh, scripts/fuzz.sh, scripts/demo.sh, tests/e2e, the golden tests), so they
-// may well be set while tapedeck runs. No warning for these.
+// them (scripts/test.sh, scripts/fuzz.sh, scripts/demo.sh, tests/e2e, the golden tests), and the
+// Node helper publishes TAPEDECK_URL to a suite's tests, so they may well be set while tapedeck
+// runs. No warning for these.
 constexpr std::string_view kOtherEnvNames[] = {
     "TAPEDECK_BIN",          "TAPEDECK_BUILD_DIR",     "TAPEDECK_ASAN_BUILD_DIR",
     "TAPEDECK_CMAKE_ARGS",   "TAPEDECK_SKIP_FUZZ",     "TAPEDECK_SKIP_SANITIZE",
-    "TAPEDECK_FUZZ_SECONDS", "TAPEDECK_UPDATE_GOLDEN",
+    "TAPEDECK_FUZZ_SECONDS", "TAPEDECK_UPDATE_GOLDEN", "TAPEDECK_URL",
 };
 
 // Flags that are never read from a config file or the environment.

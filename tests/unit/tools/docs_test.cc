@@ -57,6 +57,8 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"tapedeck-start-timeout", "pytest_tapedeck"},
     {"tapedeck-arg", "pytest_tapedeck"},
     {"tb", "pytest"},
+    {"save-dev", "npm install"},
+    {"experimental-vm-modules", "node (jest's ES modules)"},
 };
 
 // Flags another branch adds to the table; treated as tapedeck's until it is merged.
@@ -71,6 +73,7 @@ const std::map<std::string_view, std::string_view> kOtherVariables = {
     {"TAPEDECK_BUILD_BENCH", "CMake option, CMakeLists.txt"},
     {"TAPEDECK_BIN", "the binary tests/e2e and the pytest plugin (docs/pytest.md) run"},
     {"TAPEDECK_UPDATE_GOLDEN", "tests/unit/cassette/golden_test.cc"},
+    {"TAPEDECK_URL", "the running tapedeck's address, integrations/node (docs/node.md)"},
 };
 
 // `tapedeck --version` is read by tools/cli.cc before any subcommand, outside the table.
