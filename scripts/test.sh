@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 td_install_deps
 
-# The SDK end-to-end tests and the SDK examples need the pinned SDKs from npm (Node 20+). Without
-# node they are skipped (CMake says so); with node, a failed install is an error.
+# The SDK end-to-end tests, the SDK examples and the Node helper's tests need the pinned SDKs (and
+# vitest) from npm (Node 20+). Without node they are skipped (CMake says so); with node, a failed
+# install is an error.
 if command -v npm >/dev/null 2>&1; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  (cd integrations/node && npm ci --no-audit --no-fund --loglevel=error)
 else
   echo "node/npm not found: the SDK end-to-end tests will be skipped" >&2
 fi
