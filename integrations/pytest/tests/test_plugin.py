@@ -4,15 +4,19 @@ pytest-xdist; a changed prompt, unused interactions, tapedeck's own failure, a b
 the command line and environment tapedeck is given."""
 
 import json
+import os
 import pathlib
 import re
+import select
 import shutil
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
 
-from conftest import Keys, fake_api, make_project, run_pytest
+from conftest import PLUGIN_DIR, Keys, fake_api, make_project, run_pytest
 
 CASSETTES = [
     "shared/count-tokens",
@@ -219,6 +223,55 @@ def test_a_tapedeck_that_never_listens_is_stopped_at_the_start_timeout(tmp_path)
     assert "tapedeck did not report listening within 1 s (--tapedeck-start-timeout)" in (
         run.output), run
     assert "still warming up" in run.output, run
+
+
+def test_tapedeck_stops_when_pytest_is_killed(tmp_path):
+    """A CI timeout SIGKILLs pytest: its tapedeck gets SIGTERM (and so writes what it recorded)
+    instead of living on. The stand-in tapedeck says it listens, notes its pid, and notes the
+    SIGTERM; FIFOs say when the test is running, and a pidfd when the stand-in is gone."""
+    ready, block = tmp_path / "ready", tmp_path / "block"
+    os.mkfifo(ready)
+    os.mkfifo(block)
+    project = make_project(tmp_path / "project", {
+        "tests/test_wait.py": (
+            "import os\n"
+            "def test_wait(tapedeck):\n"
+            "    open(os.environ['READY'], 'w').close()\n"
+            "    open(os.environ['BLOCK']).read()\n"),
+        "tests/cassettes/.keep": ""})
+    fake = tmp_path / "stand-in"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "trap 'echo TERM > \"$0.term\"; exit 0' TERM\n"
+        "echo $$ > \"$0.pid\"\n"
+        "echo '{\"event\":\"listening\",\"url\":\"http://127.0.0.1:9\"}'\n"
+        "while :; do sleep 1; done\n")
+    fake.chmod(0o755)
+    pytest_run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "pytest_tapedeck", "-p", "no:cacheprovider",
+         f"--tapedeck-bin={fake}", "tests/test_wait.py"],
+        cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(PLUGIN_DIR), "READY": str(ready),
+             "BLOCK": str(block)})
+    try:
+        # Opening the FIFO returns once the test body has opened it: tapedeck is running.
+        body_ran = threading.Thread(target=lambda: open(ready).close(), daemon=True)
+        body_ran.start()
+        body_ran.join(60)
+        if body_ran.is_alive():
+            open(ready, "w").close()  # let the thread go
+            pytest.fail("the test body did not run within 60 s")
+        stand_in = int((tmp_path / "stand-in.pid").read_text())
+        pidfd = os.pidfd_open(stand_in)
+        pytest_run.kill()
+        pytest_run.wait()
+        readable, _, _ = select.select([pidfd], [], [], 30)
+        os.close(pidfd)
+        assert readable, "the stand-in tapedeck outlived the killed pytest by 30 s"
+        assert (tmp_path / "stand-in.term").read_text() == "TERM\n"
+    finally:
+        pytest_run.kill()
+        pytest_run.wait()
 
 
 def test_replay_without_cassettes_says_to_record_first(tmp_path, tapedeck_bin):
