@@ -201,7 +201,8 @@ Result<std::unique_ptr<CassetteWriter>> CassetteWriter::Open(const std::string& 
   impl->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!impl->fd.valid()) return IoErrno(where + ": cannot open for writing", errno);
   impl->created = true;
-  std::string header = internal::HeaderLine(SystemClock::Get().WallMicros(), options.mounts);
+  std::string header = internal::HeaderLine(SystemClock::Get().WallMicros(), options.mounts,
+                                            options.recorded_by);
   header += '\n';
   TD_RETURN_IF_ERROR(impl->Write(header));
   if (options.fsync && ::fsync(impl->fd.get()) != 0) return IoErrno(where + ": fsync", errno);

@@ -104,6 +104,80 @@ Status NotACassette(std::string_view where) {
                     ": not a tapedeck cassette (first line is not a tapedeck header)");
 }
 
+// The header's "recorded_by" object: only the parts that are known, in a fixed order.
+Json ProvenanceJson(const Provenance& p) {
+  Json j = Json::object();
+  j["tapedeck"] = p.tapedeck;
+  j["mode"] = p.mode;
+  if (p.upstreams.size() == 1 && p.upstreams[0].first.empty()) {
+    j["upstream"] = p.upstreams[0].second;
+  } else if (!p.upstreams.empty()) {
+    Json mounts = Json::object();
+    for (const auto& [name, url] : p.upstreams) mounts[name] = url;
+    j["upstreams"] = std::move(mounts);
+  }
+  Json workspace = Json::object();
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"cwd", p.cwd},
+                                   {"home", p.home},
+                                   {"user", p.user},
+                                   {"tmp", p.tmp}}) {
+    if (!value.empty()) workspace[key] = value;
+  }
+  if (!workspace.empty()) j["workspace"] = std::move(workspace);
+  return j;
+}
+
+Result<Provenance> ParseProvenance(const Json& j) {
+  if (!j.is_object()) return ParseError("expected an object, not " + std::string(j.type_name()));
+  Provenance p;
+  auto text = [&](const Json& value, std::string_view key, std::string* out) -> Status {
+    if (!value.is_string()) {
+      return ParseError(std::string(key) + ": expected a string, not " + value.type_name());
+    }
+    *out = value.get<std::string>();
+    return Status::Ok();
+  };
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const Json& value = item.value();
+    if (key == "tapedeck") {
+      TD_RETURN_IF_ERROR(text(value, key, &p.tapedeck));
+    } else if (key == "mode") {
+      TD_RETURN_IF_ERROR(text(value, key, &p.mode));
+    } else if (key == "upstream") {
+      std::string url;
+      TD_RETURN_IF_ERROR(text(value, key, &url));
+      p.upstreams.emplace_back("", std::move(url));
+    } else if (key == "upstreams") {
+      if (!value.is_object()) return ParseError("upstreams: expected an object NAME: URL");
+      for (const auto& mount : value.items()) {
+        std::string url;
+        TD_RETURN_IF_ERROR(text(mount.value(), "upstreams." + mount.key(), &url));
+        p.upstreams.emplace_back(mount.key(), std::move(url));
+      }
+    } else if (key == "workspace") {
+      if (!value.is_object()) return ParseError("workspace: expected an object");
+      for (const auto& part : value.items()) {
+        const std::string& name = part.key();
+        std::string* field = name == "cwd"    ? &p.cwd
+                             : name == "home" ? &p.home
+                             : name == "user" ? &p.user
+                             : name == "tmp"  ? &p.tmp
+                                              : nullptr;
+        if (field == nullptr) {
+          return ParseError("workspace: unknown key \"" + name +
+                            "\" (known: cwd, home, user, tmp)");
+        }
+        TD_RETURN_IF_ERROR(text(part.value(), "workspace." + name, field));
+      }
+    } else if (!key.starts_with("x-") && !key.starts_with("_")) {
+      return ParseError("unknown key \"" + key +
+                        "\" (known: tapedeck, mode, upstream, upstreams, workspace)");
+    }
+  }
+  return p;
+}
+
 // Validates the header line (line `line_no`) and fills in the cassette's version, creation time
 // and mounts.
 Status ReadHeader(Json* header, std::string_view where, size_t line_no, Cassette* cassette) {
@@ -129,7 +203,7 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, Cassette
   for (const auto& item : header->items()) {
     const std::string& key = item.key();
     if (key == "tapedeck" || key == "version" || key == "created_at" || key == "mounts" ||
-        key.starts_with("x-") || key.starts_with("_")) {
+        key == "recorded_by" || key.starts_with("x-") || key.starts_with("_")) {
       continue;
     }
     unknown += unknown.empty() ? "\"" : ", \"";
@@ -138,7 +212,8 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, Cassette
   if (!unknown.empty()) {
     return ParseError(
         at + ": unknown header key " + unknown +
-        " (known: tapedeck, version, created_at, mounts; keys starting with \"x-\" or "
+        " (known: tapedeck, version, created_at, mounts, recorded_by; keys starting with "
+        "\"x-\" or "
         "\"_\" are free for notes)");
   }
   cassette->created_at_us = 0;
@@ -175,6 +250,12 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, Cassette
     }
     cassette->mounts = std::move(names);
   }
+  cassette->recorded_by.reset();
+  if (auto by = header->find("recorded_by"); by != header->end()) {
+    Result<Provenance> provenance = ParseProvenance(*by);
+    if (!provenance.ok()) return provenance.status().WithContext(at + ": recorded_by");
+    cassette->recorded_by = std::move(*provenance);
+  }
   return Status::Ok();
 }
 
@@ -185,12 +266,14 @@ Status ReadHeader(Json* header, std::string_view where, size_t line_no, Cassette
 
 namespace internal {
 
-std::string HeaderLine(Micros created_at_us, const std::vector<std::string>& mounts) {
+std::string HeaderLine(Micros created_at_us, const std::vector<std::string>& mounts,
+                       const std::optional<Provenance>& recorded_by) {
   Json header = Json::object();
   header["tapedeck"] = "cassette";
   header["version"] = kCassetteVersion;
   header["created_at"] = FormatRfc3339Micros(created_at_us);
   if (!mounts.empty()) header["mounts"] = mounts;
+  if (recorded_by) header["recorded_by"] = ProvenanceJson(*recorded_by);
   // A name that MountsProblem refuses may be any bytes: never throw on it.
   return header.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
@@ -545,7 +628,8 @@ std::string SerializeInteraction(const Interaction& interaction) {
 }
 
 std::string SerializeCassette(const Cassette& cassette) {
-  std::string out = internal::HeaderLine(cassette.created_at_us, cassette.mounts);
+  std::string out =
+      internal::HeaderLine(cassette.created_at_us, cassette.mounts, cassette.recorded_by);
   out += '\n';
   for (const Interaction& interaction : cassette.interactions) {
     out += SerializeInteraction(interaction);

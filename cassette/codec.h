@@ -32,6 +32,8 @@ struct WriteOptions {
   // existing cassette keeps that file's header, whatever this says. WriteCassetteAtomic ignores
   // it: it writes the Cassette's own `mounts`.
   std::vector<std::string> mounts;
+  // The header's "recorded_by" for a NEW file, as `mounts`. WriteCassetteAtomic ignores it too.
+  std::optional<Provenance> recorded_by;
 };
 
 // What a read found besides the interactions: a recovered cut tail, for example.

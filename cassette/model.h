@@ -121,8 +121,9 @@ struct Interaction {
 };
 
 // The format version this build writes. Every version ever shipped must still load.
-// 2 added the header's "mounts" (docs/cassette-format.md, "Versioning policy").
-inline constexpr int kCassetteVersion = 2;
+// 2 added the header's "mounts", 3 its "recorded_by" (docs/cassette-format.md, "Versioning
+// policy").
+inline constexpr int kCassetteVersion = 3;
 
 // The longest mount name, in bytes.
 inline constexpr size_t kMaxMountNameBytes = 64;
@@ -133,6 +134,21 @@ inline constexpr size_t kMaxMountNameBytes = 64;
 // flag parser both call this. Pure; any thread.
 bool IsValidMountName(std::string_view name);
 
+// Who made a recording, and where (the header's "recorded_by", version 3): for `cassette ls`, for
+// a reviewer, and for replaying a cassette recorded in another checkout (exec's workspace
+// normalisers). Never a credential: upstream URLs keep no query and no user information.
+struct Provenance {
+  std::string tapedeck;  // the version that recorded: "0.1.0"
+  std::string mode;      // "record", "auto", "exec record", "exec auto"
+  // Where requests were forwarded: one unnamed upstream as {"", URL}, or each mount as
+  // {NAME, URL}, in the order given.
+  std::vector<std::pair<std::string, std::string>> upstreams;
+  // exec only, what its command ran in ("" when not known): working directory, home
+  // directory, user name and temp directory.
+  std::string cwd, home, user, tmp;
+  friend bool operator==(const Provenance&, const Provenance&) = default;
+};
+
 struct Cassette {
   int version = kCassetteVersion;
   Micros created_at_us = 0;
@@ -140,6 +156,7 @@ struct Cassette {
   // "openai"}); request paths keep their "/NAME" prefix. Empty: recorded through one unnamed
   // upstream, or not known (every version 1 file). Each is a valid mount name, none twice.
   std::vector<std::string> mounts;
+  std::optional<Provenance> recorded_by;  // absent in files before version 3, and when unknown
   std::vector<Interaction> interactions;
   friend bool operator==(const Cassette&, const Cassette&) = default;
 };

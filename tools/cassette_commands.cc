@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
@@ -127,8 +128,38 @@ std::string BodySummary(const cassette::Response& r) {
   return "body " + Bytes(r.body.bytes.size());
 }
 
+// "# recorded by tapedeck 0.1.0, exec record, via anthropic=https://..., in /home/dev/app
+// (home /home/dev, user dev); models: claude-x, gpt-y": the header's provenance and the model
+// names the requests name. Nothing for a cassette that does not say who recorded it.
+void Provenance(const Cassette& c, std::ostream& out) {
+  if (!c.recorded_by) return;
+  const cassette::Provenance& p = *c.recorded_by;
+  out << "# recorded by tapedeck " << (p.tapedeck.empty() ? "?" : p.tapedeck);
+  if (!p.mode.empty()) out << ", " << p.mode;
+  for (size_t i = 0; i < p.upstreams.size(); ++i) {
+    out << (i == 0 ? ", via " : ", ")
+        << (p.upstreams[i].first.empty() ? "" : p.upstreams[i].first + "=")
+        << p.upstreams[i].second;
+  }
+  if (!p.cwd.empty()) out << ", in " << p.cwd;
+  if (!p.home.empty() || !p.user.empty()) {
+    out << " (home " << (p.home.empty() ? "?" : p.home) << ", user "
+        << (p.user.empty() ? "?" : p.user) << ")";
+  }
+  std::vector<std::string> models;
+  for (const Interaction& it : c.interactions) {
+    std::string model = cassette::ModelOf(it.request);
+    if (!model.empty() && std::find(models.begin(), models.end(), model) == models.end()) {
+      models.push_back(std::move(model));
+    }
+  }
+  for (size_t i = 0; i < models.size(); ++i) out << (i == 0 ? "; models: " : ", ") << models[i];
+  out << "\n";
+}
+
 void Ls(const std::string& path, const Loaded& l, bool many, std::ostream& out) {
   if (many) out << path << ":\n";
+  Provenance(l.cassette, out);
   for (size_t i = 0; i < l.cassette.interactions.size(); ++i) {
     const Interaction& it = l.cassette.interactions[i];
     std::string model = cassette::ModelOf(it.request);

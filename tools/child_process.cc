@@ -8,9 +8,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace td::cli {
 namespace {
+
+// The value of `name` in `env`, or "".
+std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
+  const std::string prefix = name + "=";
+  for (const std::string& kv : env) {
+    if (kv.compare(0, prefix.size(), prefix) == 0) return kv.substr(prefix.size());
+  }
+  return "";
+}
 
 void SetVar(std::vector<std::string>* env, const std::string& name, const std::string& value,
             bool only_if_unset) {
@@ -25,6 +35,18 @@ void SetVar(std::vector<std::string>* env, const std::string& name, const std::s
 }
 
 }  // namespace
+
+ChildWorkspace WorkspaceOf(const std::vector<std::string>& env) {
+  ChildWorkspace w;
+  std::error_code ec;
+  w.cwd = std::filesystem::current_path(ec).string();
+  w.home = EnvValue(env, "HOME");
+  w.user = EnvValue(env, "USER");
+  if (w.user.empty()) w.user = EnvValue(env, "LOGNAME");
+  w.tmp = EnvValue(env, "TMPDIR");
+  if (w.tmp.empty()) w.tmp = "/tmp";
+  return w;
+}
 
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
                                           const std::string& base_url,

@@ -26,6 +26,15 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
                                           const std::string& base_url,
                                           const std::vector<std::string>& mounts = {});
 
+// What exec's command runs in, as a cassette's header records it ("recorded_by"."workspace"):
+// the working directory (tapedeck's own: the command inherits it), HOME, the user name (USER,
+// else LOGNAME) and the temp directory (TMPDIR, else /tmp), read from `env` ("NAME=VALUE").
+// A part that cannot be known is "".
+struct ChildWorkspace {
+  std::string cwd, home, user, tmp;
+};
+ChildWorkspace WorkspaceOf(const std::vector<std::string>& env);
+
 // The placeholder key exec sets: obviously fake, and not secret-shaped.
 inline constexpr std::string_view kPlaceholderKey = "tapedeck-placeholder-key";
 

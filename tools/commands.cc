@@ -50,7 +50,7 @@ const CommandSpec* FindCommand(std::string_view name) {
 
 const std::vector<VerbSpec>& CassetteVerbs() {
   static const std::vector<VerbSpec> verbs = {
-      {"ls", "one line per interaction"},
+      {"ls", "who recorded it (version, mode, upstreams, models), then one line per interaction"},
       {"show", "requests, responses and SSE events with their offsets (--interaction N: one)"},
       {"cat", "the cassette as JSON (--jsonl: one compact object per line, as stored)"},
       {"verify", "schema check and secret scan; exit 1 on a finding"},

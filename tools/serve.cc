@@ -23,6 +23,7 @@
 #include "tools/cassette_router.h"
 #include "tools/cassette_slot.h"
 #include "tools/child_process.h"
+#include "tools/commands.h"
 #include "tools/exit_codes.h"
 
 namespace td::cli {
@@ -473,12 +474,33 @@ std::vector<std::string> ChildMounts(const Plan& plan, Runtime* rt) {
 
 }  // namespace
 
+// The header's "recorded_by" for what this run writes. exec also says what its command runs
+// in (the working directory, HOME, the user, the temp directory), so a replay elsewhere can
+// tell the recording's paths from its own.
+cassette::Provenance RecordedBy(const Plan& plan, const std::vector<std::string>& env) {
+  cassette::Provenance p;
+  p.tapedeck = std::string(Version());
+  p.mode = (plan.exec ? "exec " : "") + std::string(ModeName(plan.mode));
+  for (const proxy::UpstreamMount& m : plan.upstreams) {
+    p.upstreams.emplace_back(m.name, m.url.ToString());
+  }
+  if (plan.exec) {
+    const ChildWorkspace workspace = WorkspaceOf(env);
+    p.cwd = workspace.cwd;
+    p.home = workspace.home;
+    p.user = workspace.user;
+    p.tmp = workspace.tmp;
+  }
+  return p;
+}
+
 int RunServe(const Config& config, const std::vector<std::string>& env) {
   Result<Plan> plan = BuildPlan(config);
   if (!plan.ok()) {
     std::cerr << "tapedeck: " << plan.status().message() << "\n";
     return kExitUsage;
   }
+  if (plan->slots.records) plan->slots.write.recorded_by = RecordedBy(*plan, env);
   auto fail = [](const Status& status, int code) {
     std::cerr << "tapedeck: " << status.message() << "\n";
     return code;

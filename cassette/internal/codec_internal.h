@@ -30,8 +30,9 @@ inline std::string CassetteWhere(std::string_view name) {
 }
 
 // The header line (without '\n') of a cassette created at `created_at_us` through `mounts`
-// (written only when not empty).
-std::string HeaderLine(Micros created_at_us, const std::vector<std::string>& mounts);
+// (written only when not empty), recorded by `recorded_by` (written when set).
+std::string HeaderLine(Micros created_at_us, const std::vector<std::string>& mounts,
+                       const std::optional<Provenance>& recorded_by);
 
 // What a mount name must be, for messages.
 inline constexpr std::string_view kMountNameRule =
@@ -81,8 +82,16 @@ inline Status MigrateV1ToV2(Json* line, bool is_header) {
   return Status::Ok();
 }
 
+// 2 -> 3: version 3 only added the header's optional "recorded_by"; likewise.
+inline Status MigrateV2ToV3(Json* line, bool is_header) {
+  if (is_header && line->contains("recorded_by")) {
+    return ParseError("\"recorded_by\" needs version 3 or later (this header says an older one)");
+  }
+  return Status::Ok();
+}
+
 inline constexpr std::array<MigrationStep, kCassetteVersion - kOldestCassetteVersion>
-    kMigrationSteps{&MigrateV1ToV2};
+    kMigrationSteps{&MigrateV1ToV2, &MigrateV2ToV3};
 
 // Upgrades one line written by `from_version` to kCassetteVersion, in place.
 inline Status MigrateLine(int from_version, Json* line, bool is_header) {

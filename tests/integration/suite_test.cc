@@ -358,5 +358,48 @@ TEST_F(CassetteDirTest, EachCassettesVerdictIsAskedForByName) {
   Stop(play);
 }
 
+TEST(ProvenanceTest, TheHeaderSaysWhoRecordedThroughWhatAndExecWhere) {
+  ScopedTempDir dir;
+  FakeUpstream upstream;
+  Echo(upstream, "api");
+  const std::string recorded = dir.Path("record.jsonl.zst");
+  TapedeckProcess rec({"record", "--cassette", recorded, "--listen", "127.0.0.1:0", "--upstream",
+                       "anthropic=" + upstream.url() + "/v1"});
+  ASSERT_TRUE(rec.WaitListening());
+  ASSERT_EQ(Send(rec.port(), "POST", "/anthropic/messages", {}, R"({"model":"m1"})").status, 200);
+  EXPECT_EQ(Stop(rec), 0) << rec.stderr_text();
+  cassette::Cassette c = Read(recorded);
+  ASSERT_TRUE(c.recorded_by.has_value());
+  EXPECT_EQ(c.recorded_by->mode, "record");
+  EXPECT_FALSE(c.recorded_by->tapedeck.empty());
+  EXPECT_EQ(
+      c.recorded_by->upstreams,
+      (std::vector<std::pair<std::string, std::string>>{{"anthropic", upstream.url() + "/v1"}}));
+  EXPECT_EQ(c.recorded_by->cwd, "") << "only exec knows what its command runs in";
+
+  // exec also says where its command ran: what a replay in another checkout needs to know.
+  const std::string by_exec = dir.Path("exec.jsonl.zst");
+  const std::string client =
+      "exec 3<>/dev/tcp/127.0.0.1/${ANTHROPIC_BASE_URL##*:} && "
+      "printf 'POST /v1/messages HTTP/1.0\\r\\ncontent-length: 2\\r\\n\\r\\n{}' >&3 && "
+      "cat <&3 >/dev/null";
+  TapedeckProcess exec({"exec", "--mode", "record", "--cassette", by_exec, "--upstream",
+                        upstream.url(), "--", "bash", "-c", client},
+                       {"HOME=/home/alice", "USER=alice", "TMPDIR=/var/tmp/alice"});
+  int code = -1;
+  ASSERT_TRUE(exec.WaitExit(&code));
+  ASSERT_EQ(code, 0) << exec.stderr_text();
+  cassette::Cassette e = Read(by_exec);
+  ASSERT_EQ(e.interactions.size(), 1u);
+  ASSERT_TRUE(e.recorded_by.has_value());
+  EXPECT_EQ(e.recorded_by->mode, "exec record");
+  EXPECT_EQ(e.recorded_by->upstreams,
+            (std::vector<std::pair<std::string, std::string>>{{"", upstream.url()}}));
+  EXPECT_EQ(e.recorded_by->cwd, fs::current_path().string());
+  EXPECT_EQ(e.recorded_by->home, "/home/alice");
+  EXPECT_EQ(e.recorded_by->user, "alice");
+  EXPECT_EQ(e.recorded_by->tmp, "/var/tmp/alice");
+}
+
 }  // namespace
 }  // namespace td::testing

@@ -39,9 +39,21 @@ class TapedeckProcess {
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<std::string> env_s;
+    // `extra_env` replaces a variable of the same name rather than adding a second one (which
+    // lookups that take the first would never see).
+    auto overridden = [&](std::string_view kv) {
+      const std::string_view name = kv.substr(0, kv.find('='));
+      for (const std::string& extra : extra_env) {
+        if (extra.compare(0, name.size(), name) == 0 && extra.size() > name.size() &&
+            extra[name.size()] == '=') {
+          return true;
+        }
+      }
+      return false;
+    };
     for (char** e = environ; *e != nullptr; ++e) {
       // Settings from the developer's shell must not leak into tests.
-      if (std::strncmp(*e, "TAPEDECK_", 9) != 0) env_s.emplace_back(*e);
+      if (std::strncmp(*e, "TAPEDECK_", 9) != 0 && !overridden(*e)) env_s.emplace_back(*e);
     }
     env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
     std::vector<char*> envp;

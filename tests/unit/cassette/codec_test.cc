@@ -140,7 +140,7 @@ TEST_F(CodecTest, SerializeAndParseRoundTripARichCassette) {
   const Cassette c = RichCassette();
   const std::string text = SerializeCassette(c);
   EXPECT_EQ(
-      text.rfind(R"({"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z"})"
+      text.rfind(R"({"tapedeck":"cassette","version":3,"created_at":"2026-11-21T08:32:33.123456Z"})"
                  "\n",
                  0),
       0u);
@@ -165,7 +165,7 @@ TEST_P(WriterFormTest, WriterRoundTrip) {
   const std::string bytes = testing::ReadFile(path);
   EXPECT_EQ(internal::HasZstdMagic(bytes), compress);
   if (!compress) {
-    EXPECT_EQ(bytes.rfind("{\"tapedeck\":\"cassette\",\"version\":2,", 0), 0u);
+    EXPECT_EQ(bytes.rfind("{\"tapedeck\":\"cassette\",\"version\":3,", 0), 0u);
   }
 
   ReadReport report;
@@ -389,7 +389,7 @@ TEST_F(CodecTest, BadInputGivesAClearErrorNamingFileAndLine) {
       {"other.json", "{\"name\":\"package\",\"version\":1}\n",
        "cassette other.json: not a tapedeck cassette (first line is not a tapedeck header)"},
       {"new.jsonl", "{\"tapedeck\":\"cassette\",\"version\":7}\n" + good,
-       "cassette new.jsonl: version 7 is newer than this tapedeck reads (2)"},
+       "cassette new.jsonl: version 7 is newer than this tapedeck reads (3)"},
       {"old.jsonl", "{\"tapedeck\":\"cassette\",\"version\":0}\n",
        "cassette old.jsonl: line 1: unknown version 0"},
       {"nover.jsonl", "{\"tapedeck\":\"cassette\"}\n",
@@ -403,7 +403,21 @@ TEST_F(CodecTest, BadInputGivesAClearErrorNamingFileAndLine) {
        "cassette deep.jsonl: line 2: JSON nested deeper than 520 levels"},
       {"hdr.jsonl", "{\"tapedeck\":\"cassette\",\"version\":1,\"verison\":2}\n",
        "cassette hdr.jsonl: line 1: unknown header key \"verison\" (known: tapedeck, version, "
-       "created_at, mounts; keys starting with \"x-\" or \"_\" are free for notes)"},
+       "created_at, mounts, recorded_by; keys starting with \"x-\" or \"_\" are free for "
+       "notes)"},
+      {"by2.jsonl", "{\"tapedeck\":\"cassette\",\"version\":2,\"recorded_by\":{}}\n",
+       "cassette by2.jsonl: line 1: \"recorded_by\" needs version 3 or later (this header says an "
+       "older one)"},
+      {"by.jsonl", "{\"tapedeck\":\"cassette\",\"version\":3,\"recorded_by\":[]}\n",
+       "cassette by.jsonl: line 1: recorded_by: expected an object, not array"},
+      {"bykey.jsonl",
+       "{\"tapedeck\":\"cassette\",\"version\":3,\"recorded_by\":{\"workspace\":{\"pwd\":\"/"
+       "\"}}}\n",
+       "cassette bykey.jsonl: line 1: recorded_by: workspace: unknown key \"pwd\" (known: cwd, "
+       "home, user, tmp)"},
+      {"bytype.jsonl",
+       "{\"tapedeck\":\"cassette\",\"version\":3,\"recorded_by\":{\"upstreams\":{\"a\":1}}}\n",
+       "cassette bytype.jsonl: line 1: recorded_by: upstreams.a: expected a string, not number"},
   };
   for (const BadInput& bad : cases) {
     Result<Cassette> c = ParseCassette(bad.bytes, bad.name);

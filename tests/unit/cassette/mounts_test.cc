@@ -98,13 +98,13 @@ TEST_P(MountsFormTest, WriteCassetteAtomicWritesTheCassettesMountsAndReadingGive
   // The options' mounts are for the streaming writer; the Cassette's own list is what counts.
   ASSERT_TRUE(WriteCassetteAtomic(path, TwoProviders(), Options({"ignored"})).ok());
   EXPECT_EQ(FirstLine(path),
-            R"({"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z",)"
+            R"({"tapedeck":"cassette","version":3,"created_at":"2026-11-21T08:32:33.123456Z",)"
             R"("mounts":["anthropic","openai"]})");
   ReadReport report;
   Result<Cassette> back = ReadCassette(path, &report);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(*back, TwoProviders());
-  EXPECT_EQ(back->version, 2);
+  EXPECT_EQ(back->version, kCassetteVersion);
   EXPECT_TRUE(report.warnings.empty());
 }
 
@@ -114,7 +114,7 @@ TEST_P(MountsFormTest, NoMountsWritesNoMountsKey) {
   c.mounts.clear();
   ASSERT_TRUE(WriteCassetteAtomic(path, c, Options()).ok());
   EXPECT_EQ(FirstLine(path),
-            R"({"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z"})");
+            R"({"tapedeck":"cassette","version":3,"created_at":"2026-11-21T08:32:33.123456Z"})");
   Result<Cassette> back = ReadCassette(path);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_TRUE(back->mounts.empty());
@@ -191,13 +191,13 @@ TEST_P(MountsFormTest, Version1FileLoadsWithNoMountsAndAppendRewritesItAsVersion
   EXPECT_TRUE(old->mounts.empty());
   ASSERT_EQ(old->interactions.size(), 1u);
 
-  // The rewrite to version 2 keeps what the file says (no mounts), not what the session says.
+  // The rewrite to the current version keeps what the file says (no mounts), not what the session says.
   Record(path, CassetteWriter::OpenMode::kAppend, Options({"anthropic"}), {Anthropic(1)});
   EXPECT_EQ(FirstLine(path),
-            R"({"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z"})");
+            R"({"tapedeck":"cassette","version":3,"created_at":"2026-11-21T08:32:33.123456Z"})");
   Result<Cassette> back = ReadCassette(path);
   ASSERT_TRUE(back.ok()) << back.status().message();
-  EXPECT_EQ(back->version, 2);
+  EXPECT_EQ(back->version, kCassetteVersion);
   EXPECT_TRUE(back->mounts.empty());
   ASSERT_EQ(back->interactions.size(), 2u);
   EXPECT_EQ(back->interactions[0], old->interactions[0]);
@@ -295,7 +295,7 @@ TEST(MountsTest, TheLongestNamesAndAnEmptyListLoad) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_TRUE(c->mounts.empty());
   EXPECT_EQ(SerializeCassette(*c).substr(0, SerializeCassette(*c).find('\n')),
-            R"({"tapedeck":"cassette","version":2,"created_at":"2026-11-21T08:32:33.123456Z"})");
+            R"({"tapedeck":"cassette","version":3,"created_at":"2026-11-21T08:32:33.123456Z"})");
 }
 
 }  // namespace
