@@ -4,6 +4,8 @@
 // appends are cassette_writer. Format: docs/cassette-format.md.
 #include "cassette/codec.h"
 
+#include "cassette/base/ascii.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -451,14 +453,42 @@ class CassetteReader {
   // Frees the text of a long line now rather than when the next line reuses the buffer.
   void DropLine() { line_.Clear(); }
 
+  // A pretty-printed document, as `cassette cat` prints one and `cassette edit` shows it, opens
+  // with a line holding only "{" and ends at a line holding only "}" (no indent): its lines are
+  // gathered and read as one, numbered by its first. Returns true while the document goes on.
+  // Costs nothing for ordinary JSON Lines, which never hold a line that is only "{".
+  Result<bool> GatherDocument(bool has_newline) {
+    std::string_view physical = line_.view().substr(physical_start_);
+    if (!physical.empty() && physical.back() == '\r') physical.remove_suffix(1);
+    if (document_line_no_ == 0) {
+      if (!has_newline || TrimSpaceAndTab(physical) != "{") return false;
+      document_line_no_ = line_no_;
+    } else if (physical == "}") {
+      return false;
+    } else if (!has_newline) {
+      return ParseError(where_ + ": line " + std::to_string(document_line_no_) +
+                        ": the JSON document that starts here does not end (a line holding "
+                        "only \"}\" ends it)");
+    }
+    line_.Append("\n");
+    physical_start_ = line_.size();
+    return true;
+  }
+
   Status EndLine(bool has_newline) {
     ++line_no_;
+    Result<bool> gathering = GatherDocument(has_newline);
+    if (!gathering.ok()) return gathering.status();
+    if (*gathering) return Status::Ok();
+    const size_t first_line = document_line_no_ != 0 ? document_line_no_ : line_no_;
+    document_line_no_ = 0;
+    physical_start_ = 0;
     if (IsBlank(line_.view())) {
       if (!has_newline) result_.missing_final_newline = !line_.empty();
       DropLine();
       return Status::Ok();
     }
-    const std::string at = where_ + ": line " + std::to_string(line_no_);
+    const std::string at = where_ + ": line " + std::to_string(first_line);
     Json json;
     std::string why;
     bool too_big = false;
@@ -492,12 +522,16 @@ class CassetteReader {
       TD_RETURN_IF_ERROR(ReadHeader(&json, where_, line_no_, &result_.cassette));
       version_ = result_.cassette.version;
       header_seen_ = true;
-      header_line_no_ = line_no_;
+      header_line_no_ = first_line;
       return Status::Ok();
     }
     TD_RETURN_IF_ERROR(MigrateLine(version_, &json, /*is_header=*/false).WithContext(at));
-    Result<Interaction> interaction = InteractionFromJson(std::move(json));
+    std::vector<std::string> notes;
+    Result<Interaction> interaction = InteractionFromJson(std::move(json), &notes);
     if (!interaction.ok()) return interaction.status().WithContext(at);
+    if (report_ != nullptr) {
+      for (std::string& note : notes) report_->notes.push_back(at + ": " + note);
+    }
     result_.cassette.interactions.push_back(std::move(*interaction));
     return Status::Ok();
   }
@@ -514,6 +548,8 @@ class CassetteReader {
   std::uint64_t raw_bytes_ = 0;
   LineBuffer line_;  // the current line so far, without '\n'
   size_t line_no_ = 0;
+  size_t document_line_no_ = 0;  // the first line of a pretty document being gathered, or 0
+  size_t physical_start_ = 0;    // where the current physical line starts in line_
   size_t last_line_no_ = 0;  // the last line that was not blank
   size_t header_line_no_ = 0;
   bool header_seen_ = false;

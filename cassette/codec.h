@@ -40,6 +40,10 @@ struct WriteOptions {
 struct ReadReport {
   std::vector<std::string> warnings;  // "cassette t.zst: line 12 is incomplete (the recording
                                       //  was cut); kept the 11 interactions before it"
+  // What was forgiven without losing anything that replays: "cassette t.jsonl: line 4:
+  // response.stream.events[2].splits[1]: end offset 90 is past the event's 60 bytes (was the
+  // event edited?): dropped it and the splits after it".
+  std::vector<std::string> notes;
 };
 
 struct ReadOptions {

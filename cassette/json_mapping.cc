@@ -406,8 +406,13 @@ Status ReadBody(Json& json, std::string_view path, bool is_request, Body* out) {
   return Status::Ok();
 }
 
+// What a read forgave, for the reader's warnings (nullptr: nobody asks).
+using Notes = std::vector<std::string>;
+
+// A split past the end of its event means the event was shortened by hand: the splits from
+// there on are dropped (the event then arrives whole at its `at_us`), with a note.
 Status ReadSplits(const Json& json, std::string_view path, size_t event_size,
-                  std::vector<Split>* out) {
+                  std::vector<Split>* out, Notes* notes) {
   if (!json.is_array()) return Error(path, "expected an array of [end_offset, at_us] pairs");
   out->clear();
   for (size_t i = 0; i < json.size(); ++i) {
@@ -420,9 +425,14 @@ Status ReadSplits(const Json& json, std::string_view path, size_t event_size,
     Split split;
     TD_RETURN_IF_ERROR(ReadUint64(pair[0], Index(at, 0), &end));
     TD_RETURN_IF_ERROR(ReadInt64(pair[1], Index(at, 1), &split.at_us));
-    if (end == 0 || end > event_size) {
-      return Error(at, "end offset " + std::to_string(end) + " is outside the event's " +
-                           std::to_string(event_size) + " bytes");
+    if (end == 0) return Error(at, "end offset 0: a split ends after its first byte");
+    if (end > event_size) {
+      if (notes != nullptr) {
+        notes->push_back(at + ": end offset " + std::to_string(end) + " is past the event's " +
+                         std::to_string(event_size) +
+                         " bytes (was the event edited?): dropped it and the splits after it");
+      }
+      return Status::Ok();
     }
     if (!out->empty() && end <= out->back().end) {
       return Error(at, "end offsets must increase");
@@ -433,7 +443,7 @@ Status ReadSplits(const Json& json, std::string_view path, size_t event_size,
   return Status::Ok();
 }
 
-Status ReadEvent(Json& json, std::string_view path, StreamEvent* out) {
+Status ReadEvent(Json& json, std::string_view path, StreamEvent* out, Notes* notes) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"at_us", "data", "data_b64", "splits"}));
   const Json* at_us = Find(json, "at_us");
   if (at_us == nullptr) return Error(path, "missing \"at_us\"");
@@ -460,12 +470,13 @@ Status ReadEvent(Json& json, std::string_view path, StreamEvent* out) {
   }
   out->splits.clear();
   if (Json* splits = Find(json, "splits")) {
-    TD_RETURN_IF_ERROR(ReadSplits(*splits, Join(path, "splits"), out->bytes.size(), &out->splits));
+    TD_RETURN_IF_ERROR(
+        ReadSplits(*splits, Join(path, "splits"), out->bytes.size(), &out->splits, notes));
   }
   return Status::Ok();
 }
 
-Status ReadStream(Json& json, std::string_view path, Stream* out) {
+Status ReadStream(Json& json, std::string_view path, Stream* out, Notes* notes) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"kind", "events"}));
   const Json* kind = Find(json, "kind");
   if (kind == nullptr) return Error(path, "missing \"kind\"");
@@ -484,7 +495,7 @@ Status ReadStream(Json& json, std::string_view path, Stream* out) {
   out->events.reserve(events->size());
   for (size_t i = 0; i < events->size(); ++i) {
     StreamEvent event;
-    TD_RETURN_IF_ERROR(ReadEvent((*events)[i], Index(events_path, i), &event));
+    TD_RETURN_IF_ERROR(ReadEvent((*events)[i], Index(events_path, i), &event, notes));
     out->events.push_back(std::move(event));
   }
   return Status::Ok();
@@ -506,7 +517,7 @@ Status ReadRequest(Json& json, std::string_view path, Request* out) {
   return Status::Ok();
 }
 
-Status ReadResponse(Json& json, std::string_view path, Response* out) {
+Status ReadResponse(Json& json, std::string_view path, Response* out, Notes* notes) {
   TD_RETURN_IF_ERROR(CheckObject(json, path, {"status", "headers", "body", "stream"}));
   const Json* status = Find(json, "status");
   if (status == nullptr) return Error(path, "missing \"status\"");
@@ -527,7 +538,7 @@ Status ReadResponse(Json& json, std::string_view path, Response* out) {
   }
   if (stream != nullptr) {
     Stream s;
-    TD_RETURN_IF_ERROR(ReadStream(*stream, Join(path, "stream"), &s));
+    TD_RETURN_IF_ERROR(ReadStream(*stream, Join(path, "stream"), &s, notes));
     out->stream = std::move(s);
   }
   return Status::Ok();
@@ -544,7 +555,7 @@ Status ReadTiming(Json& json, std::string_view path, Timing* out) {
   return Status::Ok();
 }
 
-Status ReadInteraction(Json& json, Interaction* out) {
+Status ReadInteraction(Json& json, Interaction* out, Notes* notes) {
   TD_RETURN_IF_ERROR(
       CheckObject(json, "", {"seq", "recorded_at", "request", "response", "timing", "truncated"}));
   const Json* seq = Find(json, "seq");
@@ -558,7 +569,7 @@ Status ReadInteraction(Json& json, Interaction* out) {
   TD_RETURN_IF_ERROR(ReadRequest(*request, "request", &out->request));
   Json* response = Find(json, "response");
   if (response == nullptr) return Error("", "missing \"response\"");
-  TD_RETURN_IF_ERROR(ReadResponse(*response, "response", &out->response));
+  TD_RETURN_IF_ERROR(ReadResponse(*response, "response", &out->response, notes));
   if (Json* timing = Find(json, "timing")) {
     TD_RETURN_IF_ERROR(ReadTiming(*timing, "timing", &out->timing));
   }
@@ -594,16 +605,16 @@ Json InteractionToJson(Interaction&& interaction) {
   return InteractionToJsonImpl(std::move(interaction));
 }
 
-Result<Interaction> InteractionFromJson(const Json& json) {
+Result<Interaction> InteractionFromJson(const Json& json, std::vector<std::string>* notes) {
   Json copy = json;
-  return InteractionFromJson(std::move(copy));
+  return InteractionFromJson(std::move(copy), notes);
 }
 
-Result<Interaction> InteractionFromJson(Json&& json) {
+Result<Interaction> InteractionFromJson(Json&& json, std::vector<std::string>* notes) {
   Interaction interaction;
   Status status;
   try {
-    status = ReadInteraction(json, &interaction);
+    status = ReadInteraction(json, &interaction, notes);
   } catch (const Json::exception& e) {
     // Every access above is checked first; this is a last line of defence, not a path.
     return ParseError(std::string("unexpected JSON error: ") + e.what());

@@ -22,10 +22,14 @@ Json InteractionToJson(const Interaction& interaction);
 // long recorded body exists once while it is written. `interaction` is left valid but
 // unspecified.
 Json InteractionToJson(Interaction&& interaction);
-// Decodes one interaction line. Errors: kParse naming the JSON path of the first problem.
-Result<Interaction> InteractionFromJson(const Json& json);
+// Decodes one interaction line. Errors: kParse naming the JSON path of the first problem. What
+// it forgives goes to `notes` when given ("response.stream.events[3].splits[1]: end offset 90 is
+// past the event's 60 bytes ...: dropped ..."): splits past the end of an event shortened by
+// hand are dropped, not refused.
+Result<Interaction> InteractionFromJson(const Json& json,
+                                        std::vector<std::string>* notes = nullptr);
 // The same, moving every string out of `json` instead of copying it, so a line's long bodies
 // exist once (the reader's memory bound rests on it). `json` is left valid but unspecified.
-Result<Interaction> InteractionFromJson(Json&& json);
+Result<Interaction> InteractionFromJson(Json&& json, std::vector<std::string>* notes = nullptr);
 
 }  // namespace td::cassette

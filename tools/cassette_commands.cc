@@ -101,6 +101,7 @@ bool Load(const std::string& path, const cassette::ReadOptions& read, Loaded* lo
   }
   loaded->cassette = std::move(*c);
   for (const std::string& w : loaded->report.warnings) err << "tapedeck: warning: " << w << "\n";
+  for (const std::string& n : loaded->report.notes) err << "tapedeck: note: " << n << "\n";
   return true;
 }
 

@@ -62,6 +62,7 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
     Result<cassette::Cassette> c = cassette::ReadCassette(path_, settings_->read, &report);
     if (!c.ok()) return c.status();
     for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
+    for (const std::string& n : report.notes) TD_LOG(kInfo) << n;
     mounts_ = c->mounts;
     recorded = std::move(c->interactions);
   } else if (target_) {

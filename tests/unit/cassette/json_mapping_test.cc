@@ -334,9 +334,21 @@ TEST(JsonMappingTest, StreamErrors) {
     return R"({"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"stream":)" +
            stream + "}}";
   };
+  // An event shortened by hand: the splits past its end are dropped with a note, not refused.
+  std::vector<std::string> notes;
+  Result<Interaction> shortened = InteractionFromJson(
+      Json::parse(with_stream(R"({"kind":"sse","events":[{"at_us":1,"data":"abc",
+      "splits":[[2,0],[9,1],[12,2]]}]})")),
+      &notes);
+  ASSERT_TRUE(shortened.ok()) << shortened.status().message();
+  EXPECT_EQ(shortened->response.stream->events[0].splits, (std::vector<Split>{{2, 0}}));
+  EXPECT_EQ(notes, (std::vector<std::string>{
+                       "response.stream.events[0].splits[1]: end offset 9 is past the event's 3 "
+                       "bytes (was the event edited?): dropped it and the splits after it"}));
   EXPECT_EQ(DecodeError(with_stream(R"({"kind":"sse","events":[{"at_us":1,"data":"abc",
-      "splits":[[2,0],[9,1]]}]})")),
-            "response.stream.events[0].splits[1]: end offset 9 is outside the event's 3 bytes");
+      "splits":[[0,0]]}]})")),
+            "response.stream.events[0].splits[0]: end offset 0: a split ends after its first "
+            "byte");
   EXPECT_EQ(DecodeError(with_stream(R"({"kind":"sse","events":[{"at_us":1,"data":"abc",
       "splits":[[2,0],[2,1]]}]})")),
             "response.stream.events[0].splits[1]: end offsets must increase");

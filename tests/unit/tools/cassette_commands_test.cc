@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -346,6 +347,66 @@ TEST(CassetteCommandsTest, RmDropsInteractionsAtomicallyAndKeepsTheRest) {
     EXPECT_EQ(Cmd("rm", {path, "0"}).code, kExitCassette);
   }
   EXPECT_EQ(testing::ReadFile(path), before);
+}
+
+TEST(CassetteCommandsTest, CatOutputReadsBackAsTheSameCassette) {
+  const std::string golden = std::string(TD_SOURCE_DIR) + "/tests/golden/cassettes/v" +
+                             std::to_string(cassette::kCassetteVersion);
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(golden)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    ++files;
+    const std::string path = entry.path().string();
+    Result<Cassette> original = cassette::ReadCassette(path);
+    ASSERT_TRUE(original.ok()) << original.status().message();
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{path}, std::vector<std::string>{"--jsonl", path}}) {
+      CmdResult cat = Cmd("cat", args);
+      ASSERT_EQ(cat.code, kExitOk) << cat.err;
+      const std::string copy = ::testing::TempDir() + "cat-" + entry.path().filename().string();
+      std::ofstream(copy) << cat.out;
+      Result<Cassette> back = cassette::ReadCassette(copy);
+      ASSERT_TRUE(back.ok()) << args[0] << " " << path << ": " << back.status().message();
+      EXPECT_EQ(*back, *original) << args[0] << " " << path;
+    }
+  }
+  EXPECT_GE(files, 4);
+}
+
+TEST(CassetteCommandsTest, AnEventShortenedByHandLosesItsSplitsNotTheFile) {
+  Cassette c = TwoInteractions();
+  c.interactions[0].response.stream->events[1].splits = {{5, 1500}, {20, 1800}};
+  const std::string path = Write("shortened.jsonl", c, false);
+  std::string text = testing::ReadFile(path);
+  const std::string from = R"(event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n)";
+  ASSERT_NE(text.find(from), std::string::npos) << text;
+  text.replace(text.find(from), from.size(), R"(data: {}\n\n)");
+  std::ofstream(path, std::ios::trunc) << text;
+
+  cassette::ReadReport report;
+  Result<Cassette> back = cassette::ReadCassette(path, {}, &report);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->interactions[0].response.stream->events[1].splits,
+            (std::vector<cassette::Split>{{5, 1500}}));
+  EXPECT_TRUE(report.warnings.empty()) << "nothing that replays was lost";
+  ASSERT_EQ(report.notes.size(), 1u);
+  EXPECT_NE(report.notes[0].find("line 2: response.stream.events[1].splits[1]: end offset 20 "
+                                    "is past the event's 10 bytes"),
+            std::string::npos)
+      << report.notes[0];
+  CmdResult verify = Cmd("verify", {path});
+  EXPECT_EQ(verify.code, kExitOk) << verify.out << verify.err;
+  EXPECT_NE(verify.err.find("note: "), std::string::npos) << verify.err;
+}
+
+TEST(CassetteCommandsTest, APrettyDocumentThatNeverEndsNamesItsFirstLine) {
+  const std::string path = ::testing::TempDir() + "unended.json";
+  std::ofstream(path) << "{\n  \"tapedeck\": \"cassette\",\n  \"version\": 3\n  }\n";
+  Result<Cassette> c = cassette::ReadCassette(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "cassette " + path +
+                                      ": line 1: the JSON document that starts here does not end "
+                                      "(a line holding only \"}\" ends it)");
 }
 
 }  // namespace
