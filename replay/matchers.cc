@@ -119,16 +119,14 @@ void Diff(const nlohmann::json& live, const nlohmann::json& rec, const std::stri
     } else if (d.a == nullptr) {
       out->Add(d.path + ": missing in request");
     } else {
-      size_t offset = 0;
-      const bool strings = d.a->is_string() && d.b->is_string();
-      if (strings) {
-        offset =
-            FirstDifference(d.a->get_ref<const std::string&>(), d.b->get_ref<const std::string&>());
-      }
-      std::string line = d.path + ": " + ShortJson(*d.a, offset) + " != " + ShortJson(*d.b, offset);
-      if (strings && std::max(d.a->get_ref<const std::string&>().size(),
-                              d.b->get_ref<const std::string&>().size()) > 60) {
-        line += " (at offset " + std::to_string(offset) + ")";
+      auto [a, b] = ShortJsonPair(*d.a, *d.b);
+      std::string line = d.path + ": " + a + " != " + b;
+      if (d.a->is_string() && d.b->is_string()) {
+        const std::string& sa = d.a->get_ref<const std::string&>();
+        const std::string& sb = d.b->get_ref<const std::string&>();
+        if (std::max(sa.size(), sb.size()) > 60) {
+          line += " (at offset " + std::to_string(FirstDifference(sa, sb)) + ")";
+        }
       }
       out->Add(std::move(line));
     }
@@ -173,6 +171,15 @@ std::string ShortJson(const nlohmann::json& j, size_t offset) {
   while (!cut.empty() && IsContinuationByte(cut.back())) cut.pop_back();
   if (!cut.empty() && (static_cast<unsigned char>(cut.back()) & 0xC0) == 0xC0) cut.pop_back();
   return cut + "...";
+}
+
+std::pair<std::string, std::string> ShortJsonPair(const nlohmann::json& a,
+                                                  const nlohmann::json& b) {
+  size_t offset = 0;
+  if (a.is_string() && b.is_string()) {
+    offset = FirstDifference(a.get_ref<const std::string&>(), b.get_ref<const std::string&>());
+  }
+  return {ShortJson(a, offset), ShortJson(b, offset)};
 }
 
 std::string JsonMemberPath(std::string_view parent, std::string_view key) {

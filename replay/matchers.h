@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "replay/normalize.h"
@@ -77,6 +78,10 @@ std::string JsonMemberPath(std::string_view parent, std::string_view key);
 // A short spelling of any JSON value for a diff line: strings as QuoteShortened (a window
 // around byte `offset`), other values compact and cut to about 60 bytes with "...".
 std::string ShortJson(const nlohmann::json& value, size_t offset = 0);
+
+// Two differing values spelt for one diff line, as ShortJson: when both are strings, each is a
+// window around the first byte where they differ.
+std::pair<std::string, std::string> ShortJsonPair(const nlohmann::json& a, const nlohmann::json& b);
 
 // `value` quoted and escaped as JSON; when longer than `max_chars`, a window around byte
 // `offset` with "..." on the cut sides (never cutting a UTF-8 character).

@@ -28,8 +28,10 @@ const std::vector<CommandSpec>& AllCommands() {
        "tapedeck exec [--mode replay|record|auto] --cassette FILE [--upstream URL] -- CMD "
        "[ARGS...]",
        "run CMD against a proxy on a free port; exit with CMD's status"},
-      {"cassette", kCassetteCmd, "tapedeck cassette ls|show|cat|verify|redact FILE...",
-       "list, show, print, check or redact cassettes"},
+      {"cassette", kCassetteCmd,
+       "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
+       "tapedeck cassette diff [--json] [--compare-timing] [--preset NAME ...] A B",
+       "list, show, print, check, redact or compare cassettes"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
        "print every flag of the mode (without one: of every serving mode), one per line, with\n"
@@ -53,6 +55,7 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"cat", "the cassette as JSON (--jsonl: one compact object per line, as stored)"},
       {"verify", "schema check and secret scan; exit 1 on a finding"},
       {"redact", "apply the redaction rules again, in place, atomically"},
+      {"diff", "what changed from cassette A to B, interaction by interaction; exit 1 if anything"},
   };
   return verbs;
 }
@@ -65,7 +68,7 @@ bool IsCassetteVerb(std::string_view name) {
 const std::vector<ExitCodeSpec>& ExitCodes() {
   static const std::vector<ExitCodeSpec> codes = {
       {kExitOk, "ok"},
-      {kExitProblem, "strict replay or verify found a problem"},
+      {kExitProblem, "strict replay or verify found a problem; cassette diff found a difference"},
       {kExitUsage, "usage or configuration error"},
       {kExitCassette, "cassette unreadable, unwritable or locked by another tapedeck"},
       {kExitUpstream, "upstream unreachable at start"},
