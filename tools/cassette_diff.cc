@@ -115,8 +115,9 @@ class Comparer {
 
   void Response(const cassette::Response& a, const cassette::Response& b,
                 std::vector<DiffChange>* out) const {
-    if (a.status != b.status)
+    if (a.status != b.status) {
       out->push_back({ChangeKind::kStatus, "response.status", a.status, b.status});
+    }
     Headers(a.headers, b.headers, "response.headers", out);
     const std::string_view kind_a = BodyKind(a);
     const std::string_view kind_b = BodyKind(b);

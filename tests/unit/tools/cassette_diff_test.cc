@@ -165,9 +165,11 @@ TEST(CassetteDiffTest, StatusChange) {
                        .ResponseStatus(529)});
   CassetteDiff d = Diff(a, b);
   ASSERT_EQ(d.changed.size(), 1u);
-  EXPECT_EQ(d.changed[0].changes.front().kind, ChangeKind::kStatus);
-  EXPECT_EQ(*d.changed[0].changes.front().from, 200);
-  EXPECT_EQ(*d.changed[0].changes.front().to, 529);
+  const DiffChange& status = d.changed[0].changes.front();
+  ASSERT_EQ(ChangeKindName(status.kind), "status");
+  ASSERT_TRUE(status.from && status.to);
+  EXPECT_EQ(*status.from, 200);
+  EXPECT_EQ(*status.to, 529);
   ExpectGolden("status.txt", Text(d));
 }
 
@@ -208,6 +210,8 @@ TEST(CassetteDiffTest, ResponseTextChangeIsShortenedAroundTheDifference) {
   Cassette b = Of({Plain("hi", Message(long_b))});
   CassetteDiff d = Diff(a, b);
   EXPECT_EQ(Kinds(d), (std::vector<std::string>{"changed response.body.content[0].text"}));
+  ASSERT_EQ(d.changed.size(), 1u);
+  ASSERT_TRUE(d.changed[0].changes[0].to.has_value());
   EXPECT_EQ(*d.changed[0].changes[0].to, long_b) << "the JSON output keeps whole values";
   ExpectGolden("response-text.txt", Text(d));
 }
