@@ -55,8 +55,9 @@ bool IsVolatileJson(const replay::JsonDifference& d) {
 class Comparer {
  public:
   explicit Comparer(const DiffOptions& options) : options_(options) {
-    for (const std::string& h : options.match.ignore_headers)
+    for (const std::string& h : options.match.ignore_headers) {
       ignored_headers_.push_back(ToLowerAscii(h));
+    }
   }
 
   // The differences of JSON values `a` and `b` under `root`, classified.

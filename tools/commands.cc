@@ -30,7 +30,7 @@ const std::vector<CommandSpec>& AllCommands() {
        "run CMD against a proxy on a free port; exit with CMD's status"},
       {"cassette", kCassetteCmd,
        "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
-       "tapedeck cassette diff [--json] [--compare-timing] [--preset NAME ...] A B",
+       "       tapedeck cassette diff [--json] [--compare-timing] [matching flags] A B",
        "list, show, print, check, redact or compare cassettes"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
