@@ -2,7 +2,6 @@
 #include "tools/cassette_diff.h"
 
 #include <algorithm>
-#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -11,6 +10,7 @@
 
 #include "cassette/base/ascii.h"
 #include "cassette/sse.h"
+#include "cassette/volatile.h"
 #include "replay/index.h"
 #include "replay/matchers.h"
 
@@ -33,23 +33,15 @@ json BodyJson(std::string_view bytes) {
   return j;
 }
 
-// "msg_01A" and "msg_01B" keep the prefix "msg_": the random rest of an id.
-bool SameIdPrefix(const std::string& a, const std::string& b) {
-  const size_t sep = a.find_first_of("_-");
-  return sep != std::string::npos && sep > 0 && b.size() > sep &&
-         a.compare(0, sep + 1, b, 0, sep + 1) == 0;
-}
-
-bool IsIdMember(std::string_view member) {
-  return member == "id" || (member.size() > 3 && member.ends_with("_id"));
-}
-
-// A JSON difference that is only a recording's own randomness or clock.
+// A JSON difference that is only a recording's own randomness or clock: one that masking the
+// per-recording values (cassette/volatile.h, the rule `cat --stable` applies) makes disappear.
+// A member that appears or goes is schema drift, never noise.
 bool IsVolatileJson(const replay::JsonDifference& d) {
-  if (d.a == nullptr || d.b == nullptr) return false;  // a field appearing is schema drift
-  if (d.member == "created" || d.member == "created_at") return true;
-  return IsIdMember(d.member) && d.a->is_string() && d.b->is_string() &&
-         SameIdPrefix(d.a->get_ref<const std::string&>(), d.b->get_ref<const std::string&>());
+  if (d.a == nullptr || d.b == nullptr || d.member.empty()) return false;
+  const std::string member(d.member);
+  nlohmann::ordered_json a = {{member, nlohmann::ordered_json(*d.a)}};
+  nlohmann::ordered_json b = {{member, nlohmann::ordered_json(*d.b)}};
+  return cassette::MaskVolatileJson(&a) > 0 && cassette::MaskVolatileJson(&b) > 0 && a == b;
 }
 
 class Comparer {
@@ -156,7 +148,7 @@ class Comparer {
   };
 
   bool Ignored(const std::string& lower_name) const {
-    if (!options_.compare_timing && IsVolatileHeader(lower_name)) return true;
+    if (!options_.compare_timing && cassette::IsVolatileHeader(lower_name)) return true;
     return std::find(ignored_headers_.begin(), ignored_headers_.end(), lower_name) !=
            ignored_headers_.end();
   }
@@ -268,14 +260,6 @@ json NormalizedBody(const replay::NormalizedRequest& n) {
   return n.body_is_json ? n.body_json : json(n.body_text);
 }
 
-constexpr std::array<std::string_view, 7> kVolatileHeaders = {
-    "date",       "request-id",           "x-request-id",
-    "cf-ray",     "openai-processing-ms", "x-envoy-upstream-service-time",
-    "set-cookie",
-};
-constexpr std::array<std::string_view, 2> kVolatileHeaderPrefixes = {"anthropic-ratelimit-",
-                                                                     "x-ratelimit-"};
-
 std::string ChangeLine(const DiffChange& c) {
   static const json kNull;
   const json& from = c.from ? *c.from : kNull;
@@ -355,16 +339,6 @@ std::string_view ChangeKindName(ChangeKind kind) {
       return "event removed";
   }
   return "?";
-}
-
-bool IsVolatileHeader(std::string_view name) {
-  for (std::string_view v : kVolatileHeaders) {
-    if (EqualsIgnoreCase(name, v)) return true;
-  }
-  for (std::string_view p : kVolatileHeaderPrefixes) {
-    if (StartsWithIgnoreCaseAt(name, 0, p)) return true;
-  }
-  return false;
 }
 
 Result<CassetteDiff> DiffCassettes(const cassette::Cassette& a, const cassette::Cassette& b,

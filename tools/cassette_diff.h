@@ -21,8 +21,7 @@ namespace td::cli {
 struct DiffOptions {
   // How requests pair: the options replay matches live requests with (Config::Match()).
   replay::MatchOptions match;
-  // --compare-timing: differences of timing alone count too (see IsVolatileHeader and
-  // docs/cassettes.md for what they are).
+  // --compare-timing: differences of timing alone count too (DiffCassettes says which).
   bool compare_timing = false;
 };
 
@@ -98,20 +97,13 @@ struct CassetteDiff {
 //   - the response: status, headers, the body (JSON path by path, or as text), or the stream's
 //     events paired by SSE event type in order (each event's data path by path);
 //   - truncated (and with compare_timing: recorded_at, timing, each event's at_us and splits).
-// Headers named in match.ignore_headers are no difference. Unless compare_timing, neither is:
-// a volatile header (IsVolatileHeader), a ping event or an SSE comment, a change of a string at
-// a member named "id" or ending in "_id" that keeps its prefix up to the first '_' or '-'
-// ("msg_01A" -> "msg_01B", "chatcmpl-x" -> "chatcmpl-y"), a change at a member named
-// "created" or "created_at", the cassettes' created_at.
+// Headers named in match.ignore_headers are no difference. Unless compare_timing, neither is
+// what changes with every recording: a volatile header (cassette::IsVolatileHeader), a value
+// that cassette::MaskVolatileJson masks on both sides to the same thing ("msg_01A" ->
+// "msg_01B" at "id"; "created"), a ping event or an SSE comment, the cassettes' created_at.
 // Errors (kInvalidArgument): `options.match` does not compile. Pure; any thread.
 Result<CassetteDiff> DiffCassettes(const cassette::Cassette& a, const cassette::Cassette& b,
                                    const DiffOptions& options);
-
-// Headers whose value changes with every recording, compared only with compare_timing: date,
-// request-id, x-request-id, cf-ray, openai-processing-ms, x-envoy-upstream-service-time,
-// set-cookie, and every name starting with anthropic-ratelimit- or x-ratelimit-.
-// Case-insensitive.
-bool IsVolatileHeader(std::string_view name);
 
 // The report for people, ending in a newline:
 //   --- old.jsonl (3 interactions)

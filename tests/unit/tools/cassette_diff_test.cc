@@ -288,6 +288,35 @@ TEST(CassetteDiffTest, TimingOnlyDifferencesAreTheSameUnlessCompareTiming) {
   ExpectGolden("timing.txt", Text(t));
 }
 
+TEST(CassetteDiffTest, ProviderIdsAndCreationTimesAreNoiseUnlessCompareTiming) {
+  auto chat = [](const std::string& id, int created, const std::string& call) {
+    Json tool_call = {{"id", call}, {"type", "function"}};
+    return Json{
+        {"id", id},
+        {"object", "chat.completion"},
+        {"created", created},
+        {"model", "gpt-x"},
+        {"choices", Json::array({{{"message", {{"tool_calls", Json::array({tool_call})}}}}})}};
+  };
+  Cassette a = Of({Plain("hi", chat("chatcmpl-A1", 1700000000, "call_X1"))});
+  Cassette b = Of({Plain("hi", chat("chatcmpl-B2", 1700000500, "call_Y2"))});
+  EXPECT_TRUE(Diff(a, b).same()) << Text(Diff(a, b));
+  DiffOptions timing;
+  timing.compare_timing = true;
+  EXPECT_EQ(
+      Kinds(Diff(a, b, timing)),
+      (std::vector<std::string>{"changed response.body.choices[0].message.tool_calls[0].id",
+                                "changed response.body.created", "changed response.body.id"}));
+
+  // A date string at created_at is content (a model's release date), not a recording's clock.
+  Cassette m1 =
+      Of({Models().ResponseJson({{"data", Json::array({{{"created_at", "2025-02-19"}}})}})});
+  Cassette m2 =
+      Of({Models().ResponseJson({{"data", Json::array({{{"created_at", "2025-05-14"}}})}})});
+  EXPECT_EQ(Kinds(Diff(m1, m2)),
+            (std::vector<std::string>{"changed response.body.data[0].created_at"}));
+}
+
 TEST(CassetteDiffTest, AnIdThatChangesShapeIsADifference) {
   Json other = Message("Hello");
   other["id"] = "resp-01";  // another prefix: not the same kind of id
