@@ -50,17 +50,6 @@ size_t FirstDifference(std::string_view a, std::string_view b) {
   return i;
 }
 
-// A short spelling of any JSON value for a diff line.
-std::string ShortJson(const nlohmann::json& j, size_t offset = 0) {
-  if (j.is_string()) return QuoteShortened(j.get_ref<const std::string&>(), offset);
-  std::string dumped = Dump(j);
-  if (dumped.size() <= 60) return dumped;
-  std::string cut = dumped.substr(0, 57);
-  while (!cut.empty() && IsContinuationByte(cut.back())) cut.pop_back();
-  if (!cut.empty() && (static_cast<unsigned char>(cut.back()) & 0xC0) == 0xC0) cut.pop_back();
-  return cut + "...";
-}
-
 bool IsIdentifier(std::string_view key) {
   if (key.empty()) return false;
   for (size_t i = 0; i < key.size(); ++i) {
@@ -69,19 +58,6 @@ bool IsIdentifier(std::string_view key) {
     if (!ok) return false;
   }
   return true;
-}
-
-std::string MemberPath(std::string_view parent, const std::string& key) {
-  std::string path(parent);
-  if (IsIdentifier(key)) {
-    path += '.';
-    path += key;
-  } else {
-    path += '[';
-    path += Dump(nlohmann::json(key));
-    path += ']';
-  }
-  return path;
 }
 
 std::string IndexPath(std::string_view parent, size_t index) {
@@ -96,55 +72,65 @@ bool SameScalar(const nlohmann::json& a, const nlohmann::json& b) {
   return a == b;
 }
 
-void Diff(const nlohmann::json& live, const nlohmann::json& rec, const std::string& path,
-          Collector* out) {
-  if (live.is_object() && rec.is_object()) {
-    auto l = live.begin();
-    auto r = rec.begin();
+void Walk(const nlohmann::json& a, const nlohmann::json& b, const std::string& path,
+          std::string_view member, const std::function<void(const JsonDifference&)>& fn) {
+  if (a.is_object() && b.is_object()) {
+    auto l = a.begin();
+    auto r = b.begin();
     // nlohmann::json objects iterate in key order: merge the two sorted key lists.
-    while (l != live.end() || r != rec.end()) {
-      if (r == rec.end() || (l != live.end() && l.key() < r.key())) {
-        out->full() ? out->Count() : out->Add(MemberPath(path, l.key()) + ": missing in recording");
+    while (l != a.end() || r != b.end()) {
+      if (r == b.end() || (l != a.end() && l.key() < r.key())) {
+        fn({JsonMemberPath(path, l.key()), l.key(), &l.value(), nullptr});
         ++l;
-      } else if (l == live.end() || r.key() < l.key()) {
-        out->full() ? out->Count() : out->Add(MemberPath(path, r.key()) + ": missing in request");
+      } else if (l == a.end() || r.key() < l.key()) {
+        fn({JsonMemberPath(path, r.key()), r.key(), nullptr, &r.value()});
         ++r;
       } else {
-        Diff(l.value(), r.value(), MemberPath(path, l.key()), out);
+        Walk(l.value(), r.value(), JsonMemberPath(path, l.key()), l.key(), fn);
         ++l;
         ++r;
       }
     }
     return;
   }
-  if (live.is_array() && rec.is_array()) {
-    size_t n = std::max(live.size(), rec.size());
+  if (a.is_array() && b.is_array()) {
+    size_t n = std::max(a.size(), b.size());
     for (size_t i = 0; i < n; ++i) {
-      if (i >= rec.size()) {
-        out->full() ? out->Count() : out->Add(IndexPath(path, i) + ": missing in recording");
-      } else if (i >= live.size()) {
-        out->full() ? out->Count() : out->Add(IndexPath(path, i) + ": missing in request");
+      if (i >= b.size()) {
+        fn({IndexPath(path, i), {}, &a[i], nullptr});
+      } else if (i >= a.size()) {
+        fn({IndexPath(path, i), {}, nullptr, &b[i]});
       } else {
-        Diff(live[i], rec[i], IndexPath(path, i), out);
+        Walk(a[i], b[i], IndexPath(path, i), {}, fn);
       }
     }
     return;
   }
-  if (SameScalar(live, rec)) return;
-  if (out->full()) {
-    out->Count();
-    return;
-  }
-  size_t offset = 0;
-  if (live.is_string() && rec.is_string()) {
-    offset = FirstDifference(live.get_ref<const std::string&>(), rec.get_ref<const std::string&>());
-  }
-  std::string line = path + ": " + ShortJson(live, offset) + " != " + ShortJson(rec, offset);
-  bool long_strings = live.is_string() && rec.is_string() &&
-                      std::max(live.get_ref<const std::string&>().size(),
-                               rec.get_ref<const std::string&>().size()) > 60;
-  if (long_strings) line += " (at offset " + std::to_string(offset) + ")";
-  out->Add(std::move(line));
+  if (!SameScalar(a, b)) fn({path, member, &a, &b});
+}
+
+void Diff(const nlohmann::json& live, const nlohmann::json& rec, const std::string& root,
+          Collector* out) {
+  ForEachJsonDifference(live, rec, root, [out](const JsonDifference& d) {
+    if (out->full()) {
+      out->Count();
+    } else if (d.b == nullptr) {
+      out->Add(d.path + ": missing in recording");
+    } else if (d.a == nullptr) {
+      out->Add(d.path + ": missing in request");
+    } else {
+      auto [a, b] = ShortJsonPair(*d.a, *d.b);
+      std::string line = d.path + ": " + a + " != " + b;
+      if (d.a->is_string() && d.b->is_string()) {
+        const std::string& sa = d.a->get_ref<const std::string&>();
+        const std::string& sb = d.b->get_ref<const std::string&>();
+        if (std::max(sa.size(), sb.size()) > 60) {
+          line += " (at offset " + std::to_string(FirstDifference(sa, sb)) + ")";
+        }
+      }
+      out->Add(std::move(line));
+    }
+  });
 }
 
 MatchResult Single(bool ok, std::string line) {
@@ -176,6 +162,43 @@ std::string JoinValues(const std::vector<std::string>& values, bool quote) {
 }
 
 }  // namespace
+
+std::string ShortJson(const nlohmann::json& j, size_t offset) {
+  if (j.is_string()) return QuoteShortened(j.get_ref<const std::string&>(), offset);
+  std::string dumped = Dump(j);
+  if (dumped.size() <= 60) return dumped;
+  std::string cut = dumped.substr(0, 57);
+  while (!cut.empty() && IsContinuationByte(cut.back())) cut.pop_back();
+  if (!cut.empty() && (static_cast<unsigned char>(cut.back()) & 0xC0) == 0xC0) cut.pop_back();
+  return cut + "...";
+}
+
+std::pair<std::string, std::string> ShortJsonPair(const nlohmann::json& a,
+                                                  const nlohmann::json& b) {
+  size_t offset = 0;
+  if (a.is_string() && b.is_string()) {
+    offset = FirstDifference(a.get_ref<const std::string&>(), b.get_ref<const std::string&>());
+  }
+  return {ShortJson(a, offset), ShortJson(b, offset)};
+}
+
+std::string JsonMemberPath(std::string_view parent, std::string_view key) {
+  std::string path(parent);
+  if (IsIdentifier(key)) {
+    path += '.';
+    path += key;
+  } else {
+    path += '[';
+    path += Dump(nlohmann::json(std::string(key)));
+    path += ']';
+  }
+  return path;
+}
+
+void ForEachJsonDifference(const nlohmann::json& a, const nlohmann::json& b, std::string_view root,
+                           const std::function<void(const JsonDifference&)>& fn) {
+  Walk(a, b, std::string(root), {}, fn);
+}
 
 std::string QuoteShortened(std::string_view value, size_t offset, size_t max_chars) {
   if (value.size() <= max_chars) return Dump(nlohmann::json(std::string(value)));

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "replay/normalize.h"
@@ -49,6 +51,37 @@ const std::vector<NamedMatcher>& DefaultMatchers();
 // `max_lines` lines are kept (plus one "... and N more" line), all are counted.
 MatchResult DiffJson(const nlohmann::json& live, const nlohmann::json& recorded,
                      std::string_view root, size_t max_lines = 20);
+
+// One place where two JSON documents differ, as the walk behind DiffJson finds it. `a` and `b`
+// are the values at `path` on each side, nullptr where that side lacks the member or element;
+// when both are set they differ in type or as scalars (1 and 1.0 differ, as they do on the
+// wire). `member` is the object key the path ends in ("" for an array element or the root).
+// The pointers and `member` are valid during the callback only.
+struct JsonDifference {
+  std::string path;  // "body.messages[2].content[0].text"
+  std::string_view member;
+  const nlohmann::json* a;
+  const nlohmann::json* b;
+};
+
+// Calls `fn` for every difference between `a` and `b`, paths rooted at `root`: objects member by
+// member in key order (a member one side lacks is one difference, not walked into), arrays
+// element by element, everything else by value. DiffJson is built on it; so is
+// `tapedeck cassette diff` (tools/cassette_diff.h).
+void ForEachJsonDifference(const nlohmann::json& a, const nlohmann::json& b, std::string_view root,
+                           const std::function<void(const JsonDifference&)>& fn);
+
+// `parent` + ".key", or `parent["odd key"]` when the key is not an identifier: the path spelling
+// of DiffJson's lines.
+std::string JsonMemberPath(std::string_view parent, std::string_view key);
+
+// A short spelling of any JSON value for a diff line: strings as QuoteShortened (a window
+// around byte `offset`), other values compact and cut to about 60 bytes with "...".
+std::string ShortJson(const nlohmann::json& value, size_t offset = 0);
+
+// Two differing values spelt for one diff line, as ShortJson: when both are strings, each is a
+// window around the first byte where they differ.
+std::pair<std::string, std::string> ShortJsonPair(const nlohmann::json& a, const nlohmann::json& b);
 
 // `value` quoted and escaped as JSON; when longer than `max_chars`, a window around byte
 // `offset` with "..." on the cut sides (never cutting a UTF-8 character).

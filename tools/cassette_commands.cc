@@ -1,4 +1,4 @@
-// The cassette subcommands: ls, show, cat, verify, redact.
+// The cassette subcommands: ls, show, cat, verify, redact, diff.
 #include "tools/cassette_commands.h"
 
 #include <unistd.h>
@@ -20,6 +20,7 @@
 #include "cassette/scrub.h"
 #include "cassette/secret_scan.h"
 #include "cassette/sse.h"
+#include "tools/cassette_diff.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
 #include "tools/stable_view.h"
@@ -297,6 +298,44 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
   return problems;
 }
 
+// `diff A B`: exit 0 same, 1 different, 2 usage, 3 unreadable.
+int Diff(const Config& config, std::ostream& out, std::ostream& err) {
+  const auto& files = config.positional();
+  if (files.size() != 2) {
+    err << "tapedeck: cassette diff: expected two cassette files (A B), got " << files.size()
+        << "\n";
+    return kExitUsage;
+  }
+  Result<cassette::ReadOptions> read = config.Read();
+  if (!read.ok()) {
+    err << "tapedeck: " << read.status().message() << "\n";
+    return kExitUsage;
+  }
+  DiffOptions options;
+  Result<replay::MatchOptions> match = config.Match();
+  if (!match.ok()) {
+    err << "tapedeck: " << match.status().message() << "\n";
+    return kExitUsage;
+  }
+  options.match = std::move(*match);
+  options.compare_timing = config.GetBool("compare-timing");
+  int code = kExitOk;
+  Loaded a;
+  Loaded b;
+  // Both files are read, so one run names every unreadable one.
+  bool ok = Load(files[0], *read, &a, err, &code);
+  ok = Load(files[1], *read, &b, err, &code) && ok;
+  if (!ok) return code;
+  Result<CassetteDiff> diff = DiffCassettes(a.cassette, b.cassette, options);
+  if (!diff.ok()) {
+    err << "tapedeck: " << diff.status().message() << "\n";
+    return kExitUsage;
+  }
+  out << (config.GetBool("json") ? RenderDiffJson(*diff)
+                                 : RenderDiffText(*diff, files[0], files[1]));
+  return diff->same() ? kExitOk : kExitProblem;
+}
+
 }  // namespace
 
 // `cassette rm FILE N...`: drops interactions N... from FILE in one atomic rewrite, under the
@@ -371,6 +410,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
     err << "tapedeck: cassette: unknown command \"" << verb << "\" (expected " << expected << ")\n";
     return kExitUsage;
   }
+  if (verb == "diff") return Diff(config, out, err);
   if (files.empty()) {
     err << "tapedeck: cassette " << verb << ": no cassette file given\n";
     return kExitUsage;

@@ -1,8 +1,8 @@
 // File: tools/cassette_commands.h
 //
-// `tapedeck cassette ls|show|cat|verify|redact FILE...`: the tools for looking at, checking and
-// cleaning cassettes without a proxy. Each writes its report to `out`, problems to `err`, and
-// returns an exit code (tools/exit_codes.h).
+// `tapedeck cassette ls|show|cat|verify|redact FILE...` and `tapedeck cassette diff A B`: the
+// tools for looking at, checking, cleaning and comparing cassettes without a proxy. Each writes
+// its report to `out`, problems to `err`, and returns an exit code (tools/exit_codes.h).
 #pragma once
 
 #include <ostream>
@@ -11,7 +11,7 @@
 
 namespace td::cli {
 
-// `verb` is ls, show, cat, verify or redact; the files are config.positional().
+// `verb` is ls, show, cat, verify, redact or diff; the files are config.positional().
 int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
                        std::ostream& err);
 

@@ -30,8 +30,9 @@ const std::vector<CommandSpec>& AllCommands() {
        "run CMD against a proxy on a free port; exit with CMD's status"},
       {"cassette", kCassetteCmd,
        "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
-       "       tapedeck cassette rm FILE N...",
-       "list, show, print, check, redact or trim cassettes"},
+       "       tapedeck cassette rm FILE N...\n"
+       "       tapedeck cassette diff [--json] [--compare-timing] [matching flags] A B",
+       "list, show, print, check, redact, trim or compare cassettes"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
        "print every flag of the mode (without one: of every serving mode), one per line, with\n"
@@ -56,6 +57,7 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"verify", "schema check and secret scan; exit 1 on a finding"},
       {"redact", "apply the redaction rules again, in place, atomically"},
       {"rm", "remove interactions N... (rm FILE N...), atomically, under the cassette's lock"},
+      {"diff", "what changed from cassette A to B, interaction by interaction; exit 1 if anything"},
   };
   return verbs;
 }
@@ -68,7 +70,7 @@ bool IsCassetteVerb(std::string_view name) {
 const std::vector<ExitCodeSpec>& ExitCodes() {
   static const std::vector<ExitCodeSpec> codes = {
       {kExitOk, "ok"},
-      {kExitProblem, "strict replay or verify found a problem"},
+      {kExitProblem, "strict replay or verify found a problem; cassette diff found a difference"},
       {kExitUsage, "usage or configuration error"},
       {kExitCassette, "cassette unreadable, unwritable or locked by another tapedeck"},
       {kExitUpstream, "upstream unreachable at start"},

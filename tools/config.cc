@@ -237,6 +237,28 @@ Result<cassette::RedactionRules> Config::Redaction() const {
   return rules;
 }
 
+Result<replay::MatchOptions> Config::Match() const {
+  replay::MatchOptions match;
+  for (const std::string& p : GetAll("preset")) {
+    Result<replay::MatchOptions> m = replay::ApplyPreset(p, std::move(match));
+    if (!m.ok()) return m.status().WithContext("--preset");
+    match = std::move(*m);
+  }
+  for (const std::string& p : GetAll("ignore-json-path")) match.ignore_json_paths.push_back(p);
+  for (const std::string& h : GetAll("ignore-header")) match.ignore_headers.push_back(h);
+  for (const std::string& h : GetAll("match-header")) match.match_headers.push_back(h);
+  for (const std::string& q : GetAll("ignore-query-param")) match.ignore_query_params.push_back(q);
+  for (const std::string& n : GetAll("normalize")) {
+    Result<replay::Normalizer> norm = replay::ParseNormalizer(n);
+    if (!norm.ok()) return norm.status().WithContext("--normalize");
+    match.normalizers.push_back(std::move(*norm));
+  }
+  // Compile once here so a bad regex or path fails at start, not on the first request.
+  Result<replay::RequestNormalizer> check = replay::RequestNormalizer::Create(match);
+  if (!check.ok()) return check.status();
+  return match;
+}
+
 Result<cassette::ReadOptions> Config::Read() const {
   cassette::ReadOptions read;
   Result<std::uint64_t> max_line = ParseByteSize("max-line-bytes", Get("max-line-bytes"));

@@ -14,6 +14,7 @@
 #include "cassette/base/status.h"
 #include "cassette/codec.h"
 #include "cassette/redact.h"
+#include "replay/normalize.h"
 #include "tools/flags.h"
 
 namespace td::cli {
@@ -58,6 +59,10 @@ class Config {
   Result<HostPort> Listen() const;
   Result<cassette::RedactionRules> Redaction() const;
   cassette::WriteOptions Write() const;
+  // How requests are matched: --preset (in order), --ignore-json-path, --ignore-header,
+  // --match-header, --ignore-query-param and --normalize. Serving modes match live requests
+  // with it; `cassette diff` pairs interactions with it. Compiled once to check it.
+  Result<replay::MatchOptions> Match() const;
   // --max-line-bytes, for every read of a cassette.
   Result<cassette::ReadOptions> Read() const;
 

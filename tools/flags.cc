@@ -51,17 +51,19 @@ const std::vector<FlagSpec> kFlags = {
   {"fault", "SPEC", false, kReplaying, "", "truncate-after:N, reset-after:N, error-after:N or stall-after:N"},
   {"strict", "", false, kReplaying, "false", "fail (exit 1) on any miss or unused interaction"},
   {"on-exhausted", "POLICY", false, kReplaying, "repeat-last", "after the last recorded copy of a request: repeat-last or error"},
-  {"preset", "NAME", true, kReplaying, "", "matching preset: anthropic, openai or agent-cli"},
-  {"ignore-json-path", "PATH", true, kReplaying, "", "ignore this JSON path in request bodies when matching"},
-  {"ignore-header", "NAME", true, kReplaying, "", "never match on this header"},
-  {"match-header", "NAME", true, kReplaying, "", "also match on this header, e.g. anthropic-beta"},
-  {"ignore-query-param", "NAME", true, kReplaying, "", "drop this query parameter before matching, e.g. a cache-busting one"},
-  {"normalize", "REGEX[=>REPL]", true, kReplaying, "", "rewrite volatile text in request bodies before matching"},
+  {"preset", "NAME", true, kReplaying | kCassetteCmd, "", "matching preset: anthropic, openai or agent-cli"},
+  {"ignore-json-path", "PATH", true, kReplaying | kCassetteCmd, "", "ignore this JSON path in request bodies when matching"},
+  {"ignore-header", "NAME", true, kReplaying | kCassetteCmd, "", "never match on this header (cassette diff: nor compare it)"},
+  {"match-header", "NAME", true, kReplaying | kCassetteCmd, "", "also match on this header, e.g. anthropic-beta"},
+  {"ignore-query-param", "NAME", true, kReplaying | kCassetteCmd, "", "drop this query parameter before matching, e.g. a cache-busting one"},
+  {"normalize", "REGEX[=>REPL]", true, kReplaying | kCassetteCmd, "", "rewrite volatile text in request bodies before matching"},
 
   {"print", "", false, kConfigCmd, "false", "print each flag of MODE, its value and its source"},
   {"interaction", "N", false, kCassetteCmd, "", "show: only interaction N"},
   {"jsonl", "", false, kCassetteCmd, "false", "cat: one compact JSON object per line, as stored"},
   {"stable", "", false, kCassetteCmd, "false", "cat: for review diffs (git textconv): no recording times, offsets, dates, request ids or provider ids; one line per header"},
+  {"json", "", false, kCassetteCmd, "false", "diff: print the differences as one JSON object"},
+  {"compare-timing", "", false, kCassetteCmd, "false", "diff: timing counts too (event offsets, splits, recording times, Date, request ids, rate limits, pings)"},
 };
 // clang-format on
 

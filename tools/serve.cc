@@ -110,27 +110,9 @@ Result<Mode> ModeOf(const Config& config) {
 }
 
 Status BuildReplayOptions(const Config& config, replay::ReplayOptions* out) {
-  replay::MatchOptions match;
-  for (const std::string& p : config.GetAll("preset")) {
-    Result<replay::MatchOptions> m = replay::ApplyPreset(p, std::move(match));
-    if (!m.ok()) return m.status().WithContext("--preset");
-    match = std::move(*m);
-  }
-  for (const std::string& p : config.GetAll("ignore-json-path"))
-    match.ignore_json_paths.push_back(p);
-  for (const std::string& h : config.GetAll("ignore-header")) match.ignore_headers.push_back(h);
-  for (const std::string& h : config.GetAll("match-header")) match.match_headers.push_back(h);
-  for (const std::string& q : config.GetAll("ignore-query-param"))
-    match.ignore_query_params.push_back(q);
-  for (const std::string& n : config.GetAll("normalize")) {
-    Result<replay::Normalizer> norm = replay::ParseNormalizer(n);
-    if (!norm.ok()) return norm.status().WithContext("--normalize");
-    match.normalizers.push_back(std::move(*norm));
-  }
-  // Compile once here so a bad regex or path fails at start, not on the first request.
-  Result<replay::RequestNormalizer> check = replay::RequestNormalizer::Create(match);
-  if (!check.ok()) return check.status();
-  out->match = std::move(match);
+  Result<replay::MatchOptions> match = config.Match();
+  if (!match.ok()) return match.status();
+  out->match = std::move(*match);
 
   Result<replay::Pace> timing = replay::ParseTiming(config.Get("timing"));
   if (!timing.ok()) return timing.status();

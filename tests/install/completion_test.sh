@@ -36,7 +36,8 @@ expect "tapedeck record --tim" ""                    # record has no --timing
 expect "tapedeck record --overw" "--overwrite"
 expect "tapedeck auto --cassette-d" "--cassette-dir"
 expect "tapedeck cassette v" "verify"
-expect "tapedeck cassette ls --json" "--jsonl"
+expect "tapedeck cassette ls --jso" "--json --jsonl"
+expect "tapedeck cassette diff --compare-t" "--compare-timing"
 expect "tapedeck replay --cassette $scratch/o" "$scratch/one.jsonl.zst"
 expect "tapedeck replay --cassette-dir $scratch/" "$scratch/sub"
 expect "tapedeck replay --timing i" ""               # a value, not a file or a flag
