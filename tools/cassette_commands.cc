@@ -1,4 +1,4 @@
-// The cassette subcommands: ls, show, cat, verify, redact.
+// The cassette subcommands: ls, show, cat, verify, redact, rm (and the HAR verbs' dispatch).
 #include "tools/cassette_commands.h"
 
 #include <unistd.h>
@@ -21,6 +21,7 @@
 #include "cassette/sse.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
+#include "tools/har_commands.h"
 #include "tools/stable_view.h"
 
 namespace td::cli {
@@ -74,14 +75,6 @@ std::string OneLine(std::string_view s, size_t max) {
     }
   }
   return out;
-}
-
-bool IsZstdFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char magic[4] = {};
-  in.read(reinterpret_cast<char*>(magic), 4);
-  return in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-         magic[3] == 0xfd;
 }
 
 struct Loaded {
@@ -267,6 +260,14 @@ size_t Verify(const std::string& path, const Loaded& l, std::ostream& out) {
 
 }  // namespace
 
+bool IsZstdFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[4] = {};
+  in.read(reinterpret_cast<char*>(magic), 4);
+  return in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+         magic[3] == 0xfd;
+}
+
 // `cassette rm FILE N...`: drops interactions N... from FILE in one atomic rewrite, under the
 // cassette's lock. Every index is checked before anything is written.
 int Remove(const std::vector<std::string>& args, const cassette::ReadOptions& read,
@@ -365,7 +366,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
   if (verb == "rm") return Remove(files, *read, out, err);
   std::optional<cassette::Redactor> redactor;
   std::optional<cassette::Redactor> fallback;  // the built-in rules, for what `redactor` misses
-  if (verb == "redact") {
+  if (verb == "redact" || verb == "import-har") {
     Result<cassette::RedactionRules> rules = config.Redaction();
     if (!rules.ok()) {
       err << "tapedeck: " << rules.status().message() << "\n";
@@ -384,6 +385,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
     }
     fallback = std::move(*builtin);
   }
+  if (IsHarVerb(verb)) return RunHarCommand(verb, config, *read, redactor, fallback, out, err);
 
   int code = kExitOk;
   size_t problems = 0;

@@ -30,8 +30,10 @@ const std::vector<CommandSpec>& AllCommands() {
        "run CMD against a proxy on a free port; exit with CMD's status"},
       {"cassette", kCassetteCmd,
        "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
-       "       tapedeck cassette rm FILE N...",
-       "list, show, print, check, redact or trim cassettes"},
+       "       tapedeck cassette rm FILE N...\n"
+       "       tapedeck cassette export-har FILE OUT.har\n"
+       "       tapedeck cassette import-har IN.har FILE [--overwrite]",
+       "list, show, print, check, redact or trim cassettes, or convert them to and from HAR"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
        "print every flag of the mode (without one: of every serving mode), one per line, with\n"
@@ -56,6 +58,12 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"verify", "schema check and secret scan; exit 1 on a finding"},
       {"redact", "apply the redaction rules again, in place, atomically"},
       {"rm", "remove interactions N... (rm FILE N...), atomically, under the cassette's lock"},
+      {"export-har",
+       "write the cassette as HAR 1.2 (export-har FILE OUT.har); import-har reads "
+       "it back unchanged"},
+      {"import-har",
+       "make a cassette from a HAR (import-har IN.har FILE), redacted like a "
+       "recording; --overwrite replaces a FILE that holds interactions"},
   };
   return verbs;
 }
