@@ -749,6 +749,7 @@ Result<Json> ParseHarText(std::string_view text, std::uint64_t max_tree_bytes) {
                         ": invalid JSON");
     }
   }
+  if (too_big) why += " (2 x --max-line-bytes); refusing to read it";
   return ParseError(why);
 }
 

@@ -51,9 +51,11 @@ struct HarImport {
 // "entries[3]._tapedeck: response.stream.events[0]: missing \"data\"". Pure; any thread.
 Result<HarImport> HarToCassette(const cassette::Json& har);
 
-// Parses the text of a HAR file. Errors (kParse): "line 12, column 5: invalid JSON" (lines and
+// Parses the text of a HAR file with the cassette reader's parser (cassette/internal/json_line.h:
+// bounded depth, bounded tree). Errors (kParse): "line 12, column 5: invalid JSON" (lines and
 // columns count from 1, columns in bytes), "JSON nested deeper than N levels", and a tree whose
-// estimated size passes `max_tree_bytes`. Never throws. Pure; any thread.
+// estimated size passes `max_tree_bytes` ("its JSON would take more than 512 MiB of memory
+// (2 x --max-line-bytes); refusing to read it"). Never throws. Pure; any thread.
 Result<cassette::Json> ParseHarText(std::string_view text, std::uint64_t max_tree_bytes);
 
 }  // namespace td::cli

@@ -10,6 +10,7 @@
 
 #include "cassette/base/log.h"
 #include "cassette/cassette_lock.h"
+#include "cassette/internal/codec_text.h"
 #include "cassette/internal/file_io.h"
 #include "cassette/scrub.h"
 #include "tools/cassette_commands.h"
@@ -47,8 +48,9 @@ Result<std::string> ReadBounded(const std::string& path, std::uint64_t max_bytes
     if (!n.ok()) return n.status();
     if (*n == 0) break;
     if (text.size() + *n > max_bytes) {
-      return ParseError(where + ": larger than " + std::to_string(max_bytes) +
-                        " bytes; refusing to read it (--max-line-bytes)");
+      return ParseError(where + ": file is larger than " +
+                        cassette::internal::FormatSize(max_bytes) +
+                        "; refusing to read it (--max-line-bytes)");
     }
     text.append(buffer.get(), *n);
   }

@@ -178,13 +178,14 @@ TEST(HarTest, ExportedHarIsWhatViewersRead) {
                                .Build());
   Result<Json> har = CassetteToHar(c);
   ASSERT_TRUE(har.ok()) << har.status().message();
-  const Json& log = (*har)["log"];
+  // Copies, so that a missing key reads as null (and fails below) instead of asserting.
+  Json log = (*har)["log"];
   EXPECT_EQ(log["version"], "1.2");
   EXPECT_EQ(log["creator"]["name"], "tapedeck");
   EXPECT_EQ(log["creator"]["version"], std::string(Version()));
   ASSERT_EQ(log["entries"].size(), 2u);
 
-  const Json& sse = log["entries"][0];
+  Json sse = log["entries"][0];
   EXPECT_EQ(sse["startedDateTime"], "2026-11-21T08:32:34.001Z");
   EXPECT_EQ(sse["request"]["url"], "http://tapedeck.invalid/v1/messages?beta=true");
   EXPECT_EQ(sse["request"]["method"], "POST");
@@ -203,13 +204,13 @@ TEST(HarTest, ExportedHarIsWhatViewersRead) {
   EXPECT_EQ(sse["timings"]["receive"], 200.25);
   EXPECT_EQ(sse["time"], 500.25);
   EXPECT_TRUE(sse["cache"].is_object());
-  const Json& ext = sse["_tapedeck"];
+  Json ext = sse["_tapedeck"];
   EXPECT_EQ(ext["recorded_at"], "2026-11-21T08:32:34.001234Z");
   EXPECT_EQ(ext["response"]["stream"]["kind"], "sse");
   EXPECT_EQ(ext["response"]["stream"]["events"][1]["at_us"], 500000);
   EXPECT_FALSE(ext.contains("request")) << ext.dump();  // the HAR fields hold it all
 
-  const Json& png = log["entries"][1];
+  Json png = log["entries"][1];
   EXPECT_EQ(png["response"]["statusText"], "Not Found");
   EXPECT_EQ(png["response"]["content"]["encoding"], "base64");
   EXPECT_EQ(png["response"]["content"]["text"],
@@ -230,7 +231,7 @@ TEST(HarTest, CompressedResponseShowsDecodedAndKeepsTheBytes) {
                                .Build());
   Result<Json> har = CassetteToHar(c);
   ASSERT_TRUE(har.ok());
-  const Json& entry = (*har)["log"]["entries"][0];
+  Json entry = (*har)["log"]["entries"][0];
   EXPECT_EQ(entry["response"]["content"]["text"], "{\"ok\":true}");
   EXPECT_EQ(entry["response"]["bodySize"], gz.size());
   EXPECT_EQ(entry["_tapedeck"]["response"]["body"]["base64"], cassette::internal::Base64Encode(gz));
@@ -548,9 +549,20 @@ TEST(HarCommandTest, UnreadableOrOversizedInputWritesNothing) {
   WriteFile(big, ReadFile((kHarData / "chrome-session.har").string()));
   CmdResult capped = Cmd("import-har", {"--max-line-bytes", "4KiB", big, out});
   EXPECT_EQ(capped.code, kExitCassette);
-  EXPECT_NE(capped.err.find("larger than 4096 bytes; refusing to read it (--max-line-bytes)"),
+  EXPECT_NE(capped.err.find("har " + big +
+                            ": file is larger than 4096 bytes; refusing to read it "
+                            "(--max-line-bytes)"),
             std::string::npos)
       << capped.err;
+  // The parsed tree is bounded too: a file under the cap whose tree would pass twice the cap.
+  std::string wide = "{\"log\": {\"entries\": [";
+  for (int i = 0; i < 1000; ++i) wide += "[],";
+  wide += "[]]}}";
+  WriteFile(big, wide);
+  CmdResult tree = Cmd("import-har", {"--max-line-bytes", "4KiB", big, out});
+  EXPECT_EQ(tree.code, kExitCassette);
+  EXPECT_NE(tree.err.find("(2 x --max-line-bytes); refusing to read it"), std::string::npos)
+      << tree.err;
   EXPECT_FALSE(fs::exists(out));
   CmdResult no_cassette = Cmd("export-har", {dir.Path("nope.jsonl"), dir.Path("x.har")});
   EXPECT_EQ(no_cassette.code, kExitCassette);
