@@ -58,12 +58,8 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"verify", "schema check and secret scan; exit 1 on a finding"},
       {"redact", "apply the redaction rules again, in place, atomically"},
       {"rm", "remove interactions N... (rm FILE N...), atomically, under the cassette's lock"},
-      {"export-har",
-       "write the cassette as HAR 1.2 (export-har FILE OUT.har); import-har reads "
-       "it back unchanged"},
-      {"import-har",
-       "make a cassette from a HAR (import-har IN.har FILE), redacted like a "
-       "recording; --overwrite replaces a FILE that holds interactions"},
+      {"export-har", "write the cassette as HAR 1.2, events and their times kept (FILE OUT.har)"},
+      {"import-har", "make a cassette from a HAR, redacted like a recording (IN.har FILE)"},
   };
   return verbs;
 }

@@ -179,8 +179,8 @@ int RunHarCommand(std::string_view verb, const Config& config, const cassette::R
   const bool exporting = verb == "export-har";
   if (files.size() != 2) {
     err << "tapedeck: cassette " << verb << ": expected "
-        << (exporting ? "a cassette and the HAR to write (export-har IN OUT.har)"
-                      : "a HAR and the cassette to write (import-har IN.har OUT)")
+        << (exporting ? "a cassette and the HAR to write (export-har FILE OUT.har)"
+                      : "a HAR and the cassette to write (import-har IN.har FILE)")
         << "\n";
     return kExitUsage;
   }

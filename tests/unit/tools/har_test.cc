@@ -606,10 +606,10 @@ TEST(HarCommandTest, UsageErrors) {
   ScopedTempDir dir;
   CmdResult one = Cmd("export-har", {dir.Path("a.jsonl")});
   EXPECT_EQ(one.code, kExitUsage);
-  EXPECT_NE(one.err.find("export-har IN OUT.har"), std::string::npos) << one.err;
+  EXPECT_NE(one.err.find("export-har FILE OUT.har"), std::string::npos) << one.err;
   CmdResult three = Cmd("import-har", {"a", "b", "c"});
   EXPECT_EQ(three.code, kExitUsage);
-  EXPECT_NE(three.err.find("import-har IN.har OUT"), std::string::npos) << three.err;
+  EXPECT_NE(three.err.find("import-har IN.har FILE"), std::string::npos) << three.err;
 
   // Exporting over the cassette itself would destroy it.
   const std::string path = dir.Path("self.jsonl");
