@@ -434,6 +434,29 @@ bool IsEventStream(std::string_view type) {
   return type.size() >= kSse.size() && EqualsIgnoreCase(type.substr(0, kSse.size()), kSse);
 }
 
+// Notes quote nothing from the HAR that could be a secret: a URL's scheme only when it looks
+// like one ("a data: URL"), an error only when it is a browser's error code.
+std::string SchemeOf(std::string_view url) {
+  const size_t colon = url.find(':');
+  const std::string_view scheme = url.substr(0, colon);
+  const bool plausible =
+      colon != std::string_view::npos && !scheme.empty() && scheme.size() <= 24 &&
+      std::all_of(scheme.begin(), scheme.end(),
+                  [](char c) { return IsAlnum(c) || c == '+' || c == '-' || c == '.'; });
+  return plausible ? "a " + std::string(scheme) + ":" : std::string("an unknown");
+}
+
+bool IsBrowserErrorCode(std::string_view error) {
+  for (std::string_view prefix : {"net::ERR_", "NS_ERROR_"}) {
+    if (!error.starts_with(prefix)) continue;
+    const std::string_view code = error.substr(prefix.size());
+    return !code.empty() && code.size() <= 64 && std::all_of(code.begin(), code.end(), [](char c) {
+      return IsUpper(c) || IsDigit(c) || c == '_';
+    });
+  }
+  return false;
+}
+
 // Headers as a recording stores them: no HTTP/2 pseudo-headers (Chrome lists ":authority"),
 // no hop-by-hop fields.
 Headers RecordedHeaders(const Headers& headers) {
@@ -524,8 +547,7 @@ Status ReadEntry(const Json& entry, size_t index, std::uint64_t seq, Interaction
     std::optional<std::string> target = TargetOfUrl(url);
     if (!target) {
       *kept = false;
-      const std::string scheme = url.substr(0, std::min<size_t>(url.find(':'), 24));
-      notes->push_back(path + ": a " + Lossy(scheme) + ": URL, not an HTTP request; skipped");
+      notes->push_back(path + ": " + SchemeOf(url) + " URL, not an HTTP request; skipped");
       return Status::Ok();
     }
     cassette::SplitTarget(*target, &it.request.path, &it.request.query);
@@ -562,8 +584,9 @@ Status ReadEntry(const Json& entry, size_t index, std::uint64_t seq, Interaction
     std::string why = "the browser got no response";
     const Json* error = Find(*response, "_error");  // Chrome's place for it
     if (error == nullptr || !error->is_string()) error = Find(entry, "_error");
-    if (error != nullptr && error->is_string()) {
-      why += " (" + Lossy(error->get_ref<const std::string&>()) + ")";
+    if (error != nullptr && error->is_string() &&
+        IsBrowserErrorCode(error->get_ref<const std::string&>())) {
+      why += " (" + error->get_ref<const std::string&>() + ")";
     }
     notes->push_back(path + ": status 0: " + why + "; skipped");
     return Status::Ok();
@@ -575,10 +598,10 @@ Status ReadEntry(const Json& entry, size_t index, std::uint64_t seq, Interaction
     if (!ours) {
       it.response.headers = RecordedHeaders(it.response.headers);
       // HAR content is decoded; the header would make a client decode it again.
-      const std::string coding = cassette::DeclaredContentEncoding(it.response.headers);
-      if (cassette::RemoveHeader(&it.response.headers, "content-encoding") > 0 && !coding.empty()) {
-        notes->push_back(path + ": dropped content-encoding: " + coding +
-                         " (HAR content is stored decoded)");
+      const bool encoded = !cassette::DeclaredContentEncoding(it.response.headers).empty();
+      if (cassette::RemoveHeader(&it.response.headers, "content-encoding") > 0 && encoded) {
+        notes->push_back(path + ": dropped the response's content-encoding header (HAR content " +
+                         "is stored decoded)");
       }
     }
   }

@@ -145,8 +145,8 @@ int Import(const std::string& in, const std::string& out_path, const Config& con
     for (const std::string& n : scrub.notes) lines.push_back(at + "note: " + n);
     if (!scrub.clean) {
       ++withheld;
-      err << "tapedeck: " << where << ": " << at << it.request.method << " " << it.request.path
-          << " not written: a secret-shaped value could not be masked"
+      err << "tapedeck: " << where << ": " << at
+          << "not written: a secret-shaped value could not be masked"
           << (scrub.notes.empty() ? "" : ": " + scrub.notes.back()) << "\n";
       continue;
     }

@@ -320,7 +320,7 @@ TEST(HarTest, BrowserHarImportsAsARecordingWouldHaveStoredIt) {
 
   // What was skipped or changed, by entry.
   const std::vector<std::string> want = {
-      "entries[0]: dropped content-encoding: gzip (HAR content is stored decoded)",
+      "entries[0]: dropped the response's content-encoding header (HAR content is stored decoded)",
       "entries[3]: a data: URL, not an HTTP request; skipped",
       "entries[4]: status 0: the browser got no response (net::ERR_BLOCKED_BY_CLIENT); skipped",
   };
@@ -418,7 +418,13 @@ TEST(HarCommandTest, KeysInAForeignHarNeverReachTheCassette) {
   entry["request"]["postData"] = {{"mimeType", "application/json"},
                                   {"text", "{\"prompt\":\"use " + keys[1] + " please\"}"}};
   entry["response"]["content"]["text"] = "your token is " + keys[3] + "\n";
-  Json har = {{"log", {{"version", "1.2"}, {"entries", Json::array({entry})}}}};
+  // Keys where a note could quote them: a URL with no scheme, an error of a failed request.
+  Json odd = Json::parse(R"({"request": {"method": "GET"}, "response": {"status": 200}})");
+  odd["request"]["url"] = keys[0];
+  Json failed = Json::parse(R"({"request": {"method": "GET", "url": "https://h.invalid/"},
+                                "response": {"status": 0}})");
+  failed["response"]["_error"] = "net::ERR_" + keys[4];
+  Json har = {{"log", {{"version", "1.2"}, {"entries", Json::array({entry, odd, failed})}}}};
 
   ScopedTempDir dir;
   const std::string in = dir.Path("foreign.har");
@@ -430,7 +436,14 @@ TEST(HarCommandTest, KeysInAForeignHarNeverReachTheCassette) {
   for (const std::string& key : keys) {
     EXPECT_EQ(written.find(key), std::string::npos) << "a key reached the cassette";
     EXPECT_EQ(r.out.find(key), std::string::npos) << "a key reached the report";
+    EXPECT_EQ(r.err.find(key), std::string::npos) << "a key reached the report";
   }
+  EXPECT_NE(r.out.find("entries[1]: an unknown URL, not an HTTP request; skipped"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("entries[2]: status 0: the browser got no response; skipped"),
+            std::string::npos)
+      << r.out;
   Result<Cassette> c = cassette::ReadCassette(out);
   ASSERT_TRUE(c.ok()) << c.status().message();
   ASSERT_EQ(c->interactions.size(), 1u);
@@ -462,7 +475,9 @@ TEST(HarCommandTest, AnInteractionWhoseKeyCannotBeMaskedIsNotWritten) {
   WriteFile(in, har.dump());
   CmdResult r = Cmd("import-har", {in, out});
   EXPECT_EQ(r.code, kExitProblem) << r.err;
-  EXPECT_NE(r.err.find("entries[0]: GET /secret not written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("entries[0]: not written: a secret-shaped value could not be masked"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.out.find("imported 1 interaction from"), std::string::npos) << r.out;
   Result<Cassette> c = cassette::ReadCassette(out);
   ASSERT_TRUE(c.ok()) << c.status().message();
