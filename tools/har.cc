@@ -35,6 +35,15 @@ using cassette::internal::IsValidUtf8;
 // ---------------------------------------------------------------------------------------------
 // Export
 
+// An object with room for `keys` members, so adding one never copies the others (an
+// ordered_json object is a vector whose members copy when it grows: cassette/json_mapping.cc
+// has the same helper for the same reason).
+Json Object(size_t keys) {
+  Json out = Json::object();
+  out.get_ref<Json::object_t&>().reserve(keys);
+  return out;
+}
+
 // `s` as valid UTF-8 for a field a viewer shows: each byte that does not start a valid sequence
 // becomes U+FFFD. The exact bytes then go in `_tapedeck`.
 std::string Lossy(std::string_view s) {
@@ -184,7 +193,7 @@ Json HarEntry(const Interaction& it) {
   const cassette::Request& rq = it.request;
   const cassette::Response& rs = it.response;
 
-  Json request = Json::object();
+  Json request = Object(9);
   request["method"] = Lossy(rq.method);
   const std::string url = HarUrl(rq);
   request["url"] = url;
@@ -193,7 +202,7 @@ Json HarEntry(const Interaction& it) {
   request["headers"] = HarHeaders(rq.headers);
   request["queryString"] = HarQuery(rq.query);
   if (!rq.body.empty()) {
-    Json post = Json::object();
+    Json post = Object(3);
     post["mimeType"] = MimeType(rq.headers);
     PutText(rq.body.bytes, &post);
     request["postData"] = std::move(post);
@@ -201,14 +210,16 @@ Json HarEntry(const Interaction& it) {
   request["headersSize"] = -1;
   request["bodySize"] = rq.body.bytes.size();
 
-  const std::string wire = rs.stream ? rs.stream->Concatenated() : rs.body.bytes;
+  std::string concatenated;
+  if (rs.stream) concatenated = rs.stream->Concatenated();
+  const std::string& wire = rs.stream ? concatenated : rs.body.bytes;
   std::optional<std::string> decoded = DecodedForViewer(wire, rs.headers);
   const bool raw_body_in_extension = decoded.has_value() && !rs.stream;
-  Json content = Json::object();
+  Json content = Object(4);
   content["size"] = decoded ? decoded->size() : wire.size();
   content["mimeType"] = MimeType(rs.headers);
   if (!wire.empty()) PutText(decoded ? *decoded : wire, &content);
-  Json response = Json::object();
+  Json response = Object(9);
   response["status"] = rs.status;
   std::string_view phrase = proxy::internal::ReasonPhrase(rs.status);
   response["statusText"] = phrase == "Unknown" ? std::string_view() : phrase;
@@ -222,7 +233,7 @@ Json HarEntry(const Interaction& it) {
 
   const Micros wait_us = std::max<Micros>(0, it.timing.headers_us);
   const Micros receive_us = std::max<Micros>(0, it.timing.done_us - wait_us);
-  Json timings = Json::object();
+  Json timings = Object(7);
   timings["blocked"] = -1;
   timings["dns"] = -1;
   timings["connect"] = -1;
@@ -233,10 +244,10 @@ Json HarEntry(const Interaction& it) {
 
   // What the fields above cannot hold exactly, in the cassette's own schema.
   Json line = SlimLine(it, raw_body_in_extension);
-  Json extension = Json::object();
+  Json extension = Object(6);
   extension["seq"] = std::move(line["seq"]);
   extension["recorded_at"] = std::move(line["recorded_at"]);
-  Json request_ext = Json::object();
+  Json request_ext = Object(5);
   Json& line_request = line["request"];
   if (!IsValidUtf8(rq.method)) request_ext["method"] = std::move(line_request["method"]);
   if (!UrlRoundTrips(rq, url)) {
@@ -247,7 +258,7 @@ Json HarEntry(const Interaction& it) {
   if (!AllUtf8(rq.headers)) request_ext["headers"] = std::move(line_request["headers"]);
   if (!rq.body.exact) request_ext["body_exact"] = false;
   if (!request_ext.empty()) extension["request"] = std::move(request_ext);
-  Json response_ext = Json::object();
+  Json response_ext = Object(3);
   Json& line_response = line["response"];
   if (!AllUtf8(rs.headers)) response_ext["headers"] = std::move(line_response["headers"]);
   if (rs.stream) response_ext["stream"] = std::move(line_response["stream"]);
@@ -258,7 +269,7 @@ Json HarEntry(const Interaction& it) {
   extension["timing"] = std::move(line["timing"]);
   if (line.contains("truncated")) extension["truncated"] = std::move(line["truncated"]);
 
-  Json entry = Json::object();
+  Json entry = Object(7);
   entry["startedDateTime"] = HarTime(it.recorded_at_us);
   entry["time"] = Ms(wait_us + receive_us);
   entry["request"] = std::move(request);
@@ -688,7 +699,7 @@ Result<Json> CassetteToHar(const Cassette& cassette) {
   Json extension = Json::object();
   extension["version"] = kHarExtensionVersion;
   extension["header"] = std::move(header);
-  Json log = Json::object();
+  Json log = Object(5);
   log["version"] = "1.2";
   log["creator"] = std::move(creator);
   log["pages"] = Json::array();
