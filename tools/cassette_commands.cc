@@ -1,4 +1,4 @@
-// The cassette subcommands: ls, show, cat, verify, redact, diff.
+// The cassette subcommands: ls, show, cat, verify, redact, rm, diff (and the HAR verbs' dispatch).
 #include "tools/cassette_commands.h"
 
 #include <unistd.h>
@@ -23,6 +23,7 @@
 #include "tools/cassette_diff.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
+#include "tools/har_commands.h"
 #include "tools/stable_view.h"
 
 namespace td::cli {
@@ -76,14 +77,6 @@ std::string OneLine(std::string_view s, size_t max) {
     }
   }
   return out;
-}
-
-bool IsZstdFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char magic[4] = {};
-  in.read(reinterpret_cast<char*>(magic), 4);
-  return in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-         magic[3] == 0xfd;
 }
 
 struct Loaded {
@@ -338,6 +331,14 @@ int Diff(const Config& config, std::ostream& out, std::ostream& err) {
 
 }  // namespace
 
+bool IsZstdFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[4] = {};
+  in.read(reinterpret_cast<char*>(magic), 4);
+  return in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+         magic[3] == 0xfd;
+}
+
 // `cassette rm FILE N...`: drops interactions N... from FILE in one atomic rewrite, under the
 // cassette's lock. Every index is checked before anything is written.
 int Remove(const std::vector<std::string>& args, const cassette::ReadOptions& read,
@@ -437,7 +438,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
   if (verb == "rm") return Remove(files, *read, out, err);
   std::optional<cassette::Redactor> redactor;
   std::optional<cassette::Redactor> fallback;  // the built-in rules, for what `redactor` misses
-  if (verb == "redact") {
+  if (verb == "redact" || verb == "import-har") {
     Result<cassette::RedactionRules> rules = config.Redaction();
     if (!rules.ok()) {
       err << "tapedeck: " << rules.status().message() << "\n";
@@ -456,6 +457,7 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
     }
     fallback = std::move(*builtin);
   }
+  if (IsHarVerb(verb)) return RunHarCommand(verb, config, *read, redactor, fallback, out, err);
 
   int code = kExitOk;
   size_t problems = 0;

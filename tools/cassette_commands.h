@@ -15,4 +15,8 @@ namespace td::cli {
 int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
                        std::ostream& err);
 
+// True when `path` starts with the zstd magic number (a compressed cassette keeps that form
+// when a command rewrites it).
+bool IsZstdFile(const std::string& path);
+
 }  // namespace td::cli

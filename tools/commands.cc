@@ -31,8 +31,11 @@ const std::vector<CommandSpec>& AllCommands() {
       {"cassette", kCassetteCmd,
        "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
        "       tapedeck cassette rm FILE N...\n"
-       "       tapedeck cassette diff [--json] [--compare-timing] [matching flags] A B",
-       "list, show, print, check, redact, trim or compare cassettes"},
+       "       tapedeck cassette diff [--json] [--compare-timing] [matching flags] A B\n"
+       "       tapedeck cassette export-har FILE OUT.har\n"
+       "       tapedeck cassette import-har IN.har FILE [--overwrite]",
+       "list, show, print, check, redact, trim or compare cassettes, or convert them to and from "
+       "HAR"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
        "print every flag of the mode (without one: of every serving mode), one per line, with\n"
@@ -58,6 +61,8 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"redact", "apply the redaction rules again, in place, atomically"},
       {"rm", "remove interactions N... (rm FILE N...), atomically, under the cassette's lock"},
       {"diff", "what changed from cassette A to B, interaction by interaction; exit 1 if anything"},
+      {"export-har", "write the cassette as HAR 1.2, events and their times kept (FILE OUT.har)"},
+      {"import-har", "make a cassette from a HAR, redacted like a recording (IN.har FILE)"},
   };
   return verbs;
 }

@@ -36,7 +36,7 @@ const std::vector<FlagSpec> kFlags = {
   {"no-compress", "", false, kRecording | kCassetteCmd, "false", "write plain JSON Lines instead of zstd"},
   {"max-line-bytes", "BYTES", false, kServing | kCassetteCmd, "256MiB", "refuse to read a cassette line longer than this (a hostile cassette cannot exhaust memory)"},
   {"max-body-bytes", "BYTES", false, kRecording, "256MiB", "record at most this much of a response body (the client still gets all of it; the interaction is marked truncated)"},
-  {"overwrite", "", false, kRecord | kExec, "false", "record: replace a cassette that holds interactions (atomically, when the run ends cleanly)"},
+  {"overwrite", "", false, kRecord | kExec | kCassetteCmd, "false", "record: replace a cassette that holds interactions (atomically, when the run ends cleanly); cassette import-har: replace such a FILE"},
   {"append", "", false, kRecord | kExec, "false", "record: add to an existing cassette instead of refusing it"},
   {"prune", "", false, kAuto | kExec, "false", "auto: on a clean close, drop the interactions this run never used"},
   {"no-upstream-check", "", false, kRecording | kPassthrough, "false", "do not connect to the upstream at start (exit 4 when it is unreachable)"},
