@@ -32,10 +32,15 @@ cmake -S . -B "$build" -G Ninja -DTAPEDECK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithD
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" ${TAPEDECK_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build"
 
-# Layering (docs/architecture.md): only proxy/ includes libevent or OpenSSL; includes point down.
+# Layering (docs/architecture.md): only proxy/ includes libevent or OpenSSL; includes point down;
+# internal/ folders are private to their module.
 bad=$(grep -rlE '#include <(event2|openssl)/' cassette replay tools || true)
 bad+=$(grep -rl '"replay/' proxy cassette || true)
 bad+=$(grep -rlE '"(proxy|tools)/' cassette || true)
+# A module's internal/ is its own: no other module includes from it.
+bad+=$(grep -rl '"cassette/internal/' proxy replay tools || true)
+bad+=$(grep -rl '"proxy/internal/' cassette replay tools || true)
+bad+=$(grep -rl '"replay/internal/' cassette proxy tools || true)
 if [ -n "$bad" ]; then
   echo "layering violation in: $bad" >&2
   exit 1

@@ -1,4 +1,4 @@
-// `cassette export-har` and `cassette import-har`: read, convert (tools/har.h), scrub, write.
+// `cassette export-har` and `cassette import-har`: read, convert (cassette/har.h), scrub, write.
 // Nothing is written until everything before it succeeded, and every write is atomic.
 #include "tools/har_commands.h"
 
@@ -10,12 +10,11 @@
 
 #include "cassette/base/log.h"
 #include "cassette/cassette_lock.h"
-#include "cassette/internal/codec_text.h"
-#include "cassette/internal/file_io.h"
+#include "cassette/har.h"
 #include "cassette/scrub.h"
 #include "tools/cassette_commands.h"
+#include "tools/commands.h"
 #include "tools/exit_codes.h"
-#include "tools/har.h"
 
 namespace td::cli {
 namespace {
@@ -29,32 +28,6 @@ std::string Count(size_t n, std::string_view noun) {
 int Fail(std::ostream& err, const Status& status) {
   err << "tapedeck: " << status.message() << "\n";
   return ExitCodeFor(status);
-}
-
-// The whole file, at most `max_bytes` of it (checked before reading and while reading, for a
-// file that grows or is a pipe).
-Result<std::string> ReadBounded(const std::string& path, std::uint64_t max_bytes,
-                                const std::string& where) {
-  Result<UniqueFd> fd = cassette::internal::OpenForReading(path, max_bytes, where);
-  if (!fd.ok()) {
-    if (fd.status().code() != StatusCode::kParse) return fd.status();
-    return ParseError(fd.status().message() + " (--max-line-bytes)");
-  }
-  constexpr size_t kChunk = 128 << 10;
-  auto buffer = std::make_unique<char[]>(kChunk);
-  std::string text;
-  for (;;) {
-    Result<size_t> n = cassette::internal::ReadSome(fd->get(), buffer.get(), kChunk, where);
-    if (!n.ok()) return n.status();
-    if (*n == 0) break;
-    if (text.size() + *n > max_bytes) {
-      return ParseError(where + ": file is larger than " +
-                        cassette::internal::FormatSize(max_bytes) +
-                        "; refusing to read it (--max-line-bytes)");
-    }
-    text.append(buffer.get(), *n);
-  }
-  return text;
 }
 
 bool SameFile(const std::string& a, const std::string& b) {
@@ -73,18 +46,9 @@ int Export(const std::string& in, const std::string& out_path, const cassette::R
   Result<cassette::Cassette> c = cassette::ReadCassette(in, read, &report);
   if (!c.ok()) return Fail(err, c.status());
   for (const std::string& w : report.warnings) err << "tapedeck: warning: " << w << "\n";
-  Result<cassette::Json> har = CassetteToHar(*c);
+  Result<cassette::Json> har = cassette::CassetteToHar(*c, Version());
   if (!har.ok()) return Fail(err, har.status().WithContext("cassette " + in));
-  std::string text;
-  try {
-    text = har->dump(2);
-  } catch (const cassette::Json::exception& e) {
-    // Every string CassetteToHar writes is valid UTF-8; this is a last line of defence.
-    return Fail(err, ParseError("har " + out_path + ": cannot write: " + e.what()));
-  }
-  text += '\n';
-  har = cassette::Json();  // the text replaces the tree
-  Status written = cassette::internal::ReplaceFileAtomic(out_path, text, "har " + out_path);
+  Status written = cassette::WriteHarFileAtomic(out_path, *har);
   if (!written.ok()) return Fail(err, written);
   out << out_path << ": exported " << Count(c->interactions.size(), "interaction") << " from " << in
       << "\n";
@@ -115,12 +79,9 @@ int Import(const std::string& in, const std::string& out_path, const Config& con
            const cassette::ReadOptions& read, const cassette::Redactor& redactor,
            const cassette::Redactor& fallback, std::ostream& out, std::ostream& err) {
   const std::string where = "har " + in;
-  Result<std::string> text = ReadBounded(in, read.max_line_bytes, where);
-  if (!text.ok()) return Fail(err, text.status());
-  Result<cassette::Json> har = ParseHarText(*text, 2 * read.max_line_bytes);
-  if (!har.ok()) return Fail(err, har.status().WithContext(where));
-  *text = std::string();
-  Result<HarImport> imported = HarToCassette(*har);
+  Result<cassette::Json> har = cassette::ReadHarFile(in, read.max_line_bytes);
+  if (!har.ok()) return Fail(err, har.status());
+  Result<cassette::HarImport> imported = cassette::HarToCassette(*har);
   if (!imported.ok()) return Fail(err, imported.status().WithContext(where));
   har = cassette::Json();
 

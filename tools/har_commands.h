@@ -1,7 +1,7 @@
 // File: tools/har_commands.h
 //
 // `tapedeck cassette export-har IN OUT.har` and `tapedeck cassette import-har IN.har OUT`: the
-// file side of tools/har.h (reading with bounds, redaction on import, atomic writes, the
+// file side of cassette/har.h (reading with bounds, redaction on import, atomic writes, the
 // --overwrite rule). Reports go to `out`, problems to `err`; each returns an exit code.
 #pragma once
 

@@ -143,7 +143,4 @@ class HttpParser {
 // True for RFC 9110 token characters (method names, header names).
 bool IsTokenChar(unsigned char c);
 
-// The standard reason phrase for a status ("OK", "Bad Request"), "Unknown" when none.
-std::string_view ReasonPhrase(int status);
-
 }  // namespace td::proxy::internal

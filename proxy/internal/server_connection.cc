@@ -14,6 +14,7 @@
 
 #include "cassette/base/log.h"
 #include "cassette/base/unique_fd.h"
+#include "cassette/http_headers.h"
 #include "cassette/provider.h"
 #include "proxy/internal/net_util.h"
 #include "proxy/internal/ssl_handles.h"
@@ -64,7 +65,7 @@ std::string PlainErrorResponse(int status, std::string_view reason,
   char line[64];
   std::snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
   std::string response = line;
-  response += ReasonPhrase(status);
+  response += cassette::ReasonPhrase(status);
   response += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
   response += std::to_string(body.size());
   response += "\r\n";

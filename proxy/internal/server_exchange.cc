@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cassette/base/log.h"
+#include "cassette/http_headers.h"
 #include "proxy/internal/headers.h"
 #include "proxy/internal/server_connection.h"
 
@@ -71,7 +72,7 @@ void ServerExchange::Start(int status, const cassette::Headers& headers,
   std::string head;
   head.reserve(256);
   char line[64];
-  std::string_view phrase = ReasonPhrase(status);
+  std::string_view phrase = cassette::ReasonPhrase(status);
   std::snprintf(line, sizeof line, "HTTP/1.1 %03d ", status);
   head += line;
   head += phrase;

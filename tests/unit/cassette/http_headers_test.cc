@@ -46,5 +46,11 @@ TEST(HttpHeadersTest, AnEmptyConnectionListNamesNothing) {
   EXPECT_EQ(EndToEndHeaders(in), (Headers{{"x-a", "1"}}));
 }
 
+TEST(HttpHeadersTest, ReasonPhrases) {
+  EXPECT_EQ(ReasonPhrase(200), "OK");
+  EXPECT_EQ(ReasonPhrase(502), "Bad Gateway");
+  EXPECT_EQ(ReasonPhrase(799), "Unknown");
+}
+
 }  // namespace
 }  // namespace td::cassette

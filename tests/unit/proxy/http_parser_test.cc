@@ -605,11 +605,5 @@ TEST(HttpParserTest, MutatedInputsParseTheSameWholeOrByteByByte) {
   }
 }
 
-TEST(HttpParserTest, ReasonPhrases) {
-  EXPECT_EQ(ReasonPhrase(200), "OK");
-  EXPECT_EQ(ReasonPhrase(502), "Bad Gateway");
-  EXPECT_EQ(ReasonPhrase(799), "Unknown");
-}
-
 }  // namespace
 }  // namespace td::proxy::internal

@@ -1,8 +1,8 @@
-// HAR export and import (tools/har.h, tools/har_commands.h): every golden cassette survives
+// HAR export and import (cassette/har.h, tools/har_commands.h): every golden cassette survives
 // export then import unchanged; a browser's HAR imports as a recording would have stored it;
 // keys in a foreign HAR never reach the cassette; malformed input is refused by name and
 // nothing is written.
-#include "tools/har.h"
+#include "cassette/har.h"
 
 #include <gtest/gtest.h>
 
@@ -28,8 +28,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using cassette::Cassette;
+using cassette::HarImport;
+using cassette::HarToCassette;
 using cassette::Interaction;
 using cassette::Json;
+using cassette::ParseHarText;
 using td::testing::InteractionBuilder;
 using td::testing::ScopedTempDir;
 
@@ -49,7 +52,7 @@ void WriteFile(const std::string& path, std::string_view text) {
 
 // Export, write as the verb writes it, read back, import: the pure round trip.
 Result<HarImport> RoundTrip(const Cassette& c) {
-  Result<Json> har = CassetteToHar(c);
+  Result<Json> har = cassette::CassetteToHar(c, "0.0.0-test");
   if (!har.ok()) return har.status();
   Result<Json> parsed = ParseHarText(har->dump(2), std::uint64_t{1} << 30);
   if (!parsed.ok()) return parsed.status();
@@ -176,7 +179,7 @@ TEST(HarTest, ExportedHarIsWhatViewersRead) {
                                .ResponseHeader("content-type", "image/png")
                                .ResponseBody(std::string("\x89PNG\r\n\x1a\n", 8))
                                .Build());
-  Result<Json> har = CassetteToHar(c);
+  Result<Json> har = cassette::CassetteToHar(c, Version());
   ASSERT_TRUE(har.ok()) << har.status().message();
   // Copies, so that a missing key reads as null (and fails below) instead of asserting.
   Json log = (*har)["log"];
@@ -229,7 +232,7 @@ TEST(HarTest, CompressedResponseShowsDecodedAndKeepsTheBytes) {
                                .ResponseHeader("content-encoding", "gzip")
                                .ResponseBody(gz)
                                .Build());
-  Result<Json> har = CassetteToHar(c);
+  Result<Json> har = cassette::CassetteToHar(c, "0.0.0-test");
   ASSERT_TRUE(har.ok());
   Json entry = (*har)["log"]["entries"][0];
   EXPECT_EQ(entry["response"]["content"]["text"], "{\"ok\":true}");

@@ -2,7 +2,7 @@
 // and, in `_tapedeck` objects, the rest of each cassette line in the cassette's own schema
 // (cassette/json_mapping.h), so import reads those parts back with the cassette's own validated
 // mapping. Foreign HARs are read field by field, each error naming its JSON path.
-#include "tools/har.h"
+#include "cassette/har.h"
 
 #include <algorithm>
 #include <charconv>
@@ -16,21 +16,16 @@
 #include "cassette/content_encoding.h"
 #include "cassette/http_headers.h"
 #include "cassette/internal/codec_text.h"
+#include "cassette/internal/file_io.h"
 #include "cassette/internal/json_line.h"
 #include "cassette/stream_builder.h"
-#include "proxy/internal/http_parser.h"
-#include "tools/commands.h"
 
-namespace td::cli {
+namespace td::cassette {
 namespace {
 
-using cassette::Cassette;
-using cassette::Headers;
-using cassette::Interaction;
-using cassette::Json;
-using cassette::internal::Base64Decode;
-using cassette::internal::Base64Encode;
-using cassette::internal::IsValidUtf8;
+using internal::Base64Decode;
+using internal::Base64Encode;
+using internal::IsValidUtf8;
 
 // ---------------------------------------------------------------------------------------------
 // Export
@@ -221,7 +216,7 @@ Json HarEntry(const Interaction& it) {
   if (!wire.empty()) PutText(decoded ? *decoded : wire, &content);
   Json response = Object(9);
   response["status"] = rs.status;
-  std::string_view phrase = proxy::internal::ReasonPhrase(rs.status);
+  std::string_view phrase = ReasonPhrase(rs.status);
   response["statusText"] = phrase == "Unknown" ? std::string_view() : phrase;
   response["httpVersion"] = "HTTP/1.1";
   response["cookies"] = Json::array();
@@ -686,7 +681,7 @@ Status ReadEntry(const Json& entry, size_t index, std::uint64_t seq, Interaction
 
 }  // namespace
 
-Result<Json> CassetteToHar(const Cassette& cassette) {
+Result<Json> CassetteToHar(const Cassette& cassette, std::string_view creator_version) {
   Json header = HeaderObject(cassette);
   if (Result<Cassette> check = ReadHeader(header, "cassette header"); !check.ok()) {
     return InvalidArgumentError(check.status().message());
@@ -695,7 +690,7 @@ Result<Json> CassetteToHar(const Cassette& cassette) {
   for (const Interaction& it : cassette.interactions) entries.push_back(HarEntry(it));
   Json creator = Json::object();
   creator["name"] = "tapedeck";
-  creator["version"] = Version();
+  creator["version"] = creator_version;
   Json extension = Json::object();
   extension["version"] = kHarExtensionVersion;
   extension["header"] = std::move(header);
@@ -787,4 +782,55 @@ Result<Json> ParseHarText(std::string_view text, std::uint64_t max_tree_bytes) {
   return ParseError(why);
 }
 
-}  // namespace td::cli
+namespace {
+
+// The whole file, at most `max_bytes` of it (checked before reading and while reading, for a
+// file that grows or is a pipe).
+Result<std::string> ReadBounded(const std::string& path, std::uint64_t max_bytes,
+                                const std::string& where) {
+  Result<UniqueFd> fd = internal::OpenForReading(path, max_bytes, where);
+  if (!fd.ok()) {
+    if (fd.status().code() != StatusCode::kParse) return fd.status();
+    return ParseError(fd.status().message() + " (--max-line-bytes)");
+  }
+  constexpr size_t kChunk = 128 << 10;
+  auto buffer = std::make_unique<char[]>(kChunk);
+  std::string text;
+  for (;;) {
+    Result<size_t> n = internal::ReadSome(fd->get(), buffer.get(), kChunk, where);
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    if (text.size() + *n > max_bytes) {
+      return ParseError(where + ": file is larger than " + internal::FormatSize(max_bytes) +
+                        "; refusing to read it (--max-line-bytes)");
+    }
+    text.append(buffer.get(), *n);
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<Json> ReadHarFile(const std::string& path, std::uint64_t max_bytes) {
+  const std::string where = "har " + path;
+  Result<std::string> text = ReadBounded(path, max_bytes, where);
+  if (!text.ok()) return text.status();
+  Result<Json> har = ParseHarText(*text, 2 * max_bytes);
+  if (!har.ok()) return har.status().WithContext(where);
+  return har;
+}
+
+Status WriteHarFileAtomic(const std::string& path, const Json& har) {
+  const std::string where = "har " + path;
+  std::string text;
+  try {
+    text = har.dump(2);
+  } catch (const Json::exception& e) {
+    // Every string CassetteToHar writes is valid UTF-8; this is a last line of defence.
+    return ParseError(where + ": cannot write: " + e.what());
+  }
+  text += '\n';
+  return internal::ReplaceFileAtomic(path, text, where);
+}
+
+}  // namespace td::cassette
