@@ -20,17 +20,24 @@ void Line(std::string_view prefix, std::string_view line, std::ostringstream& ou
   out << prefix << line << "\n";
 }
 
-// Each line of `text` with `prefix` in front; a final line without its newline gets one.
-void Lines(std::string_view text, std::string_view prefix, std::ostringstream& out) {
+// Calls `fn` with each line of `text`, without its '\n' or '\r\n'; a last line without a
+// newline counts.
+template <typename Fn>
+void ForEachLine(std::string_view text, Fn fn) {
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(start, end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    Line(prefix, line, out);
+    fn(line);
     start = end + 1;
   }
+}
+
+// Each line of `text` with `prefix` in front.
+void Lines(std::string_view text, std::string_view prefix, std::ostringstream& out) {
+  ForEachLine(text, [&](std::string_view line) { Line(prefix, line, out); });
 }
 
 bool IsText(std::string_view bytes) {
@@ -65,14 +72,8 @@ void Body(std::string_view bytes, std::string_view prefix, std::ostringstream& o
 // An SSE event: its lines, a `data:` line holding JSON compacted with its volatile values
 // masked (one line per event, so one changed delta is one changed line).
 void SseEvent(std::string_view bytes, std::string_view prefix, std::ostringstream& out) {
-  size_t start = 0;
-  while (start < bytes.size()) {
-    size_t end = bytes.find('\n', start);
-    if (end == std::string_view::npos) end = bytes.size();
-    std::string_view line = bytes.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    start = end + 1;
-    if (line.empty()) continue;  // the blank line that ends the event: one per event below
+  ForEachLine(bytes, [&](std::string_view line) {
+    if (line.empty()) return;  // the blank line that ends the event: one per event below
     if (line.starts_with("data:")) {
       std::string_view data = line.substr(5);
       if (data.starts_with(" ")) data.remove_prefix(1);
@@ -80,11 +81,11 @@ void SseEvent(std::string_view bytes, std::string_view prefix, std::ostringstrea
       if (!json.is_discarded()) {
         cassette::MaskVolatileJson(&json);
         Line(prefix, "data: " + json.dump(-1, ' ', false, kReplace), out);
-        continue;
+        return;
       }
     }
     Line(prefix, line, out);
-  }
+  });
   Line(prefix, "", out);
 }
 

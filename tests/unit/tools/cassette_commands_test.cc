@@ -13,6 +13,7 @@
 #include "tests/support/fake_secrets.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
+#include "tests/unit/tools/cassette_command_runner.h"
 #include "tools/exit_codes.h"
 
 namespace td::cli {
@@ -53,20 +54,6 @@ std::string Write(const std::string& name, const Cassette& c, bool compress) {
   Status s = cassette::WriteCassetteAtomic(path, c, w);
   EXPECT_TRUE(s.ok()) << s.message();
   return path;
-}
-
-struct CmdResult {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CmdResult Cmd(std::string_view verb, std::vector<std::string> args) {
-  Result<Config> config = Config::Parse(kCassetteCmd, args, {});
-  EXPECT_TRUE(config.ok()) << config.status().message();
-  std::ostringstream out, err;
-  int code = RunCassetteCommand(verb, *config, out, err);
-  return {code, out.str(), err.str()};
 }
 
 TEST(CassetteCommandsTest, LsPrintsOneLinePerInteraction) {
@@ -391,7 +378,7 @@ TEST(CassetteCommandsTest, AnEventShortenedByHandLosesItsSplitsNotTheFile) {
   EXPECT_TRUE(report.warnings.empty()) << "nothing that replays was lost";
   ASSERT_EQ(report.notes.size(), 1u);
   EXPECT_NE(report.notes[0].find("line 2: response.stream.events[1].splits[1]: end offset 20 "
-                                    "is past the event's 10 bytes"),
+                                 "is past the event's 10 bytes"),
             std::string::npos)
       << report.notes[0];
   CmdResult verify = Cmd("verify", {path});

@@ -19,6 +19,7 @@
 #include "tests/support/fake_secrets.h"
 #include "tests/support/interaction_builder.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/tools/cassette_command_runner.h"
 #include "tools/cassette_commands.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
@@ -349,21 +350,6 @@ TEST(HarTest, ForeignTimesWithOffsetsAndFormParams) {
 }
 
 // --- through the command ---------------------------------------------------------------------
-
-struct CmdResult {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CmdResult Cmd(std::string_view verb, std::vector<std::string> args) {
-  Result<Config> config = Config::Parse(kCassetteCmd, args, {});
-  EXPECT_TRUE(config.ok()) << config.status().message();
-  if (!config.ok()) return {-1, "", ""};
-  std::ostringstream out, err;
-  int code = RunCassetteCommand(verb, *config, out, err);
-  return {code, out.str(), err.str()};
-}
 
 TEST(HarCommandTest, ExportThenImportGivesBackTheGoldenCassettes) {
   ScopedTempDir dir;
