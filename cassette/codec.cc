@@ -4,8 +4,6 @@
 // appends are cassette_writer. Format: docs/cassette-format.md.
 #include "cassette/codec.h"
 
-#include "cassette/base/ascii.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "cassette/base/ascii.h"
 #include "cassette/base/clock.h"
 #include "cassette/base/log.h"
 #include "cassette/internal/codec_internal.h"
@@ -550,7 +549,7 @@ class CassetteReader {
   size_t line_no_ = 0;
   size_t document_line_no_ = 0;  // the first line of a pretty document being gathered, or 0
   size_t physical_start_ = 0;    // where the current physical line starts in line_
-  size_t last_line_no_ = 0;  // the last line that was not blank
+  size_t last_line_no_ = 0;      // the last line that was not blank
   size_t header_line_no_ = 0;
   bool header_seen_ = false;
   int version_ = kCassetteVersion;
@@ -670,6 +669,21 @@ std::string SerializeCassette(const Cassette& cassette) {
   for (const Interaction& interaction : cassette.interactions) {
     out += SerializeInteraction(interaction);
     out += '\n';
+  }
+  return out;
+}
+
+std::string SerializeCassettePretty(const Cassette& cassette) {
+  std::string out;
+  const std::string lines = SerializeCassette(cassette);
+  for (size_t start = 0; start < lines.size();) {
+    size_t end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    const Json json = Json::parse(std::string_view(lines).substr(start, end - start), nullptr,
+                                  /*allow_exceptions=*/false);
+    out += json.dump(2, ' ', false, Json::error_handler_t::replace);
+    out += '\n';
+    start = end + 1;
   }
   return out;
 }

@@ -73,6 +73,10 @@ Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
 // format version (kCassetteVersion) whatever `cassette.version` says. The header lists
 // `cassette.mounts` when there are any (as given: check them first, as WriteCassetteAtomic does).
 std::string SerializeCassette(const Cassette& cassette);
+// The same content pretty-printed, one document per line of the cassette (2-space indent; each
+// document opens with a line holding only "{" and closes with one holding only "}"): for
+// reading, review and hand edits (`cassette cat`, `cassette edit`). The reader takes it back.
+std::string SerializeCassettePretty(const Cassette& cassette);
 // One interaction as a single JSON line (no trailing newline).
 std::string SerializeInteraction(const Interaction& interaction);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <set>
@@ -21,6 +22,7 @@
 #include "cassette/secret_scan.h"
 #include "cassette/sse.h"
 #include "tools/cassette_diff.h"
+#include "tools/cassette_edit.h"
 #include "tools/commands.h"
 #include "tools/exit_codes.h"
 #include "tools/har_commands.h"
@@ -248,14 +250,8 @@ void Cat(const Loaded& l, bool jsonl, std::ostream& out) {
     out << cassette::SerializeCassette(l.cassette);
     return;
   }
-  // Pretty JSON, one document per line of the cassette: for reading and for `git diff`
-  // (textconv). Same content as the file; only the layout differs.
-  std::istringstream lines(cassette::SerializeCassette(l.cassette));
-  std::string line;
-  while (std::getline(lines, line)) {
-    nlohmann::ordered_json j = nlohmann::ordered_json::parse(line, nullptr, false);
-    out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
-  }
+  // Pretty JSON, one document per line of the cassette; it reads back as the same cassette.
+  out << cassette::SerializeCassettePretty(l.cassette);
 }
 
 // Returns the number of problems found (secrets, cut tails). A cassette that a tapedeck is
@@ -436,6 +432,20 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
     return kExitUsage;
   }
   if (verb == "rm") return Remove(files, *read, out, err);
+  if (verb == "edit") {
+    if (files.size() != 1) {
+      err << "tapedeck: cassette edit: expected one cassette (edit FILE [--interaction N])\n";
+      return kExitUsage;
+    }
+    const char* visual = std::getenv("VISUAL");
+    const char* editor = std::getenv("EDITOR");
+    const std::string command = visual != nullptr && *visual != '\0'   ? visual
+                                : editor != nullptr && *editor != '\0' ? editor
+                                                                       : "vi";
+    std::optional<size_t> interaction;
+    if (only >= 0) interaction = static_cast<size_t>(only);
+    return EditCassette(files[0], interaction, command, *read, out, err);
+  }
   std::optional<cassette::Redactor> redactor;
   std::optional<cassette::Redactor> fallback;  // the built-in rules, for what `redactor` misses
   if (verb == "redact" || verb == "import-har") {

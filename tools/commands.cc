@@ -31,6 +31,7 @@ const std::vector<CommandSpec>& AllCommands() {
       {"cassette", kCassetteCmd,
        "tapedeck cassette ls|show|cat|verify|redact FILE...\n"
        "       tapedeck cassette rm FILE N...\n"
+       "       tapedeck cassette edit FILE [--interaction N]\n"
        "       tapedeck cassette diff [--json] [--compare-timing] [matching flags] A B\n"
        "       tapedeck cassette export-har FILE OUT.har\n"
        "       tapedeck cassette import-har IN.har FILE [--overwrite]",
@@ -60,6 +61,9 @@ const std::vector<VerbSpec>& CassetteVerbs() {
       {"verify", "schema check and secret scan; exit 1 on a finding"},
       {"redact", "apply the redaction rules again, in place, atomically"},
       {"rm", "remove interactions N... (rm FILE N...), atomically, under the cassette's lock"},
+      {"edit",
+       "edit the cassette (or --interaction N) as JSON in $VISUAL or $EDITOR; checked on save, "
+       "written atomically"},
       {"diff", "what changed from cassette A to B, interaction by interaction; exit 1 if anything"},
       {"export-har", "write the cassette as HAR 1.2, events and their times kept (FILE OUT.har)"},
       {"import-har", "make a cassette from a HAR, redacted like a recording (IN.har FILE)"},

@@ -59,7 +59,7 @@ const std::vector<FlagSpec> kFlags = {
   {"normalize", "REGEX[=>REPL]", true, kReplaying | kCassetteCmd, "", "rewrite volatile text in request bodies before matching"},
 
   {"print", "", false, kConfigCmd, "false", "print each flag of MODE, its value and its source"},
-  {"interaction", "N", false, kCassetteCmd, "", "show: only interaction N"},
+  {"interaction", "N", false, kCassetteCmd, "", "show, edit: only interaction N"},
   {"jsonl", "", false, kCassetteCmd, "false", "cat: one compact JSON object per line, as stored"},
   {"stable", "", false, kCassetteCmd, "false", "cat: for review diffs (git textconv): no recording times, offsets, dates, request ids or provider ids; one line per header"},
   {"json", "", false, kCassetteCmd, "false", "diff: print the differences as one JSON object"},
