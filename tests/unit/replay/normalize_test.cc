@@ -395,11 +395,20 @@ TEST(BuiltinNormalizerTest, TempPaths) {
             R"(["<TMP>/build.log","<TMP>/x","<TMP>/","cd <TMP>"])");
   std::string untouched = R"(["/data/tmp/x","/tmp/","tmp/x"])";
   EXPECT_EQ(Apply(&internal::NormalizeTempPaths, untouched), untouched);
+  // At the start of a line inside a JSON string (after the escape `\n`).
+  EXPECT_EQ(Apply(&internal::NormalizeTempPaths, R"("ls\n/tmp/tmp.Q2/x\\n/tmp/y")"),
+            R"("ls\n<TMP>/x\\n/tmp/y")");
+  // Below the workspace normaliser's temp directory, which runs first: one component, as below
+  // /tmp.
+  EXPECT_EQ(Apply(&internal::NormalizeTempPaths, R"(["<TMPDIR>/tmp.Q2/x","<TMPDIR>","<TMPDIR>/"])"),
+            R"(["<TMP>/x","<TMPDIR>","<TMPDIR>/"])");
 }
 
 TEST(BuiltinNormalizerTest, HomePaths) {
   EXPECT_EQ(Apply(&internal::NormalizeHomePaths, R"("/home/alice/src and /Users/bob, ~/x")"),
             R"("/home/<USER>/src and /Users/<USER>, ~/x")");
+  EXPECT_EQ(Apply(&internal::NormalizeHomePaths, R"("a\n/home/alice/x")"),
+            R"("a\n/home/<USER>/x")");
   std::string untouched = R"("/srv/home/alice /home/")";
   EXPECT_EQ(Apply(&internal::NormalizeHomePaths, untouched), untouched);
 }
