@@ -71,7 +71,8 @@ struct MatchOptions {
 //   openai:    ignore user, safety_identifier and prompt_cache_key; match no headers.
 //   agent-cli: anthropic, plus built-in normalisers for what agent CLIs (Claude Code) put in
 //              their system prompt: working directory, git status, today's date, ISO dates,
-//              UUIDs, temp and home paths, OS version.
+//              UUIDs, temp and home paths, OS version. (tools/ also sets live_workspace for it,
+//              and the cassette's recorded_workspace: the workspace normalisers.)
 // An unknown name is an error listing the known ones.
 Result<MatchOptions> ApplyPreset(std::string_view name, MatchOptions options);
 const std::vector<std::string_view>& PresetNames();

@@ -79,9 +79,10 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
   for (size_t i = 0; i < recorded.size(); ++i) file_position_.push_back(i);
   replay::ReplayOptions options = settings_->replay;
   options.log_cassette = name_;
-  // The workspace normalisers, per cassette: each says where it was recorded.
-  const bool workspace = options.match.live_workspace.has_value();
-  if (workspace && recorded_by) {
+  // The workspace normalisers, per cassette: each says where it was recorded. (The log says so
+  // for a cassette that holds something: a new one has nothing to compare yet.)
+  const bool log_workspace = options.match.live_workspace.has_value() && !recorded.empty();
+  if (options.match.live_workspace && recorded_by) {
     const cassette::Provenance& p = *recorded_by;
     if (!(p.cwd.empty() && p.home.empty() && p.user.empty() && p.tmp.empty())) {
       options.match.recorded_workspace = replay::Workspace{p.cwd, p.home, p.user, p.tmp};
@@ -99,7 +100,7 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
       std::move(recorded), std::move(options), settings_->redactor, *loop, to_recorder_.get());
   if (!player.ok()) return player.status();
   player_ = std::move(*player);
-  if (workspace) LogWorkspaceNormalizers();
+  if (log_workspace) LogWorkspaceNormalizers();
   return Status::Ok();
 }
 

@@ -239,7 +239,10 @@ WorkspaceNormalizer WorkspaceNormalizer::Create(const Workspace& recorded, const
   std::stable_sort(n.patterns_.begin(), n.patterns_.end(), [](const Pattern& a, const Pattern& b) {
     return a.text.size() > b.text.size();
   });
-  for (const Pattern& p : n.patterns_) n.starts_[static_cast<unsigned char>(p.text[0])] = true;
+  for (size_t i = 0; i < n.patterns_.size(); ++i) {
+    n.by_first_byte_[static_cast<unsigned char>(n.patterns_[i].text[0])].push_back(
+        static_cast<std::uint32_t>(i));
+  }
   return n;
 }
 
@@ -259,16 +262,17 @@ bool WorkspaceNormalizer::Apply(std::string* text) const {
         continue;
       }
     }
-    if (!starts_[static_cast<unsigned char>(t[i])] || i == after_placeholder) {
+    const std::vector<std::uint32_t>& candidates = by_first_byte_[static_cast<unsigned char>(t[i])];
+    if (candidates.empty() || i == after_placeholder) {
       ++i;
       continue;
     }
     const Pattern* hit = nullptr;
     size_t end = 0;
-    for (const Pattern& p : patterns_) {
-      end = MatchAt(p, t, i);
+    for (std::uint32_t k : candidates) {
+      end = MatchAt(patterns_[k], t, i);
       if (end > 0) {
-        hit = &p;
+        hit = &patterns_[k];
         break;
       }
     }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +63,8 @@ class WorkspaceNormalizer {
 
  private:
   std::vector<Pattern> patterns_;
-  std::array<bool, 256> starts_{};  // the first bytes of patterns_
+  // By first byte, the indices of the patterns that start with it, longest first.
+  std::array<std::vector<std::uint32_t>, 256> by_first_byte_;
 };
 
 }  // namespace td::replay::internal

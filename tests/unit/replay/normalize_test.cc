@@ -373,6 +373,9 @@ TEST(BuiltinNormalizerTest, IsoDatesAndTimestamps) {
                   "on 2026-11-21, at 2026-11-21T08:32:33.123Z and 2026-01-02 09:10:11+01:00 or "
                   "2026-11-21T08:32"),
             "on <DATE>, at <TIMESTAMP> and <TIMESTAMP> or <TIMESTAMP>");
+  // Inside a tag (Codex's environment context).
+  EXPECT_EQ(Apply(&internal::NormalizeIsoDates, "<current_date>2026-12-06</current_date>"),
+            "<current_date><DATE></current_date>");
   // Not dates: impossible months, longer numbers, version-like strings.
   for (std::string text : {"2026-13-01", "12026-11-21", "2026-11-211", "v1.2026-11-21-3"}) {
     EXPECT_EQ(Apply(&internal::NormalizeIsoDates, text), text);

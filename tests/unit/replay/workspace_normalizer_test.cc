@@ -68,6 +68,8 @@ TEST(WorkspaceNormalizerTest, PathsOnlyWholeOrAsAPrefix) {
   // escape, a quote, a colon.
   EXPECT_EQ(Apply(n, R"("ls\n/home/alice/src/widget\nfile:///home/alice/a.md:3 /home/alice")"),
             R"("ls\n<CWD>\nfile://<HOME>/a.md:3 <HOME>")");
+  // Inside a tag named like a placeholder (Codex's environment context).
+  EXPECT_EQ(Apply(n, R"("<cwd>/home/alice/src/widget</cwd>")"), R"("<cwd><CWD></cwd>")");
   // Spelt with escaped slashes ("\/", PHP's json_encode).
   EXPECT_EQ(Apply(n, R"({"p":"\/home\/alice\/src\/widget\/x"})"), R"({"p":"<CWD>\/x"})");
 }
