@@ -10,6 +10,7 @@
 #include "cassette/json_path.h"
 #include "cassette/regex_window.h"
 #include "replay/internal/builtin_normalizers.h"
+#include "replay/internal/workspace_normalizer.h"
 
 namespace td::replay {
 namespace {
@@ -53,6 +54,8 @@ bool LooksLikeJson(std::string_view text) {
 
 struct RequestNormalizer::Compiled {
   MatchOptions options;
+  internal::WorkspaceNormalizer workspace;  // runs before `steps`
+  std::vector<std::string> workspace_notes;
   std::vector<Step> steps;
   std::vector<cassette::JsonPath> ignore_paths;
   std::vector<std::string> headers;       // lower case, sorted, unique
@@ -122,6 +125,10 @@ std::string NormalizedRequest::CanonicalBody() const {
 
 Result<RequestNormalizer> RequestNormalizer::Create(MatchOptions options) {
   auto compiled = std::make_shared<Compiled>();
+  if (options.recorded_workspace && options.live_workspace) {
+    compiled->workspace = internal::WorkspaceNormalizer::Create(
+        *options.recorded_workspace, *options.live_workspace, &compiled->workspace_notes);
+  }
   for (size_t i = 0; i < options.normalizers.size(); ++i) {
     const Normalizer& n = options.normalizers[i];
     if (!n.builtin.empty()) {
@@ -164,8 +171,15 @@ Result<RequestNormalizer> RequestNormalizer::Create(MatchOptions options) {
 
 const MatchOptions& RequestNormalizer::options() const { return compiled_->options; }
 
+const std::vector<std::string>& RequestNormalizer::workspace_notes() const {
+  return compiled_->workspace_notes;
+}
+
 std::string RequestNormalizer::ApplyNormalizers(std::string_view text) const {
   std::string out(text);
+  // First: the workspace's exact values are the most specific, and the built-ins would
+  // otherwise cut them up (temp-path turns a HOME under /tmp into "<TMP>/home-a").
+  compiled_->workspace.Apply(&out);
   for (const Step& step : compiled_->steps) {
     if (const auto* fn = std::get_if<internal::BuiltinFn>(&step)) {
       (*fn)(&out);
@@ -208,7 +222,9 @@ NormalizedRequest RequestNormalizer::NormalizeHead(const cassette::Request& requ
 }
 
 void RequestNormalizer::NormalizeBody(std::string_view body, NormalizedRequest* out) const {
-  std::string text = compiled_->steps.empty() ? std::string(body) : ApplyNormalizers(body);
+  std::string text = compiled_->steps.empty() && compiled_->workspace.empty()
+                         ? std::string(body)
+                         : ApplyNormalizers(body);
   out->body_is_json = false;
   out->body_json = nullptr;
   if (LooksLikeJson(text)) {

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,12 +40,30 @@ Result<Normalizer> ParseNormalizer(std::string_view spec);
 // "temp-path", "home-path", "os-version".
 const std::vector<std::string_view>& BuiltinNormalizerNames();
 
+// Where an agent ran: the paths and the name it embeds in its requests (a cassette header's
+// "recorded_by"."workspace", or what exec's command runs in now). "" when not known.
+struct Workspace {
+  std::string cwd;   // the working directory
+  std::string home;  // HOME
+  std::string user;  // the user name
+  std::string tmp;   // the temp directory
+  friend bool operator==(const Workspace&, const Workspace&) = default;
+};
+
 struct MatchOptions {
   std::vector<std::string> ignore_json_paths;    // cassette::JsonPath syntax: "metadata.user_id"
   std::vector<std::string> ignore_headers;       // never matched, even when in match_headers
   std::vector<std::string> match_headers;        // headers that must be equal (default: none)
   std::vector<Normalizer> normalizers;           // applied in order
   std::vector<std::string> ignore_query_params;  // dropped from the query before comparing
+  // The workspace normalisers (docs/matching.md, "Cassettes that move between checkouts"):
+  // when both are set, each part that both know (cwd, home, tmp, user) is rewritten in every
+  // body, before `normalizers`: each side's value, in the spellings a body may hold (as is,
+  // JSON-escaped, and for paths the slug agent CLIs derive, "/home/u/p" -> "-home-u-p"),
+  // becomes <CWD>, <HOME>, <TMPDIR>, <USER> (slugs <CWD-SLUG>...), longest first. With one
+  // of them unset there are none.
+  std::optional<Workspace> recorded_workspace;  // where the cassette was recorded
+  std::optional<Workspace> live_workspace;      // where it is replayed
 };
 
 // Adds a preset's settings to `options` (duplicates are harmless). Presets:
@@ -52,7 +71,8 @@ struct MatchOptions {
 //   openai:    ignore user, safety_identifier and prompt_cache_key; match no headers.
 //   agent-cli: anthropic, plus built-in normalisers for what agent CLIs (Claude Code) put in
 //              their system prompt: working directory, git status, today's date, ISO dates,
-//              UUIDs, temp and home paths, OS version.
+//              UUIDs, temp and home paths, OS version. (tools/ also sets live_workspace for it,
+//              and the cassette's recorded_workspace: the workspace normalisers.)
 // An unknown name is an error listing the known ones.
 Result<MatchOptions> ApplyPreset(std::string_view name, MatchOptions options);
 const std::vector<std::string_view>& PresetNames();
@@ -93,6 +113,10 @@ class RequestNormalizer {
   std::string ApplyNormalizers(std::string_view text) const;
 
   const MatchOptions& options() const;
+  // What the workspace normalisers rewrite and what they skip and why, one line per part
+  // ("cwd: /a/p (recorded), /b/p (live) and their slugs", "user: skipped: ..."), for the log.
+  // Empty when there are none.
+  const std::vector<std::string>& workspace_notes() const;
 
  private:
   struct Compiled;

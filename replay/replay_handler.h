@@ -82,6 +82,9 @@ class ReplayHandler final : public proxy::Handler {
   // that was not recorded (auto mode: the upstream failed), or, unless `unused_ok` (auto
   // --prune drops them), an interaction never used.
   bool StrictProblem(bool unused_ok = false) const;
+  // What requests are compared with (its workspace_notes() say what the workspace normalisers
+  // rewrite). Valid as long as the handler.
+  const RequestNormalizer& normalizer() const { return index_.normalizer(); }
 
  private:
   struct ActivePlay;

@@ -49,6 +49,7 @@ Status CassetteSlot::Prepare() {
 Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder) {
   recorder_ = recorder;
   std::vector<cassette::Interaction> recorded;
+  std::optional<cassette::Provenance> recorded_by;
   std::error_code ec;
   if (settings_->replays && !settings_->records && settings_->directory &&
       !std::filesystem::exists(path_, ec)) {
@@ -64,10 +65,12 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
     for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
     for (const std::string& n : report.notes) TD_LOG(kInfo) << n;
     mounts_ = c->mounts;
+    recorded_by = std::move(c->recorded_by);
     recorded = std::move(c->interactions);
   } else if (target_) {
     if (std::optional<cassette::Cassette> c = target_->TakeExisting()) {
       mounts_ = c->mounts;
+      recorded_by = std::move(c->recorded_by);
       if (settings_->replays) recorded = std::move(c->interactions);
     }
   }
@@ -77,6 +80,15 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
   for (size_t i = 0; i < recorded.size(); ++i) file_position_.push_back(i);
   replay::ReplayOptions options = settings_->replay;
   options.log_cassette = name_;
+  // The workspace normalisers, per cassette: each says where it was recorded. (The log says so
+  // for a cassette that holds something: a new one has nothing to compare yet.)
+  const bool log_workspace = options.match.live_workspace.has_value() && !recorded.empty();
+  if (options.match.live_workspace && recorded_by) {
+    const cassette::Provenance& p = *recorded_by;
+    if (!(p.cwd.empty() && p.home.empty() && p.user.empty() && p.tmp.empty())) {
+      options.match.recorded_workspace = replay::Workspace{p.cwd, p.home, p.user, p.tmp};
+    }
+  }
   if (settings_->records) {
     to_recorder_ = std::make_unique<ToRecorder>(this);
     // What gets recorded is served to the next identical request, and counts as used.
@@ -89,7 +101,22 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
       std::move(recorded), std::move(options), settings_->redactor, *loop, to_recorder_.get());
   if (!player.ok()) return player.status();
   player_ = std::move(*player);
+  if (log_workspace) LogWorkspaceNormalizers();
   return Status::Ok();
+}
+
+void CassetteSlot::LogWorkspaceNormalizers() const {
+  const std::string who = name_.empty() ? "" : "cassette " + name_ + ": ";
+  const std::vector<std::string>& notes = player_->normalizer().workspace_notes();
+  if (!player_->normalizer().options().recorded_workspace) {
+    TD_LOG(kInfo) << who << "no workspace normalisers: " << path_
+                  << " does not say where it was recorded (its header's recorded_by.workspace, "
+                     "which exec writes)";
+    return;
+  }
+  std::string text;
+  for (const std::string& note : notes) text += (text.empty() ? "" : "; ") + note;
+  TD_LOG(kInfo) << who << "workspace normalisers: " << text;
 }
 
 Status CassetteSlot::Open() {
@@ -169,6 +196,7 @@ Status CassetteSlot::Prune(std::string* summary) {
   cassette::Cassette kept;
   kept.created_at_us = c->created_at_us;
   kept.mounts = c->mounts;
+  kept.recorded_by = c->recorded_by;  // a later replay elsewhere needs its workspace
   std::string dropped;
   for (size_t i = 0; i < c->interactions.size(); ++i) {
     if (used[i]) {

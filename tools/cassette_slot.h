@@ -39,6 +39,8 @@ struct SlotSettings {
   cassette::ExistingCassette existing = cassette::ExistingCassette::kRefuse;
   cassette::WriteOptions write;  // its `mounts` go into the header of a new file
   cassette::ReadOptions read;
+  // With match.live_workspace set (exec; --preset agent-cli) each slot turns on the workspace
+  // normalisers with where its own cassette was recorded (its header's recorded_by.workspace).
   replay::ReplayOptions replay;
   cassette::Redactor redactor;
   bool prune = false;  // auto: drop what the run never used, on a clean close
@@ -91,6 +93,8 @@ class CassetteSlot {
 
   Status Prune(std::string* summary);
   void AnswerMissingCassette(proxy::Exchange& exchange);
+  // Says, at info, what the workspace normalisers rewrite for this cassette, or why it has none.
+  void LogWorkspaceNormalizers() const;
 
   std::string name_;
   std::string path_;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -476,6 +477,25 @@ cassette::Provenance RecordedBy(const Plan& plan, const std::vector<std::string>
   return p;
 }
 
+namespace {
+
+// Where this run replays, for the workspace normalisers (docs/matching.md, "Cassettes that move
+// between checkouts"): exec always (what its command runs in), replay and auto with --preset
+// agent-cli (tapedeck's own working directory, HOME, user and temp directory). Each cassette
+// then adds where it was recorded (CassetteSlot::Load).
+std::optional<replay::Workspace> LiveWorkspace(const Plan& plan, const Config& config,
+                                               const std::vector<std::string>& env) {
+  if (!plan.slots.replays) return std::nullopt;
+  const std::vector<std::string>& presets = config.GetAll("preset");
+  if (!plan.exec && std::find(presets.begin(), presets.end(), "agent-cli") == presets.end()) {
+    return std::nullopt;
+  }
+  const ChildWorkspace w = WorkspaceOf(env);
+  return replay::Workspace{w.cwd, w.home, w.user, w.tmp};
+}
+
+}  // namespace
+
 int RunServe(const Config& config, const std::vector<std::string>& env) {
   Result<Plan> plan = BuildPlan(config);
   if (!plan.ok()) {
@@ -483,6 +503,7 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
     return kExitUsage;
   }
   if (plan->slots.records) plan->slots.write.recorded_by = RecordedBy(*plan, env);
+  plan->slots.replay.match.live_workspace = LiveWorkspace(*plan, config, env);
   auto fail = [](const Status& status, int code) {
     std::cerr << "tapedeck: " << status.message() << "\n";
     return code;

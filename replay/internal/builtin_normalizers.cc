@@ -10,49 +10,6 @@
 namespace td::replay::internal {
 namespace {
 
-// A character that cannot be part of a path component. '<' is one, so a placeholder such as
-// "<TMP>" ends a path and rewriting twice is a no-op.
-bool EndsPathComponent(char c) {
-  switch (c) {
-    case '/':
-    case '"':
-    case '\\':
-    case '\'':
-    case '`':
-    case '<':
-    case '>':
-    case '(':
-    case ')':
-    case '[':
-    case ']':
-    case '{':
-    case '}':
-    case ',':
-    case ';':
-    case ':':
-    case '|':
-    case '&':
-    case '*':
-    case '?':
-    case '=':
-    case ' ':
-    case '\t':
-    case '\n':
-    case '\r':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// True when a path may start at `pos`: at the start, or after something that is not part of a
-// word or a longer path ("/home/x" inside "/data/home/x" is not a home directory).
-bool PathMayStartAt(std::string_view text, size_t pos) {
-  if (pos == 0) return true;
-  char c = text[pos - 1];
-  return !(IsAlnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c == '~');
-}
-
 // The end of one path component starting at `pos`.
 size_t ComponentEnd(std::string_view text, size_t pos) {
   while (pos < text.size() && !EndsPathComponent(text[pos])) ++pos;
@@ -227,6 +184,56 @@ size_t IsoTimeEnd(std::string_view text, size_t pos) {
 
 }  // namespace
 
+// '<' ends a path component, so a placeholder such as "<TMP>" ends a path and rewriting twice is
+// a no-op.
+bool EndsPathComponent(char c) {
+  switch (c) {
+    case '/':
+    case '"':
+    case '\\':
+    case '\'':
+    case '`':
+    case '<':
+    case '>':
+    case '(':
+    case ')':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+    case ',':
+    case ';':
+    case ':':
+    case '|':
+    case '&':
+    case '*':
+    case '?':
+    case '=':
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool AfterJsonEscape(std::string_view text, size_t pos) {
+  if (pos < 2) return false;
+  const char c = text[pos - 1];
+  if (c != 'n' && c != 't' && c != 'r' && c != 'b' && c != 'f') return false;
+  size_t backslashes = 0;
+  for (size_t k = pos - 1; k > 0 && text[k - 1] == '\\'; --k) ++backslashes;
+  return backslashes % 2 == 1;
+}
+
+bool PathMayStartAt(std::string_view text, size_t pos) {
+  if (pos == 0 || AfterJsonEscape(text, pos)) return true;
+  char c = text[pos - 1];
+  return !(IsAlnum(c) || c == '.' || c == '_' || c == '-' || c == '/' || c == '~');
+}
+
 bool NormalizeWorkingDirectory(std::string* text) {
   static constexpr std::string_view kLabel = "working directory: ";
   static constexpr std::string_view kPlaceholder = "<CWD>";
@@ -370,33 +377,42 @@ bool NormalizeTempPaths(std::string* text) {
       {"/var/tmp/", 1},
       {"/tmp/", 1},
   };
+  // The workspace normaliser's temp directory (workspace_normalizer.h) runs first: what is below
+  // it is machine-specific like what is below /tmp, so one component goes with it.
+  static constexpr std::string_view kTempDir = "<TMPDIR>";
   std::string_view t = *text;
   Rewriter rw(t);
   size_t next = 0;
   for (size_t i = t.find('/'); i != std::string_view::npos; i = t.find('/', i + 1)) {
-    if (i < next || !PathMayStartAt(t, i)) continue;
+    if (i < next) continue;
+    size_t begin = i;
     size_t end = 0;
-    for (const Root& root : kRoots) {
-      if (!StartsWithAt(t, i, root.prefix)) continue;
-      size_t pos = i + root.prefix.size();
-      int taken = 0;
-      while (taken < root.components) {
-        size_t comp_end = ComponentEnd(t, pos);
-        if (comp_end == pos) break;
-        ++taken;
-        pos = comp_end;
-        if (taken < root.components && pos < t.size() && t[pos] == '/' &&
-            ComponentEnd(t, pos + 1) > pos + 1) {
-          ++pos;
-        } else {
-          break;
+    if (i >= next + kTempDir.size() && t.substr(i - kTempDir.size(), kTempDir.size()) == kTempDir) {
+      begin = i - kTempDir.size();
+      if (size_t comp_end = ComponentEnd(t, i + 1); comp_end > i + 1) end = comp_end;
+    } else if (PathMayStartAt(t, i)) {
+      for (const Root& root : kRoots) {
+        if (!StartsWithAt(t, i, root.prefix)) continue;
+        size_t pos = i + root.prefix.size();
+        int taken = 0;
+        while (taken < root.components) {
+          size_t comp_end = ComponentEnd(t, pos);
+          if (comp_end == pos) break;
+          ++taken;
+          pos = comp_end;
+          if (taken < root.components && pos < t.size() && t[pos] == '/' &&
+              ComponentEnd(t, pos + 1) > pos + 1) {
+            ++pos;
+          } else {
+            break;
+          }
         }
+        if (taken > 0) end = pos;
+        break;
       }
-      if (taken > 0) end = pos;
-      break;
     }
     if (end == 0) continue;
-    rw.Replace(i, end, "<TMP>");
+    rw.Replace(begin, end, "<TMP>");
     next = end;
     i = end - 1;
   }

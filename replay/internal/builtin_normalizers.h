@@ -26,6 +26,17 @@ const std::vector<Builtin>& Builtins();
 // The built-in called `name`, or nullptr.
 const Builtin* FindBuiltin(std::string_view name);
 
+// Shared by the scanners and the workspace normaliser (workspace_normalizer.h).
+// A character that cannot be part of a path component ('/', quotes, '\\', '<', brackets,
+// white space, ...): a path ends at it.
+bool EndsPathComponent(char c);
+// True when `text[pos]` follows a JSON escape that ends a word: the `n` of `\n` (also `\t`,
+// `\r`, `\b`, `\f`), but not the `n` after an escaped backslash (`\\n`).
+bool AfterJsonEscape(std::string_view text, size_t pos);
+// True when a path may start at `pos`: at the start, after a JSON escape, or after something
+// that is not part of a word or a longer path ("/home/x" in "/data/home/x" is no home).
+bool PathMayStartAt(std::string_view text, size_t pos);
+
 // The scanners themselves (exposed for tests).
 bool NormalizeWorkingDirectory(std::string* text);  // "cwd": the value, and every use of it
 bool NormalizeGitStatus(std::string* text);         // "git-status": "gitStatus: ..." to end

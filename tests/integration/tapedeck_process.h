@@ -25,12 +25,15 @@ inline std::string TapedeckBinary() { return std::string(TD_BINARY_DIR) + "/tool
 
 class TapedeckProcess {
  public:
-  explicit TapedeckProcess(std::vector<std::string> args, std::vector<std::string> extra_env = {})
+  // `cwd`, when not empty, is the folder tapedeck starts in (exec's command inherits it).
+  explicit TapedeckProcess(std::vector<std::string> args, std::vector<std::string> extra_env = {},
+                           const std::string& cwd = "")
       : args_(std::move(args)) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     std::vector<std::string> argv_s = {TapedeckBinary()};

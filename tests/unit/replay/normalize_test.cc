@@ -373,6 +373,9 @@ TEST(BuiltinNormalizerTest, IsoDatesAndTimestamps) {
                   "on 2026-11-21, at 2026-11-21T08:32:33.123Z and 2026-01-02 09:10:11+01:00 or "
                   "2026-11-21T08:32"),
             "on <DATE>, at <TIMESTAMP> and <TIMESTAMP> or <TIMESTAMP>");
+  // Inside a tag (Codex's environment context).
+  EXPECT_EQ(Apply(&internal::NormalizeIsoDates, "<current_date>2026-12-06</current_date>"),
+            "<current_date><DATE></current_date>");
   // Not dates: impossible months, longer numbers, version-like strings.
   for (std::string text : {"2026-13-01", "12026-11-21", "2026-11-211", "v1.2026-11-21-3"}) {
     EXPECT_EQ(Apply(&internal::NormalizeIsoDates, text), text);
@@ -395,11 +398,20 @@ TEST(BuiltinNormalizerTest, TempPaths) {
             R"(["<TMP>/build.log","<TMP>/x","<TMP>/","cd <TMP>"])");
   std::string untouched = R"(["/data/tmp/x","/tmp/","tmp/x"])";
   EXPECT_EQ(Apply(&internal::NormalizeTempPaths, untouched), untouched);
+  // At the start of a line inside a JSON string (after the escape `\n`).
+  EXPECT_EQ(Apply(&internal::NormalizeTempPaths, R"("ls\n/tmp/tmp.Q2/x\\n/tmp/y")"),
+            R"("ls\n<TMP>/x\\n/tmp/y")");
+  // Below the workspace normaliser's temp directory, which runs first: one component, as below
+  // /tmp.
+  EXPECT_EQ(Apply(&internal::NormalizeTempPaths, R"(["<TMPDIR>/tmp.Q2/x","<TMPDIR>","<TMPDIR>/"])"),
+            R"(["<TMP>/x","<TMPDIR>","<TMPDIR>/"])");
 }
 
 TEST(BuiltinNormalizerTest, HomePaths) {
   EXPECT_EQ(Apply(&internal::NormalizeHomePaths, R"("/home/alice/src and /Users/bob, ~/x")"),
             R"("/home/<USER>/src and /Users/<USER>, ~/x")");
+  EXPECT_EQ(Apply(&internal::NormalizeHomePaths, R"("a\n/home/alice/x")"),
+            R"("a\n/home/<USER>/x")");
   std::string untouched = R"("/srv/home/alice /home/")";
   EXPECT_EQ(Apply(&internal::NormalizeHomePaths, untouched), untouched);
 }
