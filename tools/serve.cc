@@ -455,8 +455,6 @@ std::vector<std::string> ChildMounts(const Plan& plan, Runtime* rt) {
   return {};
 }
 
-}  // namespace
-
 // The header's "recorded_by" for what this run writes. exec also says what its command runs
 // in (the working directory, HOME, the user, the temp directory), so a replay elsewhere can
 // tell the recording's paths from its own.
@@ -476,8 +474,6 @@ cassette::Provenance RecordedBy(const Plan& plan, const std::vector<std::string>
   }
   return p;
 }
-
-namespace {
 
 // Where this run replays, for the workspace normalisers (docs/matching.md, "Cassettes that move
 // between checkouts"): exec always (what its command runs in), replay and auto with --preset

@@ -4,6 +4,8 @@
 // could escape the folder are refused; concurrent clients never mix their interactions).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -399,6 +401,63 @@ TEST(ProvenanceTest, TheHeaderSaysWhoRecordedThroughWhatAndExecWhere) {
   EXPECT_EQ(e.recorded_by->home, "/home/alice");
   EXPECT_EQ(e.recorded_by->user, "alice");
   EXPECT_EQ(e.recorded_by->tmp, "/var/tmp/alice");
+}
+
+TEST(StableViewTest, TwoRecordingsOfTheSameConversationReadTheSameForReview) {
+  // An upstream that answers the same conversation with what differs on every call: its Date,
+  // request id, rate-limit counter, message id and creation time, and the SSE pacing.
+  ScopedTempDir dir;
+  FakeUpstream upstream;
+  std::atomic<int> calls{0};
+  upstream.SetResponder([&calls](const CapturedRequest& r) {
+    const int n = ++calls;
+    const std::string id = "msg_01Run" + std::to_string(n * 7919);
+    FakeResponse response =
+        r.body.find("stream") != std::string::npos
+            ? FakeResponse::Sse({"event: message_start\ndata: {\"type\":\"message_start\","
+                                 "\"message\":{\"id\":\"" +
+                                     id + "\"}}\n\n",
+                                 "event: content_block_delta\ndata: {\"delta\":{\"text\":"
+                                 "\"Same reply\"}}\n\n"})
+            : FakeResponse::Json(nlohmann::json{
+                  {"id", id}, {"created", 1700000000 + n}, {"content", "Same answer"}}
+                                     .dump());
+    response.headers.emplace_back("date",
+                                  "Sun, 06 Dec 2026 10:00:0" + std::to_string(n % 10) + " GMT");
+    response.headers.emplace_back("request-id", "req_" + std::to_string(n * 104729));
+    response.headers.emplace_back("anthropic-ratelimit-requests-remaining",
+                                  std::to_string(1000 - n));
+    return response;
+  });
+  auto record = [&](const std::string& name) {
+    const std::string path = dir.Path(name);
+    TapedeckProcess rec(
+        {"record", "--cassette", path, "--listen", "127.0.0.1:0", "--upstream", upstream.url()});
+    EXPECT_TRUE(rec.WaitListening());
+    EXPECT_EQ(Send(rec.port(), "POST", "/v1/messages", {}, R"({"model":"m","q":"hi"})").status,
+              200);
+    EXPECT_EQ(Send(rec.port(), "POST", "/v1/messages", {}, R"({"model":"m","stream":true})").status,
+              200);
+    EXPECT_EQ(Stop(rec), 0) << rec.stderr_text();
+    return path;
+  };
+  const std::string first = record("first.jsonl.zst");
+  const std::string second = record("second.jsonl.zst");
+  // What `tapedeck cassette cat ARGS` prints (the temp paths hold no shell characters).
+  auto cat = [](const std::string& args) {
+    std::string out;
+    FILE* pipe = ::popen((TapedeckBinary() + " cassette cat " + args).c_str(), "r");
+    EXPECT_NE(pipe, nullptr);
+    if (pipe == nullptr) return out;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    EXPECT_EQ(::pclose(pipe), 0) << args;
+    return out;
+  };
+  ASSERT_NE(cat(first), cat(second)) << "the recordings differ on disk";
+  const std::string stable = cat("--stable " + first);
+  EXPECT_EQ(stable, cat("--stable " + second));
+  EXPECT_NE(stable.find("Same reply"), std::string::npos) << stable;
 }
 
 }  // namespace
