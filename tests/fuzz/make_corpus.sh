@@ -5,7 +5,7 @@
 # script leaves them alone. Needs jq and zstd (scripts/deps.sh). Usage: tests/fuzz/make_corpus.sh
 set -euo pipefail
 cd "$(dirname "$0")"
-golden=../golden/cassettes/v2  # the current format version
+golden=../golden/cassettes/v2  # a shipped format version (every one keeps loading)
 out=corpus
 mkdir -p $out/{sse_framer,cassette_reader,http_parser,redact,json_path}_fuzz
 
@@ -52,6 +52,11 @@ put cassette_reader_fuzz/request-json-not-exact.jsonl '%s\n%s\n' "$header" \
 { printf '%s\n' "$header"; printf '%.0s[' {1..600}; printf '\n'; } \
   >"$out/cassette_reader_fuzz/nested-too-deep.jsonl"
 zstd -q -c "$golden/edge-cases.jsonl" >"$out/cassette_reader_fuzz/edge-cases.jsonl.zst"
+# The pretty form `cassette cat` prints and the reader takes back, and an event shortened by hand
+# whose splits no longer fit (dropped with a note).
+jq . "$golden/anthropic-basic.jsonl" >"$out/cassette_reader_fuzz/pretty-anthropic-basic.json"
+put cassette_reader_fuzz/split-past-event.jsonl '%s\n%s\n' "$header" \
+  '{"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"stream":{"kind":"sse","events":[{"at_us":9,"data":"data: x\\n\\n","splits":[[3,1],[40,2]]}]}}}'
 head -c 300 "$golden/anthropic-basic.jsonl.zst" >"$out/cassette_reader_fuzz/cut-zstd-frame.jsonl.zst"
 { zstd -q -c <<<"$header"; zstd -q -c <<<"$line"; } >"$out/cassette_reader_fuzz/two-frames.jsonl.zst"
 
