@@ -27,6 +27,7 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"build", "cmake --build DIR"},
     {"target", "cmake --build DIR --target"},
     {"install", "cmake --install DIR"},
+    {"system", "tests/install/deb_test.sh"},
     {"test-dir", "ctest"},
     {"output-on-failure", "ctest"},
     {"test", "node --test"},
