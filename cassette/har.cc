@@ -63,9 +63,10 @@ std::string HarTime(Micros wall_us) {
 
 double Ms(Micros us) { return static_cast<double>(us) / 1000.0; }
 
-// A URL for a viewer: kHarOrigin + the request target, with the bytes a URL cannot hold as they
-// are percent-encoded. Import reads path and query back from it; when that does not give the
-// exact ones (see UrlRoundTrips), `_tapedeck.request` holds them.
+// A URL for a viewer: kHarOrigin + the request target (a forward-proxied request's origin goes
+// in `_tapedeck.request.origin`, for the reason kHarOrigin gives), with the bytes a URL cannot hold
+// as they are percent-encoded. Import reads path and query back from it; when that does not give
+// the exact ones (see UrlRoundTrips), `_tapedeck.request` holds them.
 std::string HarUrl(const cassette::Request& request) {
   std::string target = request.Target();
   if (target.empty() || target.front() != '/') target.insert(0, "/");
@@ -171,6 +172,7 @@ Json SlimLine(const Interaction& it, bool with_response_body) {
   Interaction slim;
   slim.seq = it.seq;
   slim.recorded_at_us = it.recorded_at_us;
+  slim.request.origin = it.request.origin;
   slim.request.method = it.request.method;
   slim.request.path = it.request.path;
   slim.request.query = it.request.query;
@@ -244,6 +246,7 @@ Json HarEntry(const Interaction& it) {
   extension["recorded_at"] = std::move(line["recorded_at"]);
   Json request_ext = Object(5);
   Json& line_request = line["request"];
+  if (line_request.contains("origin")) request_ext["origin"] = std::move(line_request["origin"]);
   if (!IsValidUtf8(rq.method)) request_ext["method"] = std::move(line_request["method"]);
   if (!UrlRoundTrips(rq, url)) {
     request_ext["path"] = std::move(line_request["path"]);
@@ -558,6 +561,7 @@ Status ReadEntry(const Json& entry, size_t index, std::uint64_t seq, Interaction
     }
     cassette::SplitTarget(*target, &it.request.path, &it.request.query);
   }
+  if (ext.has("request.origin")) it.request.origin = x.request.origin;
   if (ext.has("request.path")) it.request.path = x.request.path;
   if (ext.has("request.query")) it.request.query = x.request.query;
   if (ext.has("request.headers")) {

@@ -148,7 +148,8 @@ Json EventToJson(E&& event) {
 
 template <class R>
 Json RequestToJson(R&& request) {
-  Json out = Object(5);
+  Json out = Object(6);
+  if (!request.origin.empty()) out["origin"] = StringToJson(request.origin);
   out["method"] = StringToJson(request.method);
   out["path"] = StringToJson(request.path);
   if (!request.query.empty()) out["query"] = PairsToJson(request.query);
@@ -502,7 +503,16 @@ Status ReadStream(Json& json, std::string_view path, Stream* out, Notes* notes) 
 }
 
 Status ReadRequest(Json& json, std::string_view path, Request* out) {
-  TD_RETURN_IF_ERROR(CheckObject(json, path, {"method", "path", "query", "headers", "body"}));
+  TD_RETURN_IF_ERROR(
+      CheckObject(json, path, {"origin", "method", "path", "query", "headers", "body"}));
+  if (Json* origin = Find(json, "origin")) {
+    TD_RETURN_IF_ERROR(ReadString(*origin, Join(path, "origin"), &out->origin));
+    if (!IsValidOrigin(out->origin)) {
+      return Error(Join(path, "origin"),
+                   "expected \"scheme://host:port\" (http or https, a lower-case host name or "
+                   "[IPv6], a port 1..65535)");
+    }
+  }
   TD_RETURN_IF_ERROR(ReadRequiredString(json, "method", path, &out->method));
   TD_RETURN_IF_ERROR(ReadRequiredString(json, "path", path, &out->path));
   if (Json* query = Find(json, "query")) {

@@ -50,6 +50,52 @@ std::string Request::Target() const {
   return t;
 }
 
+std::string MakeOrigin(std::string_view scheme, std::string_view host, uint16_t port) {
+  std::string out = ToLowerAscii(scheme);
+  out += "://";
+  const bool ipv6 = host.find(':') != std::string_view::npos;
+  if (ipv6) out += '[';
+  out += ToLowerAscii(host);
+  if (ipv6) out += ']';
+  out += ':';
+  out += std::to_string(port);
+  return out;
+}
+
+bool IsValidOrigin(std::string_view origin) {
+  std::string_view rest;
+  if (origin.substr(0, 8) == "https://") {
+    rest = origin.substr(8);
+  } else if (origin.substr(0, 7) == "http://") {
+    rest = origin.substr(7);
+  } else {
+    return false;
+  }
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = rest.substr(0, colon);
+  std::string_view port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.front() == '0') return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (!IsDigit(c)) return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) return false;
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    for (char c : host.substr(1, host.size() - 2)) {
+      if (!IsHex(c) && c != ':' && c != '.') return false;
+    }
+    return true;
+  }
+  if (host.size() > 253) return false;
+  for (char c : host) {
+    if (!IsLower(c) && !IsDigit(c) && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
 void SplitTarget(std::string_view target, std::string* path,
                  std::vector<std::pair<std::string, std::string>>* query) {
   query->clear();

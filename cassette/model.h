@@ -43,6 +43,10 @@ struct Body {
 };
 
 struct Request {
+  // Where a forward-proxied request was going, "https://api.anthropic.com:443" (scheme, lower
+  // case host, explicit port: MakeOrigin); empty for a request sent to tapedeck's own address
+  // (base-URL mode), which is every request a cassette held before forward-proxy mode.
+  std::string origin;
   std::string method;  // "POST"
   std::string path;    // "/v1/messages", no query, as received (not percent-decoded)
   // Query parameters in wire order, raw (not percent-decoded): "a=1&b" -> {{"a","1"},{"b",""}}.
@@ -52,8 +56,18 @@ struct Request {
 
   // path + "?" + query, as it goes on the wire.
   std::string Target() const;
+  // origin + Target(): "https://api.anthropic.com:443/v1/messages", or Target() alone in
+  // base-URL mode. For what people read (ls, show, miss reports), never for matching.
+  std::string Url() const { return origin + Target(); }
   friend bool operator==(const Request&, const Request&) = default;
 };
+
+// "https://api.anthropic.com:443": `scheme` and `host` lower-cased, an IPv6 host in brackets.
+std::string MakeOrigin(std::string_view scheme, std::string_view host, uint16_t port);
+// True for what MakeOrigin makes: "http" or "https", "://", a host of letters, digits, '.'
+// and '-' (or a bracketed IPv6 literal), ':' and a port 1..65535. A cassette's origin is checked
+// with it, so a hostile file cannot smuggle control characters into `ls` or a log line.
+bool IsValidOrigin(std::string_view origin);
 
 // Splits a raw request target ("/v1/messages?beta=true") into path and query.
 void SplitTarget(std::string_view target, std::string* path,

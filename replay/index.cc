@@ -32,7 +32,8 @@ Index::Index(RequestNormalizer normalizer, OnExhausted on_exhausted)
 std::string Index::HeadKey(const cassette::Request& request) const {
   NormalizedRequest head = normalizer_.NormalizeHead(request);
   std::string key;
-  key.reserve(64 + request.path.size());
+  key.reserve(64 + request.origin.size() + request.path.size());
+  AppendField(&key, head.origin);
   AppendField(&key, head.method);
   AppendField(&key, head.path);
   key.push_back('?');

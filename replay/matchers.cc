@@ -218,6 +218,14 @@ std::string QuoteShortened(std::string_view value, size_t offset, size_t max_cha
   return out;
 }
 
+MatchResult MatchOrigin(const NormalizedRequest& live, const NormalizedRequest& recorded) {
+  auto spell = [](const std::string& origin) {
+    return origin.empty() ? std::string("(tapedeck's own address)") : origin;
+  };
+  return Single(live.origin == recorded.origin,
+                "origin: " + spell(live.origin) + " != " + spell(recorded.origin));
+}
+
 MatchResult MatchMethod(const NormalizedRequest& live, const NormalizedRequest& recorded) {
   return Single(live.method == recorded.method,
                 "method: " + live.method + " != " + recorded.method);
@@ -297,8 +305,8 @@ MatchResult MatchBody(const NormalizedRequest& live, const NormalizedRequest& re
 
 const std::vector<NamedMatcher>& DefaultMatchers() {
   static const std::vector<NamedMatcher> kMatchers = {
-      {"method", &MatchMethod},   {"path", &MatchPath}, {"query", &MatchQuery},
-      {"headers", &MatchHeaders}, {"body", &MatchBody},
+      {"origin", &MatchOrigin}, {"method", &MatchMethod},   {"path", &MatchPath},
+      {"query", &MatchQuery},   {"headers", &MatchHeaders}, {"body", &MatchBody},
   };
   return kMatchers;
 }

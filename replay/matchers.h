@@ -1,6 +1,6 @@
 // File: replay/matchers.h
 //
-// Small named matchers over normalised requests (method, path, query, headers, body), each
+// Small named matchers over normalised requests (origin, method, path, query, headers, body), each
 // saying whether two requests agree on one aspect and, when they do not, where: human lines
 // that name JSON paths, `body.messages[2].content[0].text: "hi" != "hello"`. The left value is
 // always the live request's, the right one the recording's. Used to explain misses; the fast
@@ -27,6 +27,8 @@ struct MatchResult {
   size_t diff_count = 0;
 };
 
+// `origin: https://api.openai.com:443 != https://api.anthropic.com:443` (forward-proxy mode).
+MatchResult MatchOrigin(const NormalizedRequest& live, const NormalizedRequest& recorded);
 // Lines such as `method: GET != POST`.
 MatchResult MatchMethod(const NormalizedRequest& live, const NormalizedRequest& recorded);
 // `path: /v1/messages != /v1/complete`.
@@ -41,7 +43,7 @@ MatchResult MatchBody(const NormalizedRequest& live, const NormalizedRequest& re
 
 using MatchFn = MatchResult (*)(const NormalizedRequest& live, const NormalizedRequest& recorded);
 struct NamedMatcher {
-  std::string_view name;  // "method", "path", "query", "headers", "body"
+  std::string_view name;  // "origin", "method", "path", "query", "headers", "body"
   MatchFn match;
 };
 // Every matcher, cheapest first. A request matches a recording when all of them pass.

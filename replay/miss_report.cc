@@ -14,7 +14,7 @@ constexpr size_t kMaxDetailed = 32;
 constexpr size_t kMessageDiffs = 5;
 
 std::string Describe(const NormalizedRequest& n) {
-  std::string out = n.method + " " + n.path;
+  std::string out = n.method + " " + n.origin + n.path;
   if (n.body_is_json && n.body_json.is_object()) {
     auto it = n.body_json.find("model");
     if (it != n.body_json.end() && it->is_string()) {
@@ -43,7 +43,7 @@ size_t SizeDistance(size_t a, size_t b) { return a > b ? a - b : b - a; }
 
 MissReport ExplainMiss(const cassette::Request& live, const Index& index) {
   MissReport report;
-  report.request = live.method + " " + live.Target();
+  report.request = live.method + " " + live.Url();
   report.recorded = index.size();
   if (index.size() == 0) return report;
 
@@ -107,7 +107,7 @@ MissReport ExplainExhausted(const cassette::Request& live, const Index& index,
                             const Index::Lookup& lookup) {
   MissReport report;
   report.kind = MissReport::Kind::kExhausted;
-  report.request = live.method + " " + live.Target();
+  report.request = live.method + " " + live.Url();
   report.recorded = index.size();
   if (lookup.copies != nullptr) report.copies = *lookup.copies;
   return report;

@@ -195,6 +195,7 @@ std::string RequestNormalizer::ApplyNormalizers(std::string_view text) const {
 
 NormalizedRequest RequestNormalizer::NormalizeHead(const cassette::Request& request) const {
   NormalizedRequest n;
+  n.origin = request.origin;
   n.method = request.method;
   n.path = request.path;
   const auto& ignore = compiled_->ignore_query;

@@ -79,6 +79,7 @@ const std::vector<std::string_view>& PresetNames();
 
 // A request reduced to what matching compares.
 struct NormalizedRequest {
+  std::string origin;  // forward-proxy mode's "https://host:443"; empty in base-URL mode
   std::string method;
   std::string path;
   // Without ignored parameters, sorted by name (stable: repeated names keep their order).
@@ -105,7 +106,7 @@ class RequestNormalizer {
   static Result<RequestNormalizer> Create(MatchOptions options);
 
   NormalizedRequest Normalize(const cassette::Request& request) const;
-  // Everything but the body: method, path, query, headers.
+  // Everything but the body: origin, method, path, query, headers.
   NormalizedRequest NormalizeHead(const cassette::Request& request) const;
   // The body alone, into `out` (body_is_json, body_json, body_text).
   void NormalizeBody(std::string_view body, NormalizedRequest* out) const;

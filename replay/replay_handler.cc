@@ -90,6 +90,7 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   // on the common exact-bytes hit.
   const cassette::Request& in = exchange->request();
   cassette::Request live;
+  live.origin = in.origin;
   live.method = in.method;
   live.path = in.path;
   live.query = in.query;

@@ -154,7 +154,8 @@ TEST(MatchersTest, MethodPathQueryAndHeaders) {
 TEST(MatchersTest, DefaultMatchersCoverEveryAspect) {
   std::vector<std::string_view> names;
   for (const NamedMatcher& m : DefaultMatchers()) names.push_back(m.name);
-  EXPECT_EQ(names, (std::vector<std::string_view>{"method", "path", "query", "headers", "body"}));
+  EXPECT_EQ(names, (std::vector<std::string_view>{"origin", "method", "path", "query", "headers",
+                                                  "body"}));
 }
 
 }  // namespace
