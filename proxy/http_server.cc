@@ -15,9 +15,12 @@
 #include "cassette/base/log.h"
 #include "cassette/base/unique_fd.h"
 #include "proxy/internal/ev_handles.h"
+#include "proxy/internal/host_resolver.h"
+#include "proxy/internal/leaf_minter.h"
 #include "proxy/internal/net_util.h"
 #include "proxy/internal/server_connection.h"
 #include "proxy/internal/tls.h"
+#include "proxy/local_ca.h"
 
 namespace td::proxy {
 
@@ -26,6 +29,9 @@ using internal::ServerConnection;
 struct HttpServer::Impl {
   internal::ServerShared shared;
   internal::SslCtxPtr tls_ctx;
+  // Forward-proxy mode: leaves for intercepted hosts; the resolver of tunnels (record only).
+  std::unique_ptr<internal::LeafMinter> minter;
+  internal::EvdnsBasePtr tunnel_dns;
   internal::EvConnListenerPtr listener;
   uint16_t port = 0;
   uint64_t accepted = 0;
@@ -184,6 +190,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(EventLoop* loop, ServerOp
         internal::CreateServerTlsContext(options.tls.cert_file, options.tls.key_file);
     if (!ctx.ok()) return ctx.status().WithContext(where);
     impl->tls_ctx = std::move(*ctx);
+  }
+  if (options.forward_proxy.enabled) {
+    Result<std::unique_ptr<internal::LeafMinter>> minter =
+        internal::LeafMinter::Load(CaFilesIn(options.forward_proxy.ca_dir));
+    if (!minter.ok()) return minter.status().WithContext("--forward-proxy");
+    impl->minter = std::move(*minter);
+    impl->shared.minter = impl->minter.get();
+    if (options.forward_proxy.tunnel_others) {
+      impl->tunnel_dns = internal::CreateSystemDnsBase(loop->base());
+      if (!impl->tunnel_dns) return InternalError("--forward-proxy: cannot create a DNS resolver");
+      impl->shared.tunnel_dns = impl->tunnel_dns.get();
+    }
   }
   internal::ServerShared& shared = impl->shared;
   shared.loop = loop;

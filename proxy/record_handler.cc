@@ -57,20 +57,36 @@ class RecordHandler::Forward {
 
   void Start() {
     const cassette::Request& request = exchange_->request();
-    size_t mount = 0;
+    UpstreamClient* client = nullptr;
     std::string target = exchange_->target();
-    if (!owner_->mounts_.front().name.empty()) {
-      std::optional<MountedTarget> mounted = FindMount(owner_->mounts_, target);
-      if (!mounted) {
-        AnswerUnmounted();
+    if (!request.origin.empty()) {
+      // Forward-proxy mode: the request names its upstream; mounts do not apply.
+      Result<UpstreamClient*> found = owner_->ClientForOrigin(request.origin);
+      if (!found.ok()) {
+        AnswerUpstreamError(found.status().message());
         return;
       }
-      mount = mounted->mount;
-      target = std::move(mounted->target);
+      client = *found;
+    } else if (owner_->mounts_.empty()) {
+      AnswerUnmounted();
+      return;
+    } else {
+      size_t mount = 0;
+      if (!owner_->mounts_.front().name.empty()) {
+        std::optional<MountedTarget> mounted = FindMount(owner_->mounts_, target);
+        if (!mounted) {
+          AnswerUnmounted();
+          return;
+        }
+        mount = mounted->mount;
+        target = std::move(mounted->target);
+      }
+      target = JoinPath(owner_->mounts_[mount].url.path_prefix, target);
+      client = owner_->clients_[mount].get();
     }
     UpstreamRequest up;
     up.method = request.method;
-    up.target = JoinPath(owner_->mounts_[mount].url.path_prefix, target);
+    up.target = std::move(target);
     up.headers = cassette::EndToEndHeaders(request.headers);
     cassette::RemoveHeader(&up.headers, "host");    // the client sets the upstream's
     cassette::RemoveHeader(&up.headers, "expect");  // the whole body is already here
@@ -81,26 +97,43 @@ class RecordHandler::Forward {
     callbacks.on_head = [this](const UpstreamResponseHead& head) { OnHead(head); };
     callbacks.on_body = [this](std::string_view bytes) { OnBody(bytes); };
     callbacks.on_done = [this](const UpstreamResult& result) { OnDone(result); };
-    call_ = owner_->clients_[mount]->Send(std::move(up), std::move(callbacks));
+    call_ = client->Send(std::move(up), std::move(callbacks));
   }
 
   // No mount takes the path: the client gets a 404 in its provider's error shape naming the
   // mounts (it will not succeed on a retry), and nothing leaves the proxy.
   void AnswerUnmounted() {
-    std::string mounts;
-    for (const UpstreamMount& m : owner_->mounts_) {
-      mounts += (mounts.empty() ? "/" : ", /") + m.name + " (" + m.url.ToString() + ")";
+    std::string message;
+    if (owner_->mounts_.empty()) {
+      message = "tapedeck: " + log_path_ +
+                " came without a proxy target and no --upstream is set: this tapedeck is a "
+                "forward proxy (set HTTPS_PROXY=http://HOST:PORT, or start it with --upstream)";
+    } else {
+      std::string mounts;
+      for (const UpstreamMount& m : owner_->mounts_) {
+        mounts += (mounts.empty() ? "/" : ", /") + m.name + " (" + m.url.ToString() + ")";
+      }
+      message = "tapedeck: no upstream is mounted at " + log_path_ + "; the mounts are " + mounts +
+                ": point the client's base URL at one (e.g. http://HOST:PORT/" +
+                owner_->mounts_.front().name + ")";
     }
-    const std::string message = "tapedeck: no upstream is mounted at " + log_path_ +
-                                "; the mounts are " + mounts +
-                                ": point the client's base URL at one (e.g. http://HOST:PORT/" +
-                                owner_->mounts_.front().name + ")";
     status_ = 404;
     bytes_ =
         RespondWithError(exchange_->sink(), status_, cassette::DetectProvider(exchange_->request()),
                          "not_found_error", message,
                          {{"x-should-retry", "false"}, {"x-tapedeck-error", "no-mount"}});
     End("error", std::nullopt, /*record=*/false, "no mount for this path");
+  }
+
+  // The upstream failed before answering (or could not be set up): a 502, nothing recorded.
+  void AnswerUpstreamError(const std::string& message) {
+    ++destination_->stats.upstream_errors;
+    // No x-should-retry: an SDK should treat this like any 502 from the real API.
+    status_ = 502;
+    bytes_ = RespondWithError(
+        exchange_->sink(), status_, cassette::DetectProvider(exchange_->request()), "api_error",
+        "tapedeck: upstream request failed: " + message, {{"x-tapedeck-error", "upstream"}});
+    End("error", std::nullopt, /*record=*/false, message);
   }
 
   // Shutdown: cut the exchange now.
@@ -165,16 +198,10 @@ class RecordHandler::Forward {
       return;
     }
     if (!tap_.head_seen()) {
-      ++destination_->stats.upstream_errors;
       TD_LOG(kWarn) << "upstream " << UpstreamErrorName(result.error) << " failure for "
                     << request.method << " " << log_path_ << " seq=" << exchange_->seq() << ": "
                     << result.message;
-      // No x-should-retry: an SDK should treat this like any 502 from the real API.
-      status_ = 502;
-      bytes_ = RespondWithError(exchange_->sink(), status_, cassette::DetectProvider(request),
-                                "api_error", "tapedeck: upstream request failed: " + result.message,
-                                {{"x-tapedeck-error", "upstream"}});
-      End("error", std::nullopt, /*record=*/false, result.message);
+      AnswerUpstreamError(result.message);
       return;
     }
     TD_LOG(kWarn) << "upstream response to " << request.method << " " << log_path_
@@ -333,7 +360,9 @@ RecordHandler::~RecordHandler() {
 Result<std::unique_ptr<RecordHandler>> RecordHandler::Create(EventLoop* loop,
                                                              RecordOptions options) {
   std::vector<UpstreamMount> mounts = options.mounts;
-  if (mounts.empty()) mounts.push_back(UpstreamMount{"", options.upstream_url});
+  if (mounts.empty() && !options.upstream_url.host.empty()) {
+    mounts.push_back(UpstreamMount{"", options.upstream_url});
+  }
   std::vector<std::unique_ptr<UpstreamClient>> clients;
   for (const UpstreamMount& mount : mounts) {
     if (mounts.size() > 1 && mount.name.empty()) {
@@ -352,6 +381,23 @@ Result<std::unique_ptr<RecordHandler>> RecordHandler::Create(EventLoop* loop,
   if (!fallback.ok()) return fallback.status().WithContext("record");
   return std::unique_ptr<RecordHandler>(new RecordHandler(
       loop, std::move(options), std::move(mounts), std::move(clients), std::move(*fallback)));
+}
+
+Result<UpstreamClient*> RecordHandler::ClientForOrigin(const std::string& origin) {
+  auto found = origin_clients_.find(origin);
+  if (found != origin_clients_.end()) return found->second.get();
+  Result<UpstreamUrl> url = ParseUpstreamUrl(origin);
+  if (!url.ok()) return url.status();
+  Result<std::unique_ptr<UpstreamClient>> client =
+      UpstreamClient::Create(loop_, *url, options_.upstream);
+  if (!client.ok()) return client.status();
+  if (options_.upstream.insecure && url->tls()) {
+    TD_LOG(kWarn) << "TLS certificate verification for " << origin
+                  << " is OFF: anyone on the path can read the API key";
+  }
+  UpstreamClient* raw = client->get();
+  origin_clients_.emplace(origin, std::move(*client));
+  return raw;
 }
 
 void RecordHandler::Handle(std::shared_ptr<Exchange> exchange) {

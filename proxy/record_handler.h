@@ -37,7 +37,8 @@ namespace td::proxy {
 
 struct RecordOptions {
   // The unnamed upstream: every request goes there (`--upstream URL`). Ignored when `mounts`
-  // is not empty.
+  // is not empty. Neither set (a forward proxy): only requests that carry their origin
+  // (cassette::Request::origin) are forwarded, the rest get a 404 saying so.
   UpstreamUrl upstream_url;
   // Named upstreams (`--upstream NAME=URL`): a request under /NAME goes to that upstream only,
   // the prefix taken off (and the URL's own path joined as for the unnamed one); a request
@@ -123,7 +124,8 @@ class RecordHandler final : public Handler {
   size_t in_flight() const { return forwards_.size(); }
   // The counts of Handle()'s exchanges (the handler's own destination).
   const RecordStats& stats() const { return own_.stats; }
-  // One client per mount (one for the unnamed upstream), in the order of RecordOptions::mounts.
+  // One client per mount (one for the unnamed upstream, none for a forward proxy without one),
+  // in the order of RecordOptions::mounts. Forward-proxied requests have their own clients.
   size_t upstream_count() const { return clients_.size(); }
   UpstreamClient& upstream(size_t i = 0) { return *clients_[i]; }
   const UpstreamMount& mount(size_t i = 0) const { return mounts_[i]; }
@@ -144,6 +146,9 @@ class RecordHandler final : public Handler {
   friend class Forward;
   friend class Worker;
   void Done(Forward* forward);  // the forward ended: release it (deferred)
+  // Forward-proxy mode: the client of a request's origin, made on first use and kept (with
+  // its keep-alive pool) for the handler's life. Errors name the origin.
+  Result<UpstreamClient*> ClientForOrigin(const std::string& origin);
   void Record(cassette::Interaction interaction, RecordDestination* destination);
   // Scrub and Append: the part that may run on the worker thread.
   Persisted Persist(cassette::Interaction* interaction, RecordDestination* destination);
@@ -156,6 +161,7 @@ class RecordHandler final : public Handler {
   const Clock* clock_;
   std::vector<UpstreamMount> mounts_;  // the named ones, or the unnamed upstream alone
   std::vector<std::unique_ptr<UpstreamClient>> clients_;  // one per mount
+  std::unordered_map<std::string, std::unique_ptr<UpstreamClient>> origin_clients_;
   cassette::Redactor fallback_redactor_;  // built-in rules: masks what the scanner still finds
   std::string mode_;
   std::unordered_map<Forward*, std::unique_ptr<Forward>> forwards_;

@@ -2,7 +2,8 @@
 //
 // What HttpServer (http_server.h) is configured with: where it listens, the limits it holds
 // every client to (ServerLimits; the header comment of http_server.h says what happens at each),
-// TLS, the optional client key. Plain values, shared with the server's connections.
+// TLS, the optional client key, forward-proxy mode. Plain values, shared with the server's
+// connections.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "cassette/base/clock.h"
+#include "proxy/forward_proxy.h"
 
 namespace td::proxy {
 
@@ -54,6 +56,12 @@ struct ServerOptions {
   // ResponseSink::SetOnDrained fires once the connection's unsent bytes fall to this or below.
   size_t write_low_watermark = 64 * 1024;
   ServerTlsOptions tls;
+  // `--forward-proxy`: CONNECT and absolute-form requests (proxy/forward_proxy.h).
+  ForwardProxyOptions forward_proxy;
+  // A tunnel's target must accept the TCP connection within this (the upstream's
+  // --connect-timeout); a tunnel with no bytes either way for tunnel_idle_timeout_us closes.
+  Micros tunnel_connect_timeout_us = 10'000'000;
+  Micros tunnel_idle_timeout_us = 600'000'000;
 };
 
 }  // namespace td::proxy

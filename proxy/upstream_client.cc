@@ -152,16 +152,12 @@ Result<std::unique_ptr<UpstreamClient>> UpstreamClient::Create(EventLoop* loop, 
       return InvalidArgumentError("upstream client: bad DNS server " + options.dns_server);
     }
   } else {
-    impl->dns.reset(evdns_base_new(
-        loop->base(), EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE));
-    if (!impl->dns) {
-      // No usable resolv.conf: numeric hosts and /etc/hosts still work.
-      impl->dns.reset(evdns_base_new(loop->base(), EVDNS_BASE_DISABLE_WHEN_INACTIVE));
-      if (impl->dns) evdns_base_load_hosts(impl->dns.get(), nullptr);
-    }
+    impl->dns = internal::CreateSystemDnsBase(loop->base());
   }
   if (!impl->dns) return InternalError("upstream client: cannot create a DNS resolver");
-  impl->resolver = std::make_unique<internal::HostResolver>(loop, impl->dns.get(), url.host,
+  const std::string connect_host =
+      ResolvedAddress(options.resolve, url.host, url.port).value_or(url.host);
+  impl->resolver = std::make_unique<internal::HostResolver>(loop, impl->dns.get(), connect_host,
                                                             url.port, options.dns_cache_us);
   impl->ctx.loop = loop;
   impl->ctx.url = std::move(url);

@@ -11,9 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cassette/base/clock.h"
 #include "cassette/model.h"
+#include "proxy/forward_proxy.h"
 
 namespace td::proxy {
 
@@ -33,6 +35,9 @@ struct UpstreamOptions {
   // "IP:PORT" of the one DNS server to ask instead of the system's (/etc/resolv.conf and
   // /etc/hosts). For tests; empty in the CLI.
   std::string dns_server;
+  // `--resolve HOST:PORT:ADDR`: a client whose URL names HOST:PORT connects to ADDR instead of
+  // looking HOST up (SNI, Host and certificate verification still use HOST).
+  std::vector<ResolveEntry> resolve;
   size_t max_response_header_bytes = 256 * 1024;
 };
 

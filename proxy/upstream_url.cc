@@ -10,30 +10,7 @@ namespace td::proxy {
 namespace {
 
 // The URL as it goes into a message: control characters escaped so the message stays one line.
-std::string Quoted(std::string_view text) {
-  std::string out = "upstream URL \"";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += "\"";
-  return out;
-}
+std::string Quoted(std::string_view text) { return "upstream URL " + QuoteForMessage(text); }
 
 std::string DescribeChar(unsigned char u) {
   switch (u) {

@@ -35,22 +35,7 @@ std::optional<std::string> PercentDecode(std::string_view text) {
 }
 
 // The name, quoted for a message: at most 64 bytes of it, control bytes escaped.
-std::string Shown(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name.substr(0, 64)) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += name.size() > 64 ? "...\"" : "\"";
-  return out;
-}
+std::string Shown(std::string_view name) { return QuoteForMessage(name, 64); }
 
 // The exchange as its cassette sees it: the selector taken off the path and headers. Everything
 // else is the connection's own exchange.

@@ -65,4 +65,36 @@ constexpr std::string_view TrimSpaceAndTab(std::string_view s) {
   return s;
 }
 
+// `text` in double quotes for a one-line message or log: '"' and '\\' backslash-escaped, \n \r
+// \t spelled so, other control bytes as \xNN; past `max_bytes` of input it is cut and "..."
+// follows the closing quote. For names a peer or a file chose (a TLS server name, a cassette
+// name, a URL typed on the command line).
+inline std::string QuoteForMessage(std::string_view text,
+                                   size_t max_bytes = std::string_view::npos) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text.substr(0, max_bytes)) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  if (text.size() > max_bytes) out += "...";
+  return out;
+}
+
 }  // namespace td

@@ -9,6 +9,17 @@
 
 namespace td::proxy::internal {
 
+EvdnsBasePtr CreateSystemDnsBase(event_base* base) {
+  EvdnsBasePtr dns(
+      evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE));
+  if (!dns) {
+    // No usable resolv.conf: numeric hosts and /etc/hosts still work.
+    dns.reset(evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE));
+    if (dns) evdns_base_load_hosts(dns.get(), nullptr);
+  }
+  return dns;
+}
+
 HostResolver::HostResolver(EventLoop* loop, evdns_base* dns, std::string host, uint16_t port,
                            Micros keep_us)
     : loop_(loop),

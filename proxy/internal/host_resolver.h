@@ -27,6 +27,10 @@ struct ResolvedAddress {
   socklen_t len = 0;
 };
 
+// An evdns resolver using the system's configuration (/etc/resolv.conf, /etc/hosts); without a
+// usable resolv.conf, one that still answers numeric hosts and /etc/hosts. Null if evdns fails.
+EvdnsBasePtr CreateSystemDnsBase(event_base* base);
+
 class HostResolver {
  public:
   // `error` is 0 or an EVUTIL_EAI_* code; on success `addrs` is not empty.

@@ -326,15 +326,18 @@ bool HttpParser::ParseRequestLine(std::string_view line) {
     Fail(505, "http version not supported", 0);
     return false;
   }
-  if (method == "CONNECT") {
-    Fail(501, "connect is not supported", 0);
+  // CONNECT names an authority ("host:443"), which the server checks (forward-proxy mode).
+  const bool authority_form = method == "CONNECT" && target.front() != '/' &&
+                              target.find('/') == std::string_view::npos;
+  if (method == "CONNECT" && !authority_form) {
+    Fail(400, "CONNECT needs a host:port target", 0);
     return false;
   }
   bool origin_form = target.front() == '/';
   bool asterisk_form = target == "*" && method == "OPTIONS";
   bool absolute_form =
       StartsWithIgnoreCaseAt(target, 0, "http://") || StartsWithIgnoreCaseAt(target, 0, "https://");
-  if (!origin_form && !asterisk_form && !absolute_form) {
+  if (!origin_form && !asterisk_form && !absolute_form && !authority_form) {
     Fail(400, "invalid request target", 0);
     return false;
   }

@@ -1,4 +1,4 @@
-// Socket helpers: address formatting, TCP_NODELAY, SO_LINGER 0.
+// Socket helpers: address formatting, IP literals, timevals, TCP_NODELAY, SO_LINGER 0.
 #include "proxy/internal/net_util.h"
 
 #include <arpa/inet.h>
@@ -10,6 +10,18 @@ namespace td::proxy::internal {
 std::string DurationText(Micros us) {
   if (us % 1000000 == 0) return std::to_string(us / 1000000) + " s";
   return std::to_string(us / 1000) + " ms";
+}
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+timeval ToTimeval(Micros us) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  return tv;
 }
 
 std::string FormatSockaddr(const sockaddr* addr) {

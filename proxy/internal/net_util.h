@@ -2,10 +2,12 @@
 //
 // Small socket helpers shared by the server and the upstream client: address (and timeout)
 // formatting for logs, TCP_NODELAY (SSE events are small and must not wait for Nagle), and
-// SO_LINGER 0 so a close sends RST (the way a network failure looks to a client).
+// SO_LINGER 0 so a close sends RST (the way a network failure looks to a client), timevals
+// for libevent and the IP-literal test.
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <string>
 
@@ -20,6 +22,12 @@ std::string DurationText(Micros us);
 std::string FormatSockaddr(const sockaddr* addr);
 // The local address a socket is bound to, or an empty string.
 std::string LocalAddress(int fd, int* port);
+
+// True for "127.0.0.1" and "::1" (no brackets): addresses, not names to resolve or to send as
+// TLS SNI.
+bool IsIpLiteral(const std::string& host);
+
+timeval ToTimeval(Micros us);
 
 void SetNoDelay(int fd);
 // The next close() of `fd` sends RST and drops unsent data.

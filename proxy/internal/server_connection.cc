@@ -5,6 +5,7 @@
 
 #include <event2/bufferevent_ssl.h>
 #include <linux/sockios.h>
+#include <openssl/err.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -12,10 +13,12 @@
 
 #include <cstdio>
 
+#include "cassette/base/ascii.h"
 #include "cassette/base/log.h"
 #include "cassette/base/unique_fd.h"
 #include "cassette/http_headers.h"
 #include "cassette/provider.h"
+#include "proxy/internal/leaf_minter.h"
 #include "proxy/internal/net_util.h"
 #include "proxy/internal/ssl_handles.h"
 
@@ -31,13 +34,6 @@ constexpr Micros kLingerCloseUs = 2'000'000;
 // Reset(): how long the bytes already written may take to leave before the RST goes anyway.
 constexpr Micros kResetFlushUs = 200'000;
 
-timeval ToTimeval(Micros us) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(us / 1000000);
-  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
-  return tv;
-}
-
 // An absolute-form target ("http://host/x?y") becomes its origin form ("/x?y").
 std::string OriginForm(const std::string& target) {
   if (target.empty() || target.front() == '/' || target == "*") return target;
@@ -47,6 +43,37 @@ std::string OriginForm(const std::string& target) {
   if (path == std::string::npos) return "/";
   if (target[path] == '?') return "/" + target.substr(path);
   return target.substr(path);
+}
+
+// The origin of an absolute-form target ("http://Host:8080/x" -> scheme "http", host "host",
+// port 8080), or an error saying what is wrong with it.
+Result<std::pair<std::string, Authority>> AbsoluteFormOrigin(std::string_view target) {
+  const size_t scheme_end = target.find("://");
+  std::string scheme = ToLowerAscii(target.substr(0, scheme_end));
+  std::string_view rest = target.substr(scheme_end + 3);
+  std::string authority(rest.substr(0, rest.find_first_of("/?")));
+  if (authority.find('@') != std::string::npos) {
+    return InvalidArgumentError("user name or password in the request target");
+  }
+  const bool has_port = !authority.empty() && authority.back() != ']' &&
+                        authority.find(':', authority.rfind(']') + 1) != std::string::npos;
+  if (!has_port) authority += scheme == "https" ? ":443" : ":80";
+  Result<Authority> parsed = ParseAuthority(authority);
+  if (!parsed.ok()) return parsed.status();
+  return std::make_pair(std::move(scheme), std::move(*parsed));
+}
+
+// Why a TLS handshake with a client failed, from OpenSSL's queue for `bev`; empty when
+// OpenSSL had nothing to say (the client just went away).
+std::string OpenSslErrors(bufferevent* bev) {
+  std::string out;
+  while (unsigned long err = bufferevent_get_openssl_error(bev)) {
+    const char* reason = ERR_reason_error_string(err);
+    if (reason == nullptr) continue;
+    if (!out.empty()) out += "; ";
+    out += reason;
+  }
+  return out;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -139,7 +166,8 @@ Status ServerConnection::Start() {
   // Plain writes go straight to the socket (Send); EV_WRITE is enabled only once something has
   // to wait in the output buffer, so a connection costs no writable wake-up. TLS writes always
   // go through the bufferevent, which also writes handshake records.
-  writing_ = shared_->tls_ctx != nullptr;
+  tls_ = shared_->tls_ctx != nullptr;
+  writing_ = tls_;
   bufferevent_enable(bev_.get(), writing_ ? EV_READ | EV_WRITE : EV_READ);
   return Status::Ok();
 }
@@ -149,7 +177,7 @@ evbuffer* ServerConnection::output() { return bufferevent_get_output(bev_.get())
 void ServerConnection::Send(const iovec* iov, int count) {
   evbuffer* out = output();
   size_t sent = 0;
-  if (!shared_->tls_ctx && !close_after_flush_ && evbuffer_get_length(out) == 0) {
+  if (!tls_ && !close_after_flush_ && evbuffer_get_length(out) == 0) {
     // Write-through: with nothing queued, hand the bytes to the kernel now. This saves the
     // write-event round trip through the loop (and its syscalls) on every streamed event.
     ssize_t n = ::writev(fd_, iov, count);
@@ -243,6 +271,24 @@ void ServerConnection::HandleEvent(short what) {
     Close();
     return;
   }
+  if (!handshake_done_) {
+    if (what & BEV_EVENT_CONNECTED) {
+      OnTlsHandshakeDone();
+      return;
+    }
+    std::string why =
+        (what & BEV_EVENT_TIMEOUT) ? std::string("timed out") : OpenSslErrors(bev_.get());
+    if (why.empty()) why = "the client hung up";
+    // A client that does not trust the CA says so with an alert ("tlsv1 alert unknown ca").
+    const bool trust =
+        why.find("unknown ca") != std::string::npos || why.find("certificate") != std::string::npos;
+    TD_LOG(kWarn) << "connection " << peer_ << ": TLS handshake for " << sni_host_
+                  << " failed: " << why
+                  << (trust ? " (does the client trust tapedeck's CA? `tapedeck ca init` says how)"
+                            : "");
+    Close();
+    return;
+  }
   if (what & BEV_EVENT_TIMEOUT) {
     if (!active_ && parser_.started() && !close_after_flush_) {
       SendErrorAndClose(408, "no bytes of the request for " +
@@ -321,7 +367,15 @@ void ServerConnection::ProcessInput() {
 
 void ServerConnection::Dispatch() {
   HttpHead& head = parser_.mutable_head();
+  if (head.method == "CONNECT") {
+    HandleConnect(head);
+    return;
+  }
+  std::string origin;
+  Handler* handler = shared_->handler;
+  if (!Route(head.target, &origin, &handler)) return;
   cassette::Request request;
+  request.origin = std::move(origin);
   request.method = head.method;
   std::string target = OriginForm(head.target);
   cassette::SplitTarget(target, &request.path, &request.query);
@@ -351,13 +405,144 @@ void ServerConnection::Dispatch() {
     return;
   }
   try {
-    shared_->handler->Handle(exchange);
+    handler->Handle(exchange);
   } catch (const std::exception& e) {
     // No path: the listener has no redaction rules, and a path can hold a key.
     TD_LOG(kError) << "handler threw for " << exchange->request().method
                    << " request seq=" << exchange->seq() << " from " << peer_ << ": " << e.what();
     exchange->Reset();
   }
+}
+
+bool ServerConnection::Route(const std::string& raw_target, std::string* origin,
+                             Handler** handler) {
+  const ForwardProxyOptions& proxy = shared_->options.forward_proxy;
+  if (!origin_.empty()) {
+    *origin = origin_;  // inside an intercepted CONNECT
+    return true;
+  }
+  if (!proxy.enabled || raw_target.empty() || raw_target.front() == '/' || raw_target == "*") {
+    return true;  // a request to tapedeck itself (base-URL mode)
+  }
+  Result<std::pair<std::string, Authority>> where = AbsoluteFormOrigin(raw_target);
+  if (!where.ok()) {
+    SendErrorAndClose(400, "bad proxy request target: " + where.status().message());
+    return false;
+  }
+  const auto& [scheme, authority] = *where;
+  *origin = cassette::MakeOrigin(scheme, authority.host, authority.port);
+  if (proxy.Intercepts(authority.host)) return true;
+  if (proxy.unrecorded == nullptr) {
+    SendErrorAndClose(403, authority.host + " is not intercepted (--intercept) and tapedeck is " +
+                               "replaying: it opens no connection anywhere");
+    return false;
+  }
+  *handler = proxy.unrecorded;  // forwarded, not recorded
+  return true;
+}
+
+void ServerConnection::HandleConnect(const HttpHead& head) {
+  const ForwardProxyOptions& proxy = shared_->options.forward_proxy;
+  body_.clear();
+  if (!proxy.enabled) {
+    SendErrorAndClose(501, "CONNECT needs tapedeck --forward-proxy");
+    return;
+  }
+  if (tls_) {
+    SendErrorAndClose(400, "CONNECT inside a TLS connection");
+    return;
+  }
+  Result<Authority> target = ParseAuthority(head.target);
+  if (!target.ok()) {
+    SendErrorAndClose(400, target.status().message());
+    return;
+  }
+  const std::string where = target->host + ":" + std::to_string(target->port);
+  if (proxy.Intercepts(target->host)) {
+    TD_LOG(kDebug) << "CONNECT " << where << " from " << peer_ << ": intercepted";
+    InterceptTls(*target);
+    return;
+  }
+  if (!proxy.tunnel_others) {
+    SendErrorAndClose(403, "CONNECT " + where +
+                               ": the host is not intercepted (--intercept) and tapedeck is "
+                               "replaying: it opens no connection anywhere");
+    return;
+  }
+  if (!proxy.AllowsTunnelPort(target->host, target->port)) {
+    SendErrorAndClose(403, "CONNECT " + where +
+                               ": only ports 443 and 80 (and --resolve'd ones) are tunnelled to "
+                               "hosts that are not intercepted");
+    return;
+  }
+  TD_LOG(kDebug) << "CONNECT " << where << " from " << peer_ << ": tunnelled, not recorded";
+  StartTunnel(*target);
+}
+
+void ServerConnection::InterceptTls(const Authority& target) {
+  Result<SSL_CTX*> ctx = shared_->minter->ServerContextFor(target.host);
+  if (!ctx.ok()) {
+    SendErrorAndClose(
+        502, "cannot make a certificate for " + target.host + ": " + ctx.status().message());
+    return;
+  }
+  SslPtr ssl(SSL_new(*ctx));
+  if (!ssl) {
+    SendErrorAndClose(502, "SSL_new failed");
+    return;
+  }
+  // The answer goes out in plain text ahead of our first TLS record: the filter writes into
+  // the same socket bufferevent, after it.
+  static constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
+  evbuffer_add(output(), kEstablished.data(), kEstablished.size());
+  bufferevent* plain = bev_.release();
+  // From here on the filter owns `plain` (and the SSL, even if the call fails).
+  bev_.reset(bufferevent_openssl_filter_new(shared_->loop->base(), plain, ssl.release(),
+                                            BUFFEREVENT_SSL_ACCEPTING,
+                                            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  if (!bev_) {
+    Fail("cannot start TLS for " + target.host);
+    return;
+  }
+  tls_ = true;
+  writing_ = true;
+  handshake_done_ = false;
+  sni_host_ = target.host;
+  origin_ = cassette::MakeOrigin("https", target.host, target.port);
+  parser_.Reset();
+  bufferevent_setcb(bev_.get(), &Callbacks::OnRead, &Callbacks::OnWrite, &Callbacks::OnEvent, this);
+  bufferevent_setwatermark(bev_.get(), EV_READ, 0, kReadHighWatermark);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, shared_->options.write_low_watermark, 0);
+  SetIdleTimeout(true);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+}
+
+void ServerConnection::OnTlsHandshakeDone() {
+  handshake_done_ = true;
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+  if (ssl != nullptr && !LeafMinter::SniMatches(ssl, sni_host_)) {
+    const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    TD_LOG(kWarn) << "connection " << peer_ << ": TLS names "
+                  << QuoteForMessage(sni ? sni : "", 260) << " inside a CONNECT to " << sni_host_
+                  << "; closing it";
+    Close();
+  }
+}
+
+void ServerConnection::StartTunnel(const Authority& target) {
+  const ForwardProxyOptions& proxy = shared_->options.forward_proxy;
+  TunnelTarget where;
+  where.host = target.host;
+  where.port = target.port;
+  where.connect_host =
+      ResolvedAddress(proxy.resolve, target.host, target.port).value_or(target.host);
+  parser_.Reset();
+  bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  tunnel_ =
+      std::make_unique<ConnectTunnel>(shared_->loop, shared_->tunnel_dns, std::move(bev_), peer_,
+                                      std::move(where), shared_->options.tunnel_connect_timeout_us,
+                                      shared_->options.tunnel_idle_timeout_us, [this] { Close(); });
+  tunnel_->Start();
 }
 
 void ServerConnection::SendErrorAndClose(int status, std::string_view reason) {
@@ -462,7 +647,7 @@ void ServerConnection::CloseAfterFlush() {
 
 void ServerConnection::FinishClose() {
   if (closed_) return;
-  if (shared_->tls_ctx || lingering_) {
+  if (tls_ || lingering_) {
     Close();
     return;
   }

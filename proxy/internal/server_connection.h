@@ -18,12 +18,16 @@
 
 #include "proxy/event_loop.h"
 #include "proxy/exchange.h"
+#include "proxy/forward_proxy.h"
+#include "proxy/internal/connect_tunnel.h"
 #include "proxy/internal/ev_handles.h"
 #include "proxy/internal/http_parser.h"
 #include "proxy/internal/server_exchange.h"
 #include "proxy/server_options.h"
 
 namespace td::proxy::internal {
+
+class LeafMinter;
 
 // A complete `status` response with a plain-text body "tapedeck: <reason>\n" and
 // `Connection: close`; `extra_headers` ("Name: value\r\n" lines) go before the blank line.
@@ -37,6 +41,10 @@ struct ServerShared {
   ServerOptions options;
   HttpLimits parse_limits;
   SSL_CTX* tls_ctx = nullptr;  // owned by the server; null for plain HTTP
+  // Forward-proxy mode (options.forward_proxy.enabled), owned by the server: what signs the
+  // leaves of intercepted hosts, and the resolver tunnels connect with (null in replay).
+  LeafMinter* minter = nullptr;
+  evdns_base* tunnel_dns = nullptr;
   uint64_t next_seq = 1;
   size_t active_exchanges = 0;
   bool draining = false;  // StopAccepting() was called
@@ -45,6 +53,10 @@ struct ServerShared {
   std::function<void(ServerConnection*)> on_connection_closed;
 };
 
+// Forward-proxy mode adds two ways for a connection to go: a CONNECT to an intercepted host
+// turns it into a TLS connection (a leaf minted for the host) whose requests carry that origin;
+// a CONNECT to any other host hands the socket to a ConnectTunnel (record, passthrough) or is
+// refused with a 403 (replay). An absolute-form request carries its own origin.
 class ServerConnection {
  public:
   // Takes ownership of `fd`. Call Start() next.
@@ -88,6 +100,14 @@ class ServerConnection {
   void Fail(std::string_view what);  // logs, closes
   void ProcessInput();
   void Dispatch();
+  // Forward-proxy mode: a CONNECT, and where an absolute-form request goes. Each returns true
+  // when it answered or took over the connection.
+  void HandleConnect(const HttpHead& head);
+  void InterceptTls(const Authority& target);
+  void StartTunnel(const Authority& target);
+  // The origin and handler of a request on this connection; false when it was refused.
+  bool Route(const std::string& raw_target, std::string* origin, Handler** handler);
+  void OnTlsHandshakeDone();
   void SendErrorAndClose(int status, std::string_view reason);
   void CloseAfterFlush();
   void FinishClose();     // the last bytes are out: FIN, then linger (plain) or close (TLS)
@@ -107,6 +127,11 @@ class ServerConnection {
   BufferEventPtr bev_;
   EventPtr resume_event_;
   HttpParser parser_;
+  bool tls_ = false;      // the socket speaks TLS (a TLS listener, or an intercepted CONNECT)
+  std::string origin_;    // after an intercepted CONNECT: "https://host:port" of its requests
+  std::string sni_host_;  // the CONNECT host the handshake must name (when SNI is sent)
+  bool handshake_done_ = true;
+  std::unique_ptr<ConnectTunnel> tunnel_;
   std::string body_;
   std::string batch_buffer_;
   std::shared_ptr<ServerExchange> active_;

@@ -20,22 +20,6 @@
 #include "proxy/internal/ssl_handles.h"
 
 namespace td::proxy::internal {
-namespace {
-
-timeval ToTimeval(Micros us) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(us / 1000000);
-  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
-  return tv;
-}
-
-bool IsIpLiteral(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
 // libevent callbacks: nothing may unwind into libevent.
 

@@ -239,9 +239,12 @@ TEST(HttpParserTest, TreatsHttp11MinorVersionsAbove1As11) {
   EXPECT_EQ(o.parsed.version_minor, 1);
 }
 
-TEST(HttpParserTest, AcceptsAbsoluteFormAndAsteriskForm) {
+TEST(HttpParserTest, AcceptsAbsoluteFormAsteriskFormAndConnectAuthorities) {
   EXPECT_TRUE(Req("GET http://h/v1/models HTTP/1.1\r\nHost: h\r\n\r\n").done);
   EXPECT_TRUE(Req("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").done);
+  // The server decides what to do with a CONNECT (forward-proxy mode); the parser passes it on.
+  auto connect = Req("CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n");
+  EXPECT_TRUE(connect.done);
 }
 
 TEST(HttpParserTest, AcceptsRepeatedIdenticalContentLength) {
@@ -283,7 +286,10 @@ TEST(HttpParserTest, RejectsMalformedRequestLines) {
   ExpectRejected("GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid character in request");
   ExpectRejected("GET v1/messages HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid request target");
   ExpectRejected("GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400, "invalid request target");
-  ExpectRejected("CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 501, "connect");
+  ExpectRejected("CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "host:port");
+  ExpectRejected("CONNECT http://a:1/ HTTP/1.1\r\nHost: h\r\n\r\n", 400, "host:port");
+  ExpectRejected("GET api.anthropic.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", 400,
+                 "invalid request target");
   ExpectRejected("GET / HTTP/1.1\rHost: h\r\n\r\n", 400, "bare carriage return");
 }
 
