@@ -162,7 +162,7 @@ void Ls(const std::string& path, const Loaded& l, bool many, std::ostream& out) 
     std::string model = cassette::ModelOf(it.request);
     std::ostringstream line;
     line << "#" << std::left << std::setw(4) << i << " " << std::setw(6) << it.request.method << " "
-         << std::setw(32) << it.request.Target() << " " << std::setw(24)
+         << std::setw(32) << it.request.Url() << " " << std::setw(24)
          << (model.empty() ? "-" : model) << " " << std::right << std::setw(3) << it.response.status
          << "  " << std::left << std::setw(16) << BodySummary(it.response) << " " << std::right
          << std::setw(9) << Seconds(it.timing.done_us);
@@ -224,7 +224,7 @@ void Show(const std::string& path, const Loaded& l, long only, std::ostream& out
     const Interaction& it = c.interactions[i];
     out << "\n#" << i << "  seq " << it.seq << "  recorded "
         << FormatRfc3339Micros(it.recorded_at_us) << "\n";
-    out << "  " << it.request.method << " " << it.request.Target() << "\n";
+    out << "  " << it.request.method << " " << it.request.Url() << "\n";
     for (const auto& [k, v] : it.request.headers)
       out << "  > " << k << ": " << OneLine(v, 160) << "\n";
     ShowBody(it.request.body, "  > ", out);
@@ -395,9 +395,9 @@ int Remove(const std::vector<std::string>& args, const cassette::ReadOptions& re
 int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream& out,
                        std::ostream& err) {
   const auto& files = config.positional();
-  if (!IsCassetteVerb(verb)) {
+  if (!IsVerbOf(kCassetteCmd, verb)) {
     std::string expected;
-    const std::vector<VerbSpec>& verbs = CassetteVerbs();
+    const std::vector<VerbSpec>& verbs = VerbsOf(kCassetteCmd);
     for (size_t i = 0; i < verbs.size(); ++i) {
       expected += (i == 0                  ? ""
                    : i + 1 == verbs.size() ? " or "

@@ -22,7 +22,7 @@ using nlohmann::json;
 
 std::string Describe(const cassette::Request& r) {
   std::string model = cassette::ModelOf(r);
-  return r.method + " " + r.Target() + (model.empty() ? "" : " (model " + model + ")");
+  return r.method + " " + r.Url() + (model.empty() ? "" : " (model " + model + ")");
 }
 
 // A body as a JSON value: the parsed document, or the bytes as a string when they are not JSON.

@@ -11,9 +11,6 @@
 #include <filesystem>
 
 namespace td::cli {
-namespace {
-
-// The value of `name` in `env`, or "".
 std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
   const std::string prefix = name + "=";
   for (const std::string& kv : env) {
@@ -21,6 +18,8 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
   }
   return "";
 }
+
+namespace {
 
 void SetVar(std::vector<std::string>* env, const std::string& name, const std::string& value,
             bool only_if_unset) {
@@ -50,16 +49,30 @@ ChildWorkspace WorkspaceOf(const std::vector<std::string>& env) {
 
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
                                           const std::string& base_url,
-                                          const std::vector<std::string>& mounts) {
+                                          const std::vector<std::string>& mounts,
+                                          const ChildProxy* proxy) {
   std::vector<std::string> out = env;
-  if (mounts.empty()) {
+  if (proxy != nullptr) {
+    for (const char* name : {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"}) {
+      SetVar(&out, name, proxy->proxy_url, false);
+    }
+    for (const char* name : {"NO_PROXY", "no_proxy"}) {
+      SetVar(&out, name, "localhost,127.0.0.1,::1", false);
+    }
+    SetVar(&out, "NODE_USE_ENV_PROXY", "1", false);
+    SetVar(&out, "NODE_EXTRA_CA_CERTS", proxy->ca_cert, false);
+    for (const char* name : {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}) {
+      SetVar(&out, name, proxy->ca_bundle, false);
+    }
+  } else if (mounts.empty()) {
     SetVar(&out, "ANTHROPIC_BASE_URL", base_url, false);
     SetVar(&out, "OPENAI_BASE_URL", base_url + "/v1", false);
-  }
-  for (const std::string& mount : mounts) {
-    if (mount == "anthropic") SetVar(&out, "ANTHROPIC_BASE_URL", base_url + "/anthropic", false);
-    if (mount == "openai") SetVar(&out, "OPENAI_BASE_URL", base_url + "/openai/v1", false);
-    if (mount == "gemini") SetVar(&out, "GOOGLE_GEMINI_BASE_URL", base_url + "/gemini", false);
+  } else {
+    for (const std::string& mount : mounts) {
+      if (mount == "anthropic") SetVar(&out, "ANTHROPIC_BASE_URL", base_url + "/anthropic", false);
+      if (mount == "openai") SetVar(&out, "OPENAI_BASE_URL", base_url + "/openai/v1", false);
+      if (mount == "gemini") SetVar(&out, "GOOGLE_GEMINI_BASE_URL", base_url + "/gemini", false);
+    }
   }
   SetVar(&out, "ANTHROPIC_API_KEY", std::string(kPlaceholderKey), true);
   SetVar(&out, "OPENAI_API_KEY", std::string(kPlaceholderKey), true);

@@ -14,17 +14,32 @@
 
 namespace td::cli {
 
-// The child's environment: `env` with the SDKs' base URLs pointing at tapedeck (replacing any
-// values there), and ANTHROPIC_API_KEY and OPENAI_API_KEY set to a placeholder where unset or
-// empty, in every mode: the SDKs refuse to start without a key, a replay needs none, and when
-// recording a real key set in `env` passes through (an upstream that needs one answers 401 to
-// the placeholder). Without `mounts` (one unnamed upstream): ANTHROPIC_BASE_URL=`base_url`,
-// OPENAI_BASE_URL=`base_url`/v1. With mounts, for each that exists:
-// ANTHROPIC_BASE_URL=`base_url`/anthropic, OPENAI_BASE_URL=`base_url`/openai/v1,
+// The value of `name` in `env` ("NAME=VALUE" entries), or "".
+std::string EnvValue(const std::vector<std::string>& env, const std::string& name);
+
+// `exec --forward-proxy`: the child reaches the APIs through tapedeck as its HTTP(S) proxy.
+struct ChildProxy {
+  std::string proxy_url;  // "http://127.0.0.1:PORT"
+  std::string ca_cert;    // tapedeck's CA certificate
+  std::string ca_bundle;  // the system's CAs plus tapedeck's
+};
+
+// The child's environment: `env` plus what points it at tapedeck, replacing any values there.
+// ANTHROPIC_API_KEY and OPENAI_API_KEY are set to a placeholder where unset or empty, in every
+// mode: the SDKs refuse to start without a key, a replay needs none, and when recording a real
+// key set in `env` passes through (an upstream that needs one answers 401 to the placeholder).
+// Base-URL mode (`proxy` null), without `mounts` (one unnamed upstream):
+// ANTHROPIC_BASE_URL=`base_url`, OPENAI_BASE_URL=`base_url`/v1. With mounts, for each that
+// exists: ANTHROPIC_BASE_URL=`base_url`/anthropic, OPENAI_BASE_URL=`base_url`/openai/v1,
 // GOOGLE_GEMINI_BASE_URL=`base_url`/gemini.
+// Forward-proxy mode (`proxy` set): no base URL is touched; HTTPS_PROXY and HTTP_PROXY (and
+// their lower-case forms, which curl reads) name the proxy, NO_PROXY the loopback addresses,
+// NODE_USE_ENV_PROXY=1 makes Node's own fetch use them (Node 24+), NODE_EXTRA_CA_CERTS adds
+// tapedeck's CA, and SSL_CERT_FILE, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE name the bundle.
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
                                           const std::string& base_url,
-                                          const std::vector<std::string>& mounts = {});
+                                          const std::vector<std::string>& mounts = {},
+                                          const ChildProxy* proxy = nullptr);
 
 // What exec's command runs in, as a cassette's header records it ("recorded_by"."workspace"):
 // the working directory (tapedeck's own: the command inherits it), HOME, the user name (USER,

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cassette/base/log.h"
+#include "tools/ca_commands.h"
 #include "tools/cassette_commands.h"
 #include "tools/commands.h"
 #include "tools/config.h"
@@ -29,7 +30,7 @@ int Main(const std::vector<std::string>& args, const std::vector<std::string>& e
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   std::string verb;
-  if (cmd->bit == kCassetteCmd) {
+  if (!VerbsOf(cmd->bit).empty()) {
     if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
       std::cout << HelpText(cmd->name);
       return rest.empty() ? kExitUsage : kExitOk;
@@ -62,6 +63,8 @@ int Main(const std::vector<std::string>& args, const std::vector<std::string>& e
     case kConfigCmd:
       std::cout << config->Describe();
       return kExitOk;
+    case kCaCmd:
+      return RunCaCommand(verb, *config, env, std::cout, std::cerr);
     default:
       return RunServe(*config, env);
   }

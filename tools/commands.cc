@@ -37,6 +37,9 @@ const std::vector<CommandSpec>& AllCommands() {
        "       tapedeck cassette import-har IN.har FILE [--overwrite]",
        "list, show, print, check, redact, trim or compare cassettes, or convert them to and from "
        "HAR"},
+      {"ca", kCaCmd, "tapedeck ca init|path [--ca-dir DIR]",
+       "make tapedeck's local certificate authority (for --forward-proxy) and say how to trust\n"
+       "it, or print its certificate's path"},
       {"config", kConfigCmd,
        "tapedeck config --print [record|replay|auto|passthrough|exec] [FLAGS...]",
        "print every flag of the mode (without one: of every serving mode), one per line, with\n"
@@ -52,6 +55,8 @@ const CommandSpec* FindCommand(std::string_view name) {
                          [&](const CommandSpec& c) { return c.name == name; });
   return it == commands.end() ? nullptr : &*it;
 }
+
+namespace {
 
 const std::vector<VerbSpec>& CassetteVerbs() {
   static const std::vector<VerbSpec> verbs = {
@@ -71,8 +76,27 @@ const std::vector<VerbSpec>& CassetteVerbs() {
   return verbs;
 }
 
-bool IsCassetteVerb(std::string_view name) {
-  const std::vector<VerbSpec>& verbs = CassetteVerbs();
+const std::vector<VerbSpec>& CaVerbs() {
+  static const std::vector<VerbSpec> verbs = {
+      {"init",
+       "create the CA (ECDSA P-256, key file 0600; refuses to replace one) and print how to "
+       "trust it"},
+      {"path", "print the CA certificate's path (for NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, ...)"},
+  };
+  return verbs;
+}
+
+}  // namespace
+
+const std::vector<VerbSpec>& VerbsOf(unsigned command_bit) {
+  static const std::vector<VerbSpec> none;
+  if (command_bit == kCassetteCmd) return CassetteVerbs();
+  if (command_bit == kCaCmd) return CaVerbs();
+  return none;
+}
+
+bool IsVerbOf(unsigned command_bit, std::string_view name) {
+  const std::vector<VerbSpec>& verbs = VerbsOf(command_bit);
   return std::any_of(verbs.begin(), verbs.end(), [&](const VerbSpec& v) { return v.name == name; });
 }
 

@@ -1,7 +1,7 @@
 // File: tools/commands.h
 //
 // What the tapedeck command is made of, each in one table: its subcommands, the verbs of
-// `tapedeck cassette`, its exit codes and its version. The dispatcher (tools/cli.cc) reads
+// `tapedeck cassette` and `tapedeck ca`, its exit codes and its version. The dispatcher (tools/cli.cc) reads
 // them, and so does everything that describes the command (tools/manual.h: --help, the man
 // page and the shell completions), so the descriptions cannot drift from what runs.
 #pragma once
@@ -28,9 +28,10 @@ struct VerbSpec {
   std::string_view summary;  // one sentence, lower case, no final period
 };
 
-// The verbs of `tapedeck cassette VERB FILE...`.
-const std::vector<VerbSpec>& CassetteVerbs();
-bool IsCassetteVerb(std::string_view name);
+// The verbs of a command that takes one (`tapedeck cassette VERB FILE...`, `tapedeck ca VERB`),
+// by its CommandBit; empty for the others.
+const std::vector<VerbSpec>& VerbsOf(unsigned command_bit);
+bool IsVerbOf(unsigned command_bit, std::string_view name);
 
 struct ExitCodeSpec {
   int code;

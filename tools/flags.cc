@@ -19,6 +19,10 @@ const std::vector<FlagSpec> kFlags = {
   {"help", "", false, kAnyCommand, "false", "print help for the subcommand"},
 
   {"listen", "HOST:PORT", false, kServing & ~kExec, "127.0.0.1:8765", "address to listen on; port 0 takes a free port"},
+  {"forward-proxy", "", false, kServing, "false", "also be an HTTP(S) proxy (HTTPS_PROXY): CONNECT to an intercepted host is answered with TLS from tapedeck's local CA and recorded or replayed; other hosts are tunnelled unrecorded (record, passthrough, auto) or refused (replay)"},
+  {"intercept", "HOST", true, kServing, "", "with --forward-proxy: intercept this host (`*.example.com` matches one label); default api.anthropic.com, api.openai.com, generativelanguage.googleapis.com, Bedrock and Vertex AI endpoints"},
+  {"resolve", "HOST:PORT:ADDR", true, kServing, "", "connect to ADDR for HOST:PORT instead of resolving HOST (as curl's --resolve); TLS still verifies HOST"},
+  {"ca-dir", "DIR", false, kServing | kCaCmd, "", "where tapedeck's local CA lives (default $XDG_DATA_HOME/tapedeck/ca, or ~/.local/share/tapedeck/ca)"},
   {"cassette", "FILE", false, kRecord | kReplay | kAuto | kExec, "", "the cassette to record to or replay from"},
   {"cassette-dir", "DIR", false, kRecord | kReplay | kAuto | kExec, "", "a cassette per test: each request picks DIR/NAME.jsonl.zst by its /cassette/NAME/ prefix, its x-tapedeck-cassette header or POST /__tapedeck/cassette"},
   {"upstream", "[NAME=]URL", true, kRecording | kPassthrough, "", "the real API, e.g. https://api.anthropic.com; NAME=URL mounts it at /NAME (repeatable: one per provider)"},
@@ -70,7 +74,7 @@ const std::vector<FlagSpec> kFlags = {
 constexpr std::pair<unsigned, std::string_view> kCommandNames[] = {
     {kRecord, "record"},           {kReplay, "replay"}, {kAuto, "auto"},
     {kPassthrough, "passthrough"}, {kExec, "exec"},     {kCassetteCmd, "cassette"},
-    {kConfigCmd, "config"},
+    {kConfigCmd, "config"},        {kCaCmd, "ca"},
 };
 
 // TAPEDECK_* variables that are not settings: this repository's build and test scripts read

@@ -26,11 +26,12 @@ enum CommandBit : unsigned {
   kExec = 1u << 4,
   kCassetteCmd = 1u << 5,
   kConfigCmd = 1u << 6,
+  kCaCmd = 1u << 7,
 };
 inline constexpr unsigned kServing = kRecord | kReplay | kAuto | kPassthrough | kExec;
 inline constexpr unsigned kRecording = kRecord | kAuto | kExec;
 inline constexpr unsigned kReplaying = kReplay | kAuto | kExec;
-inline constexpr unsigned kAnyCommand = 0x7f;
+inline constexpr unsigned kAnyCommand = 0xff;
 
 // "record", "replay", ... for one CommandBit; "" for anything else.
 std::string_view CommandName(unsigned bit);

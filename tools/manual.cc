@@ -134,9 +134,9 @@ std::string HelpText(std::string_view command) {
     return out.str();
   }
   out << "usage: " << cmd->usage << "\n\n" << cmd->summary << "\n";
-  if (cmd->bit == kCassetteCmd) {
+  if (!VerbsOf(cmd->bit).empty()) {
     out << "\ncommands:\n";
-    for (const VerbSpec& v : CassetteVerbs()) {
+    for (const VerbSpec& v : VerbsOf(cmd->bit)) {
       out << "  " << v.name << std::string(v.name.size() < 30 ? 30 - v.name.size() : 1, ' ')
           << v.summary << "\n";
     }
@@ -174,9 +174,9 @@ std::string ManPage() {
   out << ".SH COMMANDS\n";
   for (const CommandSpec& c : AllCommands()) {
     out << ".TP\n.B " << Roff(c.name) << "\n" << RoffLines(c.summary);
-    if (c.bit == kCassetteCmd) {
+    if (!VerbsOf(c.bit).empty()) {
       out << ".RS\n";
-      for (const VerbSpec& v : CassetteVerbs()) {
+      for (const VerbSpec& v : VerbsOf(c.bit)) {
         out << ".TP\n.B " << Roff(v.name) << "\n" << Roff(v.summary) << "\n";
       }
       out << ".RE\n";
@@ -292,14 +292,18 @@ std::string BashCompletion() {
     out << "    " << c.name << ") flags='" << JoinedNames(FlagsOf(c.bit)) << "' ;;\n";
   }
   out << "    *) return ;;\n  esac\n";
-  std::string verbs;
-  for (const VerbSpec& v : CassetteVerbs())
-    verbs += (verbs.empty() ? "" : " ") + std::string(v.name);
-  out << "  if [[ $cmd == cassette ]] && ((COMP_CWORD == 2)); then\n"
-      << "    COMPREPLY=($(compgen -W '" << verbs << "' -- \"$cur\"))\n"
-      << "    return\n"
-         "  fi\n"
-         "  if [[ $cur == -* ]]; then\n"
+  for (const CommandSpec& c : AllCommands()) {
+    if (VerbsOf(c.bit).empty()) continue;
+    std::string verbs;
+    for (const VerbSpec& v : VerbsOf(c.bit)) {
+      verbs += (verbs.empty() ? "" : " ") + std::string(v.name);
+    }
+    out << "  if [[ $cmd == " << c.name << " ]] && ((COMP_CWORD == 2)); then\n"
+        << "    COMPREPLY=($(compgen -W '" << verbs << "' -- \"$cur\"))\n"
+        << "    return\n"
+           "  fi\n";
+  }
+  out << "  if [[ $cur == -* ]]; then\n"
          "    COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n"
          "  else\n"
          "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
@@ -326,14 +330,14 @@ std::string ZshCompletion() {
       }
       specs.push_back(SingleQuoted(spec));
     }
-    if (c.bit == kCassetteCmd) {
+    if (!VerbsOf(c.bit).empty()) {
       std::string verbs;
-      for (const VerbSpec& v : CassetteVerbs()) {
+      for (const VerbSpec& v : VerbsOf(c.bit)) {
         verbs += (verbs.empty() ? "" : " ") + std::string(v.name) + "\\:\"" +
                  ZshDescription(v.summary) + "\"";
       }
       specs.push_back(SingleQuoted("1:command:((" + verbs + "))"));
-      specs.push_back(SingleQuoted("*:cassette:_files"));
+      if (c.bit == kCassetteCmd) specs.push_back(SingleQuoted("*:cassette:_files"));
     } else if (c.bit == kExec) {
       specs.push_back(SingleQuoted("*::command:_normal"));
     } else if (c.bit == kConfigCmd) {

@@ -21,6 +21,7 @@
 #include "proxy/upstream_url.h"
 #include "replay/replay_handler.h"
 #include "tools/admin_handler.h"
+#include "tools/ca_commands.h"
 #include "tools/cassette_router.h"
 #include "tools/cassette_slot.h"
 #include "tools/child_process.h"
@@ -68,6 +69,8 @@ struct Plan {
   proxy::UpstreamOptions upstream_options;
   bool strict = false;
   Micros grace_us = 0;
+  // --forward-proxy: the CA's folder is plan.server.forward_proxy.ca_dir.
+  bool forward_proxy() const { return server.forward_proxy.enabled; }
 
   bool mounted() const { return !upstreams.empty() && !upstreams.front().name.empty(); }
   std::vector<std::string> MountNames() const {
@@ -148,7 +151,37 @@ Status BuildServerLimits(const Config& config, proxy::ServerLimits* limits) {
   return Status::Ok();
 }
 
-Result<Plan> BuildPlan(const Config& config) {
+// --forward-proxy, --intercept, --ca-dir and --resolve (which also applies to the upstreams).
+Status BuildForwardProxy(const Config& config, const std::vector<std::string>& env, Plan* plan) {
+  proxy::ForwardProxyOptions& fp = plan->server.forward_proxy;
+  for (const std::string& text : config.GetAll("resolve")) {
+    Result<proxy::ResolveEntry> entry = proxy::ParseResolveEntry(text);
+    if (!entry.ok()) return entry.status();
+    fp.resolve.push_back(*entry);
+  }
+  plan->upstream_options.resolve = fp.resolve;
+  const std::vector<std::string>& intercept = config.GetAll("intercept");
+  fp.enabled = config.GetBool("forward-proxy");
+  if (!fp.enabled) {
+    if (!intercept.empty() || !config.Get("ca-dir").empty()) {
+      return Fail("--intercept and --ca-dir are for --forward-proxy");
+    }
+    return Status::Ok();
+  }
+  if (!intercept.empty()) {
+    for (const std::string& pattern : intercept) {
+      TD_RETURN_IF_ERROR(proxy::ValidateInterceptPattern(pattern));
+    }
+    fp.intercept = intercept;
+  }
+  fp.tunnel_others = Forwards(plan->mode);
+  Result<std::string> ca_dir = CaDirOf(config, env);
+  if (!ca_dir.ok()) return ca_dir.status();
+  fp.ca_dir = *ca_dir;
+  return Status::Ok();
+}
+
+Result<Plan> BuildPlan(const Config& config, const std::vector<std::string>& env) {
   Plan plan;
   Result<Mode> mode = ModeOf(config);
   if (!mode.ok()) return mode.status();
@@ -185,12 +218,13 @@ Result<Plan> BuildPlan(const Config& config) {
       return Fail("--cassette FILE is required (or --cassette-dir DIR: a cassette per test)");
     }
   }
+  TD_RETURN_IF_ERROR(BuildForwardProxy(config, env, &plan));
   const std::vector<std::string>& upstreams = config.GetAll("upstream");
   if (Forwards(plan.mode)) {
-    if (upstreams.empty()) {
+    if (upstreams.empty() && !plan.forward_proxy()) {
       return Fail("--upstream URL is required in " + std::string(ModeName(plan.mode)) +
                   " mode (e.g. --upstream https://api.anthropic.com, or one --upstream NAME=URL "
-                  "per provider)");
+                  "per provider), unless tapedeck is a --forward-proxy");
     }
     for (const std::string& up : upstreams) {
       Result<proxy::UpstreamMount> mount = proxy::ParseUpstreamMount(up);
@@ -215,7 +249,8 @@ Result<Plan> BuildPlan(const Config& config) {
     if (*ct == 0 || *rt == 0) return Fail("--connect-timeout and --read-timeout must be > 0");
     plan.upstream_options.connect_timeout_us = *ct;
     plan.upstream_options.read_timeout_us = *rt;
-    plan.check_upstream = !config.GetBool("no-upstream-check");
+    plan.server.tunnel_connect_timeout_us = *ct;
+    plan.check_upstream = !upstreams.empty() && !config.GetBool("no-upstream-check");
   } else if (!upstreams.empty() && plan.exec) {
     return Fail("--upstream is for --mode record or auto; replay never contacts a network");
   }
@@ -306,9 +341,9 @@ Status BuildHandlers(const Plan& plan, Runtime* rt) {
     proxy::RecordOptions ro;
     if (plan.mounted()) {
       ro.mounts = plan.upstreams;
-    } else {
+    } else if (!plan.upstreams.empty()) {
       ro.upstream_url = plan.upstreams.front().url;
-    }
+    }  // else a forward proxy alone: requests name their origin
     ro.upstream = plan.upstream_options;
     ro.redactor = plan.slots.redactor;
     ro.log_mode = std::string(ModeName(plan.mode));
@@ -431,8 +466,12 @@ Status CheckUpstreams(Runtime* rt) {
 
 // Step 4: binds the listen address (exit 5).
 Status Listen(const Plan& plan, Runtime* rt) {
+  proxy::ServerOptions options = plan.server;
+  // Forward-proxy mode: plain http:// requests to hosts not intercepted are forwarded without a
+  // recording by the record handler's own (cassette-less) destination; replay refuses them.
+  options.forward_proxy.unrecorded = rt->recorder.get();
   Result<std::unique_ptr<proxy::HttpServer>> server =
-      proxy::HttpServer::Create(rt->loop.get(), plan.server, rt->admin.get());
+      proxy::HttpServer::Create(rt->loop.get(), std::move(options), rt->admin.get());
   if (!server.ok()) {
     return server.status()
         .WithContext("cannot listen")
@@ -493,7 +532,7 @@ std::optional<replay::Workspace> LiveWorkspace(const Plan& plan, const Config& c
 }  // namespace
 
 int RunServe(const Config& config, const std::vector<std::string>& env) {
-  Result<Plan> plan = BuildPlan(config);
+  Result<Plan> plan = BuildPlan(config, env);
   if (!plan.ok()) {
     std::cerr << "tapedeck: " << plan.status().message() << "\n";
     return kExitUsage;
@@ -530,6 +569,12 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
     if (shutdown.begun()) return kExitProblem;
     if (!reachable.ok()) return fail(reachable, kExitUpstream);
   }
+  std::optional<TrustFiles> trust;
+  if (plan->forward_proxy()) {
+    Result<TrustFiles> files = EnsureLocalCa(plan->server.forward_proxy.ca_dir);
+    if (!files.ok()) return fail(files.status().WithContext("--forward-proxy"), kExitCassette);
+    trust = *files;
+  }
   Status listening = Listen(*plan, &rt);
   if (!listening.ok()) return fail(listening, kExitListen);
   if (CassetteSlot* single = rt.router ? rt.router->single() : nullptr) {
@@ -542,6 +587,7 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
                 << (plan->cassette_path.empty() ? "" : " cassette=" + plan->cassette_path)
                 << (plan->cassette_dir.empty() ? "" : " cassette_dir=" + plan->cassette_dir)
                 << (plan->upstreams.empty() ? "" : " upstream=" + plan->UpstreamsText())
+                << (plan->forward_proxy() ? " forward_proxy=on ca=" + trust->ca_cert : "")
                 << (Replays(plan->mode) ? " " + replay::FormatPlayOptions(plan->slots.replay.play)
                                         : "");
   const LogField listening_fields[] = {{"event", "listening"}, {"url", url}};
@@ -557,9 +603,12 @@ int RunServe(const Config& config, const std::vector<std::string>& env) {
       }
     });
     if (!s.ok()) return fail(s, kExitProblem);
-    Result<ChildProcess> spawned =
-        ChildProcess::Spawn(plan->command, ChildEnvironment(env, url, ChildMounts(*plan, &rt)),
-                            proxy::EventLoop::OriginalOpenFileLimit());
+    std::optional<ChildProxy> proxy_env;
+    if (trust) proxy_env = ChildProxy{url, trust->ca_cert, trust->bundle};
+    Result<ChildProcess> spawned = ChildProcess::Spawn(
+        plan->command,
+        ChildEnvironment(env, url, ChildMounts(*plan, &rt), proxy_env ? &*proxy_env : nullptr),
+        proxy::EventLoop::OriginalOpenFileLimit());
     if (!spawned.ok()) {
       // Nothing ran: stop at once (the cassette is left as it was).
       std::cerr << "tapedeck: " << spawned.status().message() << "\n";

@@ -101,7 +101,7 @@ std::string StableView(const cassette::Cassette& cassette) {
   out << "\n";
   for (size_t i = 0; i < cassette.interactions.size(); ++i) {
     const cassette::Interaction& it = cassette.interactions[i];
-    out << "\n#" << i << " " << it.request.method << " " << it.request.Target() << "\n";
+    out << "\n#" << i << " " << it.request.method << " " << it.request.Url() << "\n";
     Headers(it.request.headers, "> ", out);
     Body(it.request.body.bytes, "> ", out);
     out << "< " << it.response.status << "\n";
