@@ -43,16 +43,16 @@ struct Body {
 };
 
 struct Request {
-  // Where a forward-proxied request was going, "https://api.anthropic.com:443" (scheme, lower
-  // case host, explicit port: MakeOrigin); empty for a request sent to tapedeck's own address
-  // (base-URL mode), which is every request a cassette held before forward-proxy mode.
-  std::string origin;
   std::string method;  // "POST"
   std::string path;    // "/v1/messages", no query, as received (not percent-decoded)
   // Query parameters in wire order, raw (not percent-decoded): "a=1&b" -> {{"a","1"},{"b",""}}.
   std::vector<std::pair<std::string, std::string>> query;
   Headers headers;
   Body body;
+  // Where a forward-proxied request was going, "https://api.anthropic.com:443" (scheme, lower
+  // case host, explicit port: MakeOrigin); empty for a request sent to tapedeck's own address
+  // (base-URL mode), which is every request a cassette held before forward-proxy mode.
+  std::string origin;
 
   // path + "?" + query, as it goes on the wire.
   std::string Target() const;

@@ -235,7 +235,7 @@ TEST(ConfigPrintTest, WithoutAModeShowsEveryServingFlag) {
   EXPECT_EQ(Names(lines), FlagsOf(kServing));
   EXPECT_EQ(lines["timing"], "instant  [flag]");
   EXPECT_EQ(lines["upstream"], "[\"https://api.example.com\"]  [flag]");  // repeatable
-  EXPECT_EQ(lines.count("interaction"), 0u);  // a cassette-command flag
+  EXPECT_EQ(lines.count("interaction"), 0u);                              // a cassette-command flag
 }
 
 TEST(ConfigPrintTest, MainPrintsToStdoutAndChecksTheFlagsAsTheModeWould) {
@@ -467,10 +467,12 @@ TEST(IgnoreQueryParamTest, FromAnySourceItMakesRequestsMatch) {
       options.ignore_query_params = c->GetAll("ignore-query-param");
       Result<replay::RequestNormalizer> n = replay::RequestNormalizer::Create(options);
       ASSERT_TRUE(n.ok());
-      cassette::Request recorded{
-          "GET", "/v1/models", {{"limit", "2"}, {"cache_bust", "1"}}, {}, {}};
-      cassette::Request live{"GET", "/v1/models", {{"cache_bust", "99"}, {"limit", "2"}}, {}, {}};
-      cassette::Request other{"GET", "/v1/models", {{"cache_bust", "1"}, {"limit", "3"}}, {}, {}};
+      cassette::Request recorded{"GET", "/v1/models", {{"limit", "2"}, {"cache_bust", "1"}},
+                                 {},    {},           {}};
+      cassette::Request live{"GET", "/v1/models", {{"cache_bust", "99"}, {"limit", "2"}},
+                             {},    {},           {}};
+      cassette::Request other{"GET", "/v1/models", {{"cache_bust", "1"}, {"limit", "3"}},
+                              {},    {},           {}};
       EXPECT_EQ(n->NormalizeHead(recorded).query, n->NormalizeHead(live).query);
       EXPECT_NE(n->NormalizeHead(recorded).query, n->NormalizeHead(other).query);
     }
