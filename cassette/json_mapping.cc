@@ -504,7 +504,7 @@ Status ReadStream(Json& json, std::string_view path, Stream* out, Notes* notes) 
 
 Status ReadRequest(Json& json, std::string_view path, Request* out) {
   TD_RETURN_IF_ERROR(
-      CheckObject(json, path, {"origin", "method", "path", "query", "headers", "body"}));
+      CheckObject(json, path, {"method", "path", "query", "headers", "body", "origin"}));
   if (Json* origin = Find(json, "origin")) {
     TD_RETURN_IF_ERROR(ReadString(*origin, Join(path, "origin"), &out->origin));
     if (!IsValidOrigin(out->origin)) {

@@ -105,7 +105,9 @@ const std::vector<ExitCodeSpec>& ExitCodes() {
       {kExitOk, "ok"},
       {kExitProblem, "strict replay or verify found a problem; cassette diff found a difference"},
       {kExitUsage, "usage or configuration error"},
-      {kExitCassette, "cassette unreadable, unwritable or locked by another tapedeck"},
+      {kExitCassette,
+       "cassette unreadable, unwritable or locked by another tapedeck; local CA cannot be made or "
+       "read"},
       {kExitUpstream, "upstream unreachable at start"},
       {kExitListen, "listen address cannot be bound"},
       {kExitCannotRun, "exec: the command cannot be run"},

@@ -90,7 +90,9 @@ constexpr std::string_view kDescription =
     "event arrived, into a zstd-compressed cassette, secrets redacted. In replay mode it "
     "matches each request to the cassette and streams the saved events back byte for byte, "
     "at the recorded pace or faster, and never contacts a network. A miss is answered in the "
-    "provider's own error shape with x-should-retry: false.";
+    "provider's own error shape with x-should-retry: false. With --forward-proxy it is also an "
+    "HTTP(S) proxy for clients that ignore base URLs (HTTPS_PROXY): CONNECT to an LLM API host "
+    "is answered with TLS from a local CA (tapedeck ca init) and recorded or replayed.";
 
 // --- shell quoting ---------------------------------------------------------------------------
 
@@ -212,7 +214,9 @@ std::string ManPage() {
       << "\n.PP\n"
       << Roff(
              "exec sets ANTHROPIC_BASE_URL, OPENAI_BASE_URL and, for a gemini mount, "
-             "GOOGLE_GEMINI_BASE_URL for its command.")
+             "GOOGLE_GEMINI_BASE_URL for its command; with --forward-proxy it sets no base URL but "
+             "HTTPS_PROXY, HTTP_PROXY, NO_PROXY, NODE_USE_ENV_PROXY, NODE_EXTRA_CA_CERTS, "
+             "SSL_CERT_FILE, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE.")
       << "\n";
 
   out << ".SH EXIT STATUS\n";

@@ -416,5 +416,42 @@ TEST(CodecTextTest, Rfc3339ParsesWhatFormatWrites) {
   EXPECT_FALSE(internal::ParseRfc3339Micros("2026-11-21T08:32:33.Z").has_value());
 }
 
+TEST(JsonMappingTest, OriginIsWrittenOnlyWhenSetAndRoundTrips) {
+  Interaction base = InteractionBuilder().Build();
+  EXPECT_FALSE(InteractionToJson(base)["request"].contains("origin"))
+      << "a base-URL recording must not change shape";
+  Interaction proxied = base;
+  proxied.request.origin = "https://api.anthropic.com:443";
+  Json json = InteractionToJson(proxied);
+  EXPECT_EQ(json["request"]["origin"], "https://api.anthropic.com:443");
+  EXPECT_EQ(RoundTrip(proxied).request.origin, "https://api.anthropic.com:443");
+}
+
+TEST(JsonMappingTest, AHostileOriginIsRefusedWithItsPath) {
+  for (const char* origin :
+       {"ftp://x:1", "https://x", "https://x:0", "https://x:70000", "https://EVIL.example:443",
+        "https://a\nb:443", "https://x:443/p", "https://[zz]:443", ""}) {
+    Interaction proxied = InteractionBuilder().Build();
+    Json json = InteractionToJson(proxied);
+    json["request"]["origin"] = origin;
+    Result<Interaction> out = InteractionFromJson(json);
+    ASSERT_FALSE(out.ok()) << origin;
+    EXPECT_NE(out.status().message().find("request.origin"), std::string::npos)
+        << out.status().message();
+  }
+}
+
+TEST(ModelTest, MakeOriginSpellsSchemeHostAndPortTheOneWay) {
+  EXPECT_EQ(MakeOrigin("HTTPS", "Api.Anthropic.com", 443), "https://api.anthropic.com:443");
+  EXPECT_EQ(MakeOrigin("http", "::1", 8080), "http://[::1]:8080");
+  EXPECT_TRUE(IsValidOrigin(MakeOrigin("https", "127.0.0.1", 1)));
+  EXPECT_TRUE(IsValidOrigin(MakeOrigin("http", "::1", 65535)));
+  Request r;
+  r.path = "/v1/messages";
+  EXPECT_EQ(r.Url(), "/v1/messages");
+  r.origin = "https://api.openai.com:443";
+  EXPECT_EQ(r.Url(), "https://api.openai.com:443/v1/messages");
+}
+
 }  // namespace
 }  // namespace td::cassette

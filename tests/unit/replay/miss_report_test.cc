@@ -47,7 +47,7 @@ TEST(MissReportTest, NearestIsTheOneWithMostMatchersThenFewestDifferences) {
   ASSERT_TRUE(report.nearest.has_value());
   EXPECT_EQ(*report.nearest, 2u);
   EXPECT_EQ(report.failed, (std::vector<std::string>{"body"}));
-  EXPECT_EQ(report.matchers_passed, 4u);
+  EXPECT_EQ(report.matchers_passed, 5u);
   ASSERT_EQ(report.diffs.size(), 1u);
   EXPECT_EQ(report.diffs[0], R"(body.messages[1].content: "Hi there!" != "Hi!")");
 
@@ -90,7 +90,7 @@ TEST(MissReportTest, LogLinesListEveryDifference) {
   EXPECT_EQ(lines[0],
             "replay miss: POST /v1/messages: no recorded interaction matches (2 recorded)");
   EXPECT_EQ(lines[1],
-            "  nearest: #1 POST /v1/messages (model claude-sonnet-4-5), 4 of 5 matchers pass; "
+            "  nearest: #1 POST /v1/messages (model claude-sonnet-4-5), 5 of 6 matchers pass; "
             "differs in body");
   EXPECT_EQ(lines[2], R"(    body.messages[2].content: "z" != "y")");
 }

@@ -29,6 +29,7 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"install", "cmake --install DIR"},
     {"system", "tests/install/deb_test.sh"},
     {"test-dir", "ctest"},
+    {"cacert", "curl"},
     {"output-on-failure", "ctest"},
     {"test", "node --test"},
     {"test-reporter", "node --test"},
