@@ -61,7 +61,8 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
     }
     SetVar(&out, "NODE_USE_ENV_PROXY", "1", false);
     SetVar(&out, "NODE_EXTRA_CA_CERTS", proxy->ca_cert, false);
-    for (const char* name : {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}) {
+    for (const char* name :
+         {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE"}) {
       SetVar(&out, name, proxy->ca_bundle, false);
     }
   } else if (mounts.empty()) {

@@ -35,7 +35,8 @@ struct ChildProxy {
 // Forward-proxy mode (`proxy` set): no base URL is touched; HTTPS_PROXY and HTTP_PROXY (and
 // their lower-case forms, which curl reads) name the proxy, NO_PROXY the loopback addresses,
 // NODE_USE_ENV_PROXY=1 makes Node's own fetch use them (Node 24+), NODE_EXTRA_CA_CERTS adds
-// tapedeck's CA, and SSL_CERT_FILE, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE name the bundle.
+// tapedeck's CA, and SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and AWS_CA_BUNDLE (the
+// AWS SDKs', for Bedrock) name the bundle.
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& env,
                                           const std::string& base_url,
                                           const std::vector<std::string>& mounts = {},

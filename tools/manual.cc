@@ -216,7 +216,7 @@ std::string ManPage() {
              "exec sets ANTHROPIC_BASE_URL, OPENAI_BASE_URL and, for a gemini mount, "
              "GOOGLE_GEMINI_BASE_URL for its command; with --forward-proxy it sets no base URL but "
              "HTTPS_PROXY, HTTP_PROXY, NO_PROXY, NODE_USE_ENV_PROXY, NODE_EXTRA_CA_CERTS, "
-             "SSL_CERT_FILE, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE.")
+             "SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and AWS_CA_BUNDLE.")
       << "\n";
 
   out << ".SH EXIT STATUS\n";

@@ -31,7 +31,8 @@ TEST(ChildEnvironmentTest, ForwardProxyModeSetsProxyAndTrustAndNoBaseUrl) {
   EXPECT_EQ(EnvValue(env, "no_proxy"), "localhost,127.0.0.1,::1");
   EXPECT_EQ(EnvValue(env, "NODE_USE_ENV_PROXY"), "1");
   EXPECT_EQ(EnvValue(env, "NODE_EXTRA_CA_CERTS"), "/ca/tapedeck-ca.pem");
-  for (const char* name : {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}) {
+  for (const char* name :
+       {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE"}) {
     EXPECT_EQ(EnvValue(env, name), "/ca/tapedeck-ca-bundle.pem") << name;
   }
   // Nothing that changes base URLs, even with a mount that would set one.
