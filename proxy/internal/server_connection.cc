@@ -621,9 +621,19 @@ void ServerConnection::ResetNow() {
   if (evbuffer_get_length(output()) == 0) AbortWhenAcked();
 }
 
+size_t ServerConnection::UnsentBelowTls() const {
+  bufferevent* socket_bev = bev_ ? bufferevent_get_underlying(bev_.get()) : nullptr;
+  return socket_bev ? evbuffer_get_length(bufferevent_get_output(socket_bev)) : 0;
+}
+
 void ServerConnection::AbortWhenAcked() {
   if (closed_) return;
   int unacked = 0;
+  if (UnsentBelowTls() != 0) {
+    // An intercepted connection's last records are still in the socket's bufferevent.
+    reset_poll_ = shared_->loop->RunAfter(1000, [this] { AbortWhenAcked(); });
+    return;
+  }
   if (ioctl(fd_, SIOCOUTQ, &unacked) != 0 || unacked == 0) {
     Abort();
     return;
@@ -648,6 +658,12 @@ void ServerConnection::CloseAfterFlush() {
 void ServerConnection::FinishClose() {
   if (closed_) return;
   if (tls_ || lingering_) {
+    // An intercepted connection's TLS filter has handed its last records to the socket's
+    // bufferevent, which may not have written them yet: close once it has (or after 2 s).
+    if (UnsentBelowTls() != 0 && flush_polls_++ < 2000) {
+      flush_poll_ = shared_->loop->RunAfter(1000, [this] { FinishClose(); });
+      return;
+    }
     Close();
     return;
   }
@@ -678,6 +694,7 @@ void ServerConnection::Close() {
   if (resume_event_) event_del(resume_event_.get());
   reset_deadline_.Cancel();
   reset_poll_.Cancel();
+  flush_poll_.Cancel();
   deadline_timer_.Cancel();
   // The server releases us through deferred deletion: our callback may be on the stack.
   if (shared_->on_connection_closed) shared_->on_connection_closed(this);

@@ -112,7 +112,10 @@ class ServerConnection {
   void CloseAfterFlush();
   void FinishClose();     // the last bytes are out: FIN, then linger (plain) or close (TLS)
   void AbortWhenAcked();  // Reset(): RST once the peer acknowledged what was sent
-  void Abort();           // RST now
+  // Bytes an intercepted connection's TLS filter handed to the socket's bufferevent that are
+  // not written yet (0 for other connections).
+  size_t UnsentBelowTls() const;
+  void Abort();  // RST now
   void SetIdleTimeout(bool on);
   void EndActive();  // the active exchange ended: bookkeeping
   // Enters `phase`, due `limit_us` from now (0: no deadline). Costs no timer while the one
@@ -141,6 +144,8 @@ class ServerConnection {
   bool resetting_ = false;
   TimerHandle reset_deadline_;
   TimerHandle reset_poll_;
+  TimerHandle flush_poll_;  // FinishClose() waiting for UnsentBelowTls() to drain
+  int flush_polls_ = 0;
   Phase phase_ = Phase::kNone;
   Micros phase_due_us_ = 0;     // when the current phase's time is up (loop clock)
   Micros timer_due_us_ = 0;     // when deadline_timer_ fires: at or before phase_due_us_
