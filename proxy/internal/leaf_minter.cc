@@ -72,20 +72,23 @@ Result<std::string> CanonicalHost(std::string_view host, bool* is_ip) {
   return ToLowerAscii(host);
 }
 
-// ALPN: HTTP/1.1 or nothing. A client offering only h2 gets a no_application_protocol alert
-// rather than a connection it would then speak h2 on.
+// ALPN: HTTP/1.1, else HTTP/1.0 (curl --http1.0 offers only that), or nothing. A client
+// offering only h2 gets a no_application_protocol alert rather than a connection it would then
+// speak h2 on.
 int SelectHttp11(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
                  unsigned int in_len, void*) noexcept {
-  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
-  for (unsigned int i = 0; i < in_len;) {
-    const unsigned int len = in[i];
-    if (len > in_len - i - 1) break;
-    if (len == sizeof kHttp11 && std::memcmp(in + i + 1, kHttp11, sizeof kHttp11) == 0) {
-      *out = in + i + 1;
-      *out_len = static_cast<unsigned char>(len);
-      return SSL_TLSEXT_ERR_OK;
+  static constexpr std::string_view kPreferred[] = {"http/1.1", "http/1.0"};
+  for (std::string_view protocol : kPreferred) {
+    for (unsigned int i = 0; i < in_len;) {
+      const unsigned int len = in[i];
+      if (len > in_len - i - 1) break;
+      if (len == protocol.size() && std::memcmp(in + i + 1, protocol.data(), len) == 0) {
+        *out = in + i + 1;
+        *out_len = static_cast<unsigned char>(len);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      i += 1 + len;
     }
-    i += 1 + len;
   }
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }

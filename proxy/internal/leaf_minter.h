@@ -37,8 +37,9 @@ class LeafMinter {
                                                   size_t max_hosts = kDefaultMaxHosts);
 
   // A server context (TLS 1.2+, no renegotiation) presenting a leaf for `host` plus the CA
-  // certificate as its chain, whose ALPN callback selects "http/1.1" when the client offers it
-  // and otherwise fails the handshake with a no_application_protocol alert (a client that
+  // certificate as its chain, whose ALPN callback selects "http/1.1" when the client offers it,
+  // else "http/1.0", and otherwise fails the handshake with a no_application_protocol alert
+  // (a client that
   // offers no ALPN at all is accepted: HTTP/1.1 is implied). `host` is a DNS name, matched
   // without regard to case (the leaf has subject CN and SAN DNS:host, in lower case), or an IPv4
   // or IPv6 literal without brackets (SAN IP:addr). Anything else (empty, over 253 bytes, other

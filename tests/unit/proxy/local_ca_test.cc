@@ -712,6 +712,17 @@ TEST_F(HandshakeTest, ClientWithoutAlpnIsServed) {
   EXPECT_EQ(Alpn(server.get()), "");
 }
 
+TEST_F(HandshakeTest, Http10ClientGetsHttp10) {
+  // curl --http1.0 offers only "http/1.0": tapedeck speaks it, so the handshake must not fail.
+  SslPtr client = NewClient("api.anthropic.com", std::string("\x08http/1.0", 9));
+  SslPtr server = NewServer("api.anthropic.com");
+  ASSERT_TRUE(client && server);
+  Handshake h = RunHandshake(client.get(), server.get());
+  ASSERT_TRUE(h.client_ok) << h.client_error;
+  ASSERT_TRUE(h.server_ok) << h.server_error;
+  EXPECT_EQ(Alpn(server.get()), "http/1.0");
+}
+
 TEST_F(HandshakeTest, H2OnlyClientIsRefusedWithAnAlert) {
   SslPtr client = NewClient("api.anthropic.com", std::string("\x02h2", 3));
   SslPtr server = NewServer("api.anthropic.com");
