@@ -153,7 +153,9 @@ bool IsValidMountName(std::string_view name);
 // normalisers). Never a credential: upstream URLs keep no query and no user information.
 struct Provenance {
   std::string tapedeck;  // the version that recorded: "0.1.0"
-  std::string mode;      // "record", "auto", "exec record", "exec auto"
+  // "record", "auto", "exec record", "exec auto"; " --forward-proxy" follows when the run was
+  // also a forward proxy (its interactions then carry their origin).
+  std::string mode;
   // Where requests were forwarded: one unnamed upstream as {"", URL}, or each mount as
   // {NAME, URL}, in the order given.
   std::vector<std::pair<std::string, std::string>> upstreams;

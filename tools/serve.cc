@@ -500,7 +500,8 @@ std::vector<std::string> ChildMounts(const Plan& plan, Runtime* rt) {
 cassette::Provenance RecordedBy(const Plan& plan, const std::vector<std::string>& env) {
   cassette::Provenance p;
   p.tapedeck = std::string(Version());
-  p.mode = (plan.exec ? "exec " : "") + std::string(ModeName(plan.mode));
+  p.mode = (plan.exec ? "exec " : "") + std::string(ModeName(plan.mode)) +
+           (plan.forward_proxy() ? " --forward-proxy" : "");
   for (const proxy::UpstreamMount& m : plan.upstreams) {
     p.upstreams.emplace_back(m.name, m.url.ToString());
   }
