@@ -648,6 +648,18 @@ void ServerConnection::CloseAfterFlush() {
 void ServerConnection::FinishClose() {
   if (closed_) return;
   if (tls_ || lingering_) {
+    // Inside an intercepted CONNECT the TLS filter has only handed its records to the socket's
+    // own bufferevent, which writes them later: closing now would cut the response short. Look
+    // again each millisecond until they are out (for at most kLingerCloseUs).
+    bufferevent* socket_bev = lingering_ ? nullptr : bufferevent_get_underlying(bev_.get());
+    if (socket_bev != nullptr && evbuffer_get_length(bufferevent_get_output(socket_bev)) != 0) {
+      const Micros now = shared_->loop->NowMicros();
+      if (flush_deadline_us_ == 0) flush_deadline_us_ = now + kLingerCloseUs;
+      if (now < flush_deadline_us_) {
+        flush_poll_ = shared_->loop->RunAfter(1000, [this] { FinishClose(); });
+        return;
+      }
+    }
     Close();
     return;
   }
@@ -678,6 +690,7 @@ void ServerConnection::Close() {
   if (resume_event_) event_del(resume_event_.get());
   reset_deadline_.Cancel();
   reset_poll_.Cancel();
+  flush_poll_.Cancel();
   deadline_timer_.Cancel();
   // The server releases us through deferred deletion: our callback may be on the stack.
   if (shared_->on_connection_closed) shared_->on_connection_closed(this);

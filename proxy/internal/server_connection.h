@@ -141,6 +141,10 @@ class ServerConnection {
   bool resetting_ = false;
   TimerHandle reset_deadline_;
   TimerHandle reset_poll_;
+  // Closing inside an intercepted CONNECT: until when to wait for the socket's bufferevent to
+  // write the last TLS records (0: not waiting yet), and the timer that looks again.
+  Micros flush_deadline_us_ = 0;
+  TimerHandle flush_poll_;
   Phase phase_ = Phase::kNone;
   Micros phase_due_us_ = 0;     // when the current phase's time is up (loop clock)
   Micros timer_due_us_ = 0;     // when deadline_timer_ fires: at or before phase_due_us_
