@@ -171,21 +171,6 @@ struct CurlResult {
   std::string err;
 };
 
-// The header dump with the lines whose values differ from run to run removed. Replay sends the
-// recorded values, so today nothing is removed; the list is here so that a header a later
-// version adds for each response (a server timing, say) does not make the comparison wrong.
-std::string StableHeaders(const std::string& dump) {
-  std::istringstream in(dump);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    std::string lower;
-    for (char c : line) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower.starts_with("x-tapedeck-timing:")) continue;
-    out += line + "\n";
-  }
-  return out;
-}
-
 // SSL handles for the OpenSSL client below.
 struct SslCtxFree {
   void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
@@ -469,7 +454,7 @@ TEST_F(ForwardProxyTest, CurlJsonIsRecordedWithItsOriginAndReplayedByteForByte) 
   CurlResult replayed = Curl(rep->url(), url, args);
   ASSERT_EQ(replayed.code, 0) << replayed.err << "\n" << rep->stderr_text();
   EXPECT_EQ(replayed.body, recorded.body);
-  EXPECT_EQ(StableHeaders(replayed.headers), StableHeaders(recorded.headers));
+  EXPECT_EQ(replayed.headers, recorded.headers);  // CONNECT answer and head alike
 
   // The same request at another origin is a miss that names the difference.
   CurlResult other = Curl(rep->url(), "https://api.anthropic.com:1/v1/messages", args);
@@ -565,7 +550,7 @@ TEST_F(ForwardProxyTest, CurlSseStreamIsReplayedByteForByte) {
   CurlResult replayed = Curl(rep->url(), url, args);
   ASSERT_EQ(replayed.code, 0) << replayed.err << "\n" << rep->stderr_text();
   EXPECT_EQ(replayed.body, recorded.body);
-  EXPECT_EQ(StableHeaders(replayed.headers), StableHeaders(recorded.headers));
+  EXPECT_EQ(replayed.headers, recorded.headers);  // CONNECT answer and head alike
   Stop(rep.get());
 }
 
@@ -606,7 +591,7 @@ TEST_F(ForwardProxyTest, PlainHttpAbsoluteFormToAnInterceptedHostIsRecordedAndRe
   CurlResult replayed = Curl(rep->url(), url, args);
   ASSERT_EQ(replayed.code, 0) << replayed.err;
   EXPECT_EQ(replayed.body, recorded.body);
-  EXPECT_EQ(StableHeaders(replayed.headers), StableHeaders(recorded.headers));
+  EXPECT_EQ(replayed.headers, recorded.headers);  // CONNECT answer and head alike
   Stop(rep.get());
 }
 
