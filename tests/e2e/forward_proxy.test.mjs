@@ -2,7 +2,7 @@
 // its base URL at https://api.anthropic.com:PORT and reaches it through an undici ProxyAgent
 // passed as `fetchOptions.dispatcher` (the SDK's documented proxy hook), trusting tapedeck's CA.
 // The fake upstream serves HTTPS with the test certificate for the API host names
-// (TAPEDECK_TEST_CERTS/api.pem), and tapedeck maps the name to it with --resolve. Record, stop
+// (E2E_TEST_CERTS/api.pem), and tapedeck maps the name to it with --resolve. Record, stop
 // the upstream, replay: the transcripts must be equal.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,11 +19,11 @@ import {
 import { SCENARIOS } from './scenarios.mjs';
 import { startUpstream } from './upstream.mjs';
 
-const CERTS = process.env.TAPEDECK_TEST_CERTS;
+const CERTS = process.env.E2E_TEST_CERTS;
 const HOST = 'api.anthropic.com';
 const skip = skipTapedeck ||
   (CERTS && existsSync(join(CERTS ?? '', 'api.pem')) ? false :
-    'TAPEDECK_TEST_CERTS does not name the test certificates (api.pem)');
+    'E2E_TEST_CERTS does not name the test certificates (api.pem)');
 
 // One non-streamed (two messages) and one streamed scenario, run the same way in both phases.
 const SCENARIO_KEYS = ['messagesCreate', 'messagesStream'];
