@@ -1,9 +1,7 @@
-// Forward-proxy mode end to end (issue #13): the real `tapedeck` binary as an HTTPS_PROXY for the
-// real `curl` and for an OpenSSL client in this test. A TLS fake upstream whose certificate the
-// test CA signs for the real API host names stands in for api.anthropic.com, reached through
-// `--resolve`. Record, stop the upstream, replay: byte-identical; other hosts tunnelled untouched
-// or refused; hostile clients closed and logged; the minted leaf verified; exec's variables;
-// `tapedeck ca init|path`.
+// Forward-proxy mode end to end (issue #13): the tapedeck binary as the proxy of curl and of an
+// OpenSSL client, a TLS fake upstream standing in for api.anthropic.com via --resolve. Record and
+// replay byte for byte; other hosts tunnelled or refused; hostile clients closed and logged; the
+// minted leaf verified; exec's variables; `tapedeck ca init|path`.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
