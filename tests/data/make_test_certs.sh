@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Makes a throwaway test CA and a server certificate for localhost / 127.0.0.1 / ::1 signed by
-# it (plus one for wrong.example, to test host name checks), with the openssl CLI. Used by the
-# integration tests' TLS fake upstream. Writes into the BUILD directory (never the source
-# tree): no key is ever committed.
+# it (plus one for wrong.example, to test host name checks, and api.pem for the real API host
+# names, which forward-proxy tests map to a fake upstream with --resolve), with the openssl CLI.
+# Used by the integration tests' TLS fake upstream. Writes into the BUILD directory (never the
+# source tree): no key is ever committed.
 # Usage: make_test_certs.sh OUTDIR
 set -euo pipefail
 out=${1:?usage: make_test_certs.sh OUTDIR}
 mkdir -p "$out"
 cd "$out"
-if [ -s server.pem ] && [ -s server.key ] && [ -s wrong-host.pem ] && [ -s ca.pem ]; then
+# Every file must be there: a build folder made before one was added regenerates them all (the
+# CA key is thrown away, so a new certificate needs a new CA).
+if [ -s server.pem ] && [ -s server.key ] && [ -s wrong-host.pem ] && [ -s api.pem ] &&
+   [ -s api.key ] && [ -s ca.pem ]; then
   exit 0
 fi
 tmp=$(mktemp -d)
@@ -39,9 +43,19 @@ openssl x509 -req -in "$tmp/wrong-host.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.ke
   -CAcreateserial -days 3650 -sha256 -extfile "$tmp/wrong.ext" -out "$tmp/wrong-host.pem" \
   2>/dev/null
 
+# The API hosts a forward-proxy test intercepts, plus loopback, so one upstream serves them all.
+openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=api.anthropic.com" \
+  -keyout "$tmp/api.key" -out "$tmp/api.csr" 2>/dev/null
+api_sans=DNS:api.anthropic.com,DNS:api.openai.com,DNS:localhost,IP:127.0.0.1
+sed "s/^subjectAltName=.*/subjectAltName=$api_sans/" "$tmp/server.ext" > "$tmp/api.ext"
+openssl x509 -req -in "$tmp/api.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+  -CAcreateserial -days 3650 -sha256 -extfile "$tmp/api.ext" -out "$tmp/api.pem" 2>/dev/null
+
 # Install atomically-ish: the key and certificate first, the CA (what callers check) last.
 mv "$tmp/server.key" server.key
 mv "$tmp/server.pem" server.pem
 mv "$tmp/wrong-host.key" wrong-host.key
 mv "$tmp/wrong-host.pem" wrong-host.pem
+mv "$tmp/api.key" api.key
+mv "$tmp/api.pem" api.pem
 mv "$tmp/ca.pem" ca.pem

@@ -16,8 +16,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Clients. `ctx` is { phase: 'direct'|'record'|'replay', baseURL, anthropicKey, openaiKey,
-// fromEnv }. With fromEnv the SDKs configure themselves from the environment alone (as under
-// `tapedeck exec`). Each client counts the HTTP attempts it makes, retries included.
+// fromEnv, fetchOptions }. With fromEnv the SDKs configure themselves from the environment alone
+// (as under `tapedeck exec`); fetchOptions (e.g. an undici ProxyAgent as `dispatcher`) go to the
+// Anthropic client. Each client counts the HTTP attempts it makes, retries included.
 
 function countingFetch(counter) {
   return (url, init) => {
@@ -30,6 +31,7 @@ export function anthropicClient(ctx, { maxRetries = 0 } = {}) {
   const counter = { attempts: 0 };
   const opts = { maxRetries, timeout: REQUEST_TIMEOUT_MS, fetch: countingFetch(counter) };
   if (!ctx.fromEnv) Object.assign(opts, { baseURL: ctx.baseURL, apiKey: ctx.anthropicKey });
+  if (ctx.fetchOptions) opts.fetchOptions = ctx.fetchOptions;
   return { client: new Anthropic(opts), counter };
 }
 

@@ -3,6 +3,7 @@
 // deterministic gaps, splits tool-input JSON and socket writes at awkward places, checks the key
 // it is sent, and keeps what it received and the exact bytes it sent for the tests to assert on.
 import http from 'node:http';
+import https from 'node:https';
 import { pathToFileURL } from 'node:url';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -331,8 +332,9 @@ function midUtf8(buf) {
 // 404. Resolves once it listens; the returned object's `received` and `sent` grow as requests
 // arrive (one entry each, in arrival order; each received entry keeps every header, credentials
 // included, for the tests to assert on). Call close() to stop it: open keep-alive connections
-// are cut, so a client that still talks to it afterwards fails.
-export async function startUpstream({ anthropicKey, openaiKey, port = 0, provider } = {}) {
+// are cut, so a client that still talks to it afterwards fails. With `tls` ({ cert, key }, PEM)
+// it serves HTTPS instead (url then starts with https://localhost).
+export async function startUpstream({ anthropicKey, openaiKey, port = 0, provider, tls } = {}) {
   if (provider !== undefined && provider !== 'anthropic' && provider !== 'openai') {
     throw new Error(`fake upstream: provider ${provider}: expected anthropic or openai`);
   }
@@ -446,7 +448,7 @@ export async function startUpstream({ anthropicKey, openaiKey, port = 0, provide
       'content-type': 'text/event-stream; charset=utf-8' }, chatEvents(body, fp));
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     const parts = [];
     req.on('data', (c) => parts.push(c));
     req.on('end', () => {
@@ -474,7 +476,8 @@ export async function startUpstream({ anthropicKey, openaiKey, port = 0, provide
         res.end(anthropicError('api_error', `fake upstream: ${err.message}`));
       });
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -483,7 +486,7 @@ export async function startUpstream({ anthropicKey, openaiKey, port = 0, provide
   const actualPort = server.address().port;
   return {
     port: actualPort,
-    url: `http://127.0.0.1:${actualPort}`,
+    url: tls ? `https://localhost:${actualPort}` : `http://127.0.0.1:${actualPort}`,
     anthropicKey,
     openaiKey,
     received,
