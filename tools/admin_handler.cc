@@ -24,7 +24,8 @@ void RespondError(proxy::Exchange& exchange, int status, std::string_view messag
 
 void AdminHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   const cassette::Request& r = exchange->request();
-  if (r.path.compare(0, kAdminPrefix.size(), kAdminPrefix) != 0) {
+  // A forward-proxied request (it has an origin) is for that origin, never for tapedeck.
+  if (!r.origin.empty() || r.path.compare(0, kAdminPrefix.size(), kAdminPrefix) != 0) {
     next_->Handle(std::move(exchange));
     return;
   }
