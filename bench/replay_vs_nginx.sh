@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Replay throughput and latency beside nginx serving the same bytes as static files, measured in
-# one run with wrk (64 keep-alive connections), then replay timing error at recorded pace.
-# The server gets core 0 and wrk core 1 (taskset), loopback only. The runs alternate between
-# nginx and tapedeck for ROUNDS rounds, so both see the same machine; the summary gives the
-# median of each, and the server's CPU time per request (utime+stime from /proc, steadier than
-# requests per second on a shared machine).
+# one run with wrk, in two configurations:
+# - unpinned, as a user runs it: server and wrk left to the scheduler, wrk -t1 -c32 -d5s
+#   (keep-alive), tapedeck at its default --log-level (info: one access line per request);
+# - pinned: the server gets core 0 and wrk core 1 (taskset), wrk -t1 -c64, tapedeck at warn;
+# then replay timing error at recorded pace. Loopback only. In each configuration the runs
+# alternate between nginx and tapedeck for ROUNDS rounds, so both see the same machine; the
+# summary gives the median of each, and the server's CPU time per request (utime+stime from
+# /proc, steadier than requests per second on a shared machine).
 #
-# Usage: bench/replay_vs_nginx.sh [BUILD_DIR] [SECONDS] [ROUNDS]
+# Usage: bench/replay_vs_nginx.sh [BUILD_DIR] [SECONDS] [ROUNDS]   (SECONDS: pinned runs)
+# PINNED=0 runs the unpinned configuration only.
 # Needs: nginx, wrk (apt-get install nginx-light wrk), python3, a built tapedeck and
 # replay_timing_bench (cmake --build BUILD_DIR --target tapedeck replay_timing_bench).
 set -euo pipefail
@@ -28,61 +32,26 @@ trap cleanup EXIT
 
 # The payloads: an Anthropic non-streamed answer and a 50-event SSE stream, as a cassette (for
 # tapedeck) and as static files (for nginx), byte for byte the same bodies.
-python3 - "$work" <<'PY'
-import json, os, sys
-work = sys.argv[1]
-dump = lambda v: json.dumps(v, separators=(",", ":"))
-os.makedirs(f"{work}/www/v1", exist_ok=True)
-message = dump({"id": "msg_bench0001", "type": "message", "role": "assistant",
-                "model": "claude-sonnet-4-5",
-                "content": [{"type": "text", "text": "Hello! " * 40}],
-                "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 24, "output_tokens": 81}})
-events = ["event: message_start\ndata: " + dump({"type": "message_start", "message": {
-    "id": "msg_bench0002", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-    "content": [], "usage": {"input_tokens": 24, "output_tokens": 1}}}) + "\n\n"]
-for i in range(48):
-    events.append("event: content_block_delta\ndata: " + dump({"type": "content_block_delta",
-        "index": 0, "delta": {"type": "text_delta", "text": f"token{i} "}}) + "\n\n")
-events.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
-open(f"{work}/www/v1/message.json", "w").write(message)
-open(f"{work}/www/v1/stream.sse", "w").write("".join(events))
-req = lambda stream: {"model": "claude-sonnet-4-5", "max_tokens": 256, "stream": stream,
-                      "messages": [{"role": "user", "content": "bench"}]}
-def interaction(seq, stream, response):
-    return {"seq": seq, "recorded_at": "2026-11-21T10:00:00.000000Z",
-            "request": {"method": "POST", "path": "/v1/messages",
-                        "headers": [["content-type", "application/json"]],
-                        "body": {"json": req(stream)}},
-            "response": response, "timing": {"headers_us": 1000, "done_us": 2000}}
-plain = {"status": 200, "headers": [["content-type", "application/json"]],
-         "body": {"text": message}}
-streamed = {"status": 200, "headers": [["content-type", "text/event-stream"]],
-            "stream": {"kind": "sse", "events": [{"at_us": 1000 + i, "data": e}
-                                                  for i, e in enumerate(events)]}}
-with open(f"{work}/bench.jsonl", "w") as f:
-    f.write(dump({"tapedeck": "cassette", "version": 1,
-                  "created_at": "2026-11-21T10:00:00.000000Z"}) + "\n")
-    f.write(dump(interaction(0, False, plain)) + "\n")
-    f.write(dump(interaction(1, True, streamed)) + "\n")
-for name, stream in (("post_plain", False), ("post_stream", True)):
-    body = dump(req(stream)).replace("\\", "\\\\").replace("'", "\\'")
-    open(f"{work}/{name}.lua", "w").write(
-        "wrk.method = 'POST'\nwrk.headers['content-type'] = 'application/json'\n"
-        f"wrk.body = '{body}'\n")
-print(f"message {len(message)} bytes, stream {len(''.join(events))} bytes in {len(events)} events")
-PY
+python3 bench/replay_payloads.py "$work"
 
 chmod -R a+rX "$work"  # nginx's worker runs as an unprivileged user
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-nginx_port=$(free_port)
-cat >"$work/nginx.conf" <<NGINX
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# start_servers NAME PIN [TAPEDECK_FLAGS...]: nginx (one worker) and tapedeck, both under PIN
+# (a command prefix such as "taskset -c 0", or empty); sets nginx_port, nginx_worker, td_port,
+# td_pid and checks that both serve the same bytes.
+start_servers() {
+  local name=$1 pin=$2; shift 2
+  nginx_port=$(free_port)
+  mkdir -p "$work/$name"
+  cat >"$work/$name/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx.err warn;
+pid $work/$name/nginx.pid;
+error_log $work/$name/nginx.err warn;
 events { worker_connections 4096; }
 http {
   access_log off;
@@ -91,30 +60,30 @@ http {
   server { listen 127.0.0.1:$nginx_port; root $work/www; }
 }
 NGINX
-taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
-nginx_master=$!
+  $pin nginx -c "$work/$name/nginx.conf" -p "$work" & pids+=($!)
+  local nginx_master=$!
+  $pin "$tapedeck" replay --cassette "$work/bench.jsonl" --listen 127.0.0.1:0 \
+    --timing instant "$@" 2>"$work/$name/tapedeck.err" & pids+=($!)
+  td_pid=$!
+  timeout 10 bash -c "until grep -q 'listening on' '$work/$name/tapedeck.err'; do sleep 0.05; done"
+  td_port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' \
+    "$work/$name/tapedeck.err")
+  [ -n "$td_port" ] || { cat "$work/$name/tapedeck.err"; exit 1; }
+  timeout 10 bash -c "until pgrep -P $nginx_master >/dev/null; do sleep 0.05; done"
+  nginx_worker=$(pgrep -P "$nginx_master" | head -1)
+  # Sanity: both serve the same bytes.
+  curl -s "http://127.0.0.1:$nginx_port/v1/stream.sse" >"$work/n.sse"
+  curl -s "http://127.0.0.1:$td_port/v1/messages" -H 'content-type: application/json' \
+    --data-binary "@$work/post_stream.json" >"$work/t.sse"
+  cmp -s "$work/n.sse" "$work/t.sse" || { echo "tapedeck and nginx bytes differ" >&2; exit 1; }
+}
 
-taskset -c 0 "$tapedeck" replay --cassette "$work/bench.jsonl" --listen 127.0.0.1:0 \
-  --timing instant --log-level warn 2>"$work/tapedeck.err" & pids+=($!)
-td_pid=$!
-timeout 10 bash -c "until grep -q 'listening on' '$work/tapedeck.err'; do sleep 0.05; done"
-td_port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/tapedeck.err")
-[ -n "$td_port" ] || { cat "$work/tapedeck.err"; exit 1; }
-
-# Sanity: both serve the same bytes.
-curl -s "http://127.0.0.1:$nginx_port/v1/stream.sse" >"$work/n.sse"
-curl -s "http://127.0.0.1:$td_port/v1/messages" -H 'content-type: application/json' \
-  -d "$(python3 -c 'import json;print(json.dumps({"model":"claude-sonnet-4-5","max_tokens":256,"stream":True,"messages":[{"role":"user","content":"bench"}]}))')" >"$work/t.sse"
-cmp -s "$work/n.sse" "$work/t.sse" || { echo "tapedeck and nginx bytes differ" >&2; exit 1; }
-
-nginx_worker=$(pgrep -P "$nginx_master" | head -1)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-run() {  # run LABEL SERVER_PID URL [LUA]
-  local label=$1 pid=$2 url=$3 lua=${4:-}
+# run NAME LABEL SERVER_PID WRK_PREFIX CONNECTIONS SECONDS URL [LUA]
+run() {
+  local name=$1 label=$2 pid=$3 prefix=$4 conns=$5 dur=$6 url=$7 lua=${8:-}
   local out before after
   before=$(cpu_ticks "$pid")
-  out=$(taskset -c 1 wrk -t1 -c64 -d"${secs}s" --latency ${lua:+-s "$lua"} "$url")
+  out=$($prefix wrk -t1 -c"$conns" -d"${dur}s" --latency ${lua:+-s "$lua"} "$url")
   after=$(cpu_ticks "$pid")
   local rps n p50 p99 cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -124,19 +93,22 @@ run() {  # run LABEL SERVER_PID URL [LUA]
   cpu=$(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $n:.1f}')")
   printf '%-14s %10s req/s   p50 %8s   p99 %8s   server CPU %5s us/req\n' \
     "$label" "$rps" "$p50" "$p99" "$cpu"
-  echo "$rps $cpu" >>"$work/$label.runs"
+  echo "$rps $cpu" >>"$work/$name/$label.runs"
 }
 
-echo "wrk -t1 -c64 -d${secs}s, server on core 0, wrk on core 1, $rounds rounds"
-for round in $(seq "$rounds"); do
-  echo "round $round"
-  run nginx-json "$nginx_worker" "http://127.0.0.1:$nginx_port/v1/message.json"
-  run tapedeck-json "$td_pid" "http://127.0.0.1:$td_port/v1/messages" "$work/post_plain.lua"
-  run nginx-sse "$nginx_worker" "http://127.0.0.1:$nginx_port/v1/stream.sse"
-  run tapedeck-sse "$td_pid" "http://127.0.0.1:$td_port/v1/messages" "$work/post_stream.lua"
-done
-echo "medians over $rounds rounds"
-python3 - "$work" <<'PY'
+# rounds NAME WRK_PREFIX CONNECTIONS SECONDS: alternate nginx and tapedeck, then the medians.
+rounds() {
+  local name=$1 prefix=$2 conns=$3 dur=$4
+  local nginx="http://127.0.0.1:$nginx_port/v1" td="http://127.0.0.1:$td_port/v1/messages"
+  for round in $(seq "$rounds"); do
+    echo "round $round"
+    run "$name" nginx-json "$nginx_worker" "$prefix" "$conns" "$dur" "$nginx/message.json"
+    run "$name" tapedeck-json "$td_pid" "$prefix" "$conns" "$dur" "$td" "$work/post_plain.lua"
+    run "$name" nginx-sse "$nginx_worker" "$prefix" "$conns" "$dur" "$nginx/stream.sse"
+    run "$name" tapedeck-sse "$td_pid" "$prefix" "$conns" "$dur" "$td" "$work/post_stream.lua"
+  done
+  echo "medians over $rounds rounds"
+  python3 - "$work/$name" <<'PY'
 import statistics, sys
 work = sys.argv[1]
 def med(label, col):
@@ -147,7 +119,22 @@ for kind in ("json", "sse"):
     print(f"{kind:5} nginx {n:9.0f} req/s {nc:5.1f} us/req   tapedeck {t:9.0f} req/s "
           f"{tc:5.1f} us/req   tapedeck/nginx {100 * t / n:.0f}%")
 PY
-grep -v 'listening on' "$work/tapedeck.err" | grep -v '^tapedeck: info' || true
+}
+
+# Unpinned, as a user runs it: server and wrk left to the scheduler, 32 connections, 5 s runs,
+# tapedeck at its default --log-level (info: an access line per request, to a file here).
+echo "unpinned: wrk -t1 -c32 -d5s, no taskset, tapedeck at the default log level, $rounds rounds"
+start_servers unpinned ""
+rounds unpinned "" 32 5
+
+[ "${PINNED:-1}" = 0 ] && exit 0
+
+# Pinned: the server gets core 0 and wrk core 1, tapedeck at --log-level warn.
+echo
+echo "pinned: wrk -t1 -c64 -d${secs}s, server on core 0, wrk on core 1, $rounds rounds"
+start_servers pinned "taskset -c 0" --log-level warn
+rounds pinned "taskset -c 1" 64 "$secs"
+grep -hv 'listening on' "$work"/pinned/tapedeck.err | grep -v '^tapedeck: info' || true
 
 echo
 taskset -c 1 "$build/bench/replay_timing_bench" "$tapedeck" --streams 100 --events 50 --gap-ms 20 \

@@ -8,8 +8,20 @@
 namespace td::proxy {
 namespace {
 
+bool NeedsEscape(char c, bool quote_escapes) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f || (quote_escapes ? c == '"' || c == '\\' : c == ' ');
+}
+
 void AppendSafe(std::string* out, std::string_view text, bool quote_escapes) {
-  for (char c : text) {
+  // Runs of bytes that need no escape are appended whole: a line is written per request.
+  while (!text.empty()) {
+    size_t run = 0;
+    while (run < text.size() && !NeedsEscape(text[run], quote_escapes)) ++run;
+    out->append(text.data(), run);
+    if (run == text.size()) return;
+    const char c = text[run];
+    text.remove_prefix(run + 1);
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f || (quote_escapes && (c == '"' || c == '\\'))) {
       char buf[8];
@@ -19,10 +31,8 @@ void AppendSafe(std::string* out, std::string_view text, bool quote_escapes) {
         std::snprintf(buf, sizeof buf, "\\x%02x", u);
       }
       *out += buf;
-    } else if (!quote_escapes && c == ' ') {
-      *out += "%20";
     } else {
-      *out += c;
+      *out += "%20";  // a space outside quotes
     }
   }
 }

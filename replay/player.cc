@@ -130,7 +130,8 @@ void Player::Start() {
   if (!s.playing->streamed && fault.kind != FaultKind::kTruncate) {
     s.content_length = s.playing->body.size();
   }
-  s.cursor.emplace(*s.playing, options_.chunking, limit, max_pieces, salt_);
+  s.cursor.emplace(*s.playing, options_.chunking, limit, max_pieces, salt_,
+                   /*arrival_times=*/!options_.timing.instant);
   Pump();
   in_start_ = false;
 }

@@ -1,6 +1,8 @@
 // Wire-safety checks for header fields and the header-line writer.
 #include "proxy/internal/headers.h"
 
+#include <algorithm>
+
 #include "cassette/http_headers.h"
 #include "proxy/internal/http_parser.h"
 
@@ -25,16 +27,25 @@ bool IsValidFieldValue(std::string_view value) {
 std::vector<std::string> AppendHeaderLines(const cassette::Headers& headers, std::string& out,
                                            std::string_view skip) {
   std::vector<std::string> unsafe;
-  for (const auto& [name, value] : cassette::EndToEndHeaders(headers)) {
-    if (!skip.empty() && cassette::HeaderNameEquals(name, skip)) continue;
+  auto append = [&](const std::string& name, const std::string& value) {
+    if (!skip.empty() && cassette::HeaderNameEquals(name, skip)) return;
     if (!IsValidFieldName(name) || !IsValidFieldValue(value)) {
       unsafe.push_back(name);
-      continue;
+      return;
     }
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+  };
+  // Without a Connection header (every replayed response: the recording kept end-to-end headers
+  // only), the end-to-end headers are those that are not hop-by-hop: no copy of them is needed.
+  const bool has_connection = std::any_of(headers.begin(), headers.end(), [](const auto& h) {
+    return cassette::HeaderNameEquals(h.first, "connection");
+  });
+  if (has_connection) {
+    for (const auto& [name, value] : cassette::EndToEndHeaders(headers)) append(name, value);
+    return unsafe;
+  }
+  for (const auto& [name, value] : headers) {
+    if (!cassette::IsHopByHopHeader(name)) append(name, value);
   }
   return unsafe;
 }

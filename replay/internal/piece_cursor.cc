@@ -13,11 +13,12 @@ std::uint64_t MixSeed(std::uint64_t seed, std::uint64_t salt) {
 }
 
 PieceCursor::PieceCursor(const PreparedResponse& response, const Chunking& chunking, size_t limit,
-                         size_t max_pieces, std::uint64_t salt)
+                         size_t max_pieces, std::uint64_t salt, bool arrival_times)
     : response_(response),
       chunking_(chunking),
       limit_(std::min(limit, response.body.size())),
-      max_pieces_(max_pieces) {
+      max_pieces_(max_pieces),
+      arrival_times_(arrival_times) {
   if (chunking.kind == ChunkingKind::kRandom) rng_.emplace(MixSeed(chunking.seed, salt));
 }
 
@@ -66,7 +67,7 @@ bool PieceCursor::Next(Piece* piece) {
       break;
   }
   end = std::clamp(end, pos_ + 1, limit_);
-  at = ArrivalOf(end - 1);
+  if (arrival_times_) at = ArrivalOf(end - 1);
   *piece = Piece{pos_, end, at};
   pos_ = end;
   ++produced_;

@@ -24,9 +24,11 @@ struct Piece {
 class PieceCursor {
  public:
   // Plays bytes [0, limit) of `response.body` in at most `max_pieces` pieces. `salt` varies
-  // random cuts between interactions. `response` must outlive the cursor.
+  // random cuts between interactions. `response` must outlive the cursor. Without
+  // `arrival_times` (instant timing ignores them), every piece's at_us is 0 and the search for
+  // it is skipped; the pieces' bytes are the same.
   PieceCursor(const PreparedResponse& response, const Chunking& chunking, size_t limit,
-              size_t max_pieces, std::uint64_t salt);
+              size_t max_pieces, std::uint64_t salt, bool arrival_times = true);
 
   // The next piece; false when the bytes or the piece budget ran out.
   bool Next(Piece* piece);
@@ -40,6 +42,7 @@ class PieceCursor {
   Chunking chunking_;
   size_t limit_;
   size_t max_pieces_;
+  bool arrival_times_;
   size_t pos_ = 0;
   size_t produced_ = 0;
   size_t event_ = 0;                    // kEvent: the next event

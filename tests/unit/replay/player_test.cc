@@ -210,6 +210,18 @@ TEST(PlayerTest, EveryChunkingConcatenatesToTheRecordedBytes) {
   }
 }
 
+TEST(PlayerTest, InstantTimingCutsTheSameWritesAsRecordedTiming) {
+  // Instant timing skips looking up when each piece had arrived; the pieces must not change.
+  cassette::Interaction plain = InteractionBuilder().ResponseBody(std::string(3000, 'j'));
+  for (const cassette::Interaction& it : {Stream(), plain}) {
+    for (const char* chunking : {"event", "recorded", "byte", "random", "random:7"}) {
+      Playback instant(it, With("instant", chunking));
+      Playback recorded(it, With("recorded", chunking));
+      EXPECT_EQ(instant.PlayAll(), recorded.PlayAll()) << chunking;
+    }
+  }
+}
+
 TEST(PlayerTest, EventChunkingWritesOneEventPerWrite) {
   Playback run(Stream(), With("instant", "event"));
   EXPECT_EQ(run.PlayAll(), (std::vector<std::string>{kEvent0, kEvent1, kEvent2, kEvent3}));
