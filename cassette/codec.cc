@@ -22,6 +22,7 @@
 #include "cassette/internal/codec_internal.h"
 #include "cassette/internal/codec_text.h"
 #include "cassette/internal/file_io.h"
+#include "cassette/internal/interaction_line.h"
 #include "cassette/internal/json_line.h"
 #include "cassette/internal/zstd_handles.h"
 #include "cassette/internal/zstd_stream.h"
@@ -309,13 +310,16 @@ namespace {
 // than the cap is refused as soon as it passes it. One reader reads one input, on one thread.
 class CassetteReader {
  public:
+  // With `visitor` (not owned; outlives the reader), the header and each interaction go to it
+  // as they are read instead of into the result.
   CassetteReader(std::string_view name, const ReadOptions& options, std::uint64_t max_bytes,
-                 ReadReport* report, bool header_only)
+                 ReadReport* report, bool header_only, const CassetteVisitor* visitor = nullptr)
       : where_(CassetteWhere(name)),
         options_(options),
         max_bytes_(max_bytes),
         report_(report),
-        header_only_(header_only) {}
+        header_only_(header_only),
+        visitor_(visitor) {}
 
   // Takes the next bytes of the file. After done() is true the rest may be left unread.
   Status Feed(std::string_view bytes) {
@@ -487,6 +491,7 @@ class CassetteReader {
       DropLine();
       return Status::Ok();
     }
+    if (Status status; TryFastLine(has_newline, &status)) return status;
     const std::string at = where_ + ": line " + std::to_string(first_line);
     Json json;
     std::string why;
@@ -522,6 +527,10 @@ class CassetteReader {
       version_ = result_.cassette.version;
       header_seen_ = true;
       header_line_no_ = first_line;
+      if (visitor_ != nullptr && visitor_->header) {
+        Cassette header = result_.cassette;
+        TD_RETURN_IF_ERROR(visitor_->header(std::move(header)));
+      }
       return Status::Ok();
     }
     TD_RETURN_IF_ERROR(MigrateLine(version_, &json, /*is_header=*/false).WithContext(at));
@@ -531,7 +540,36 @@ class CassetteReader {
     if (report_ != nullptr) {
       for (std::string& note : notes) report_->notes.push_back(at + ": " + note);
     }
-    result_.cassette.interactions.push_back(std::move(*interaction));
+    return Keep(std::move(*interaction));
+  }
+
+  // The fast path (internal/interaction_line.h) for an interaction line, when the line may take
+  // it: interaction lines need no migration from this version, and the general path could not
+  // refuse it as too big. True when it read the line (then it is kept).
+  bool TryFastLine(bool has_newline, Status* status) {
+    if (!header_seen_ || version_ < internal::kOldestVersionOfCurrentInteractionLines) {
+      return false;
+    }
+    const std::string_view line = line_.view();
+    if (line.size() > kTreeBytesPerLineByte * LineCap() / internal::kMaxTreeBytesPerTextByte) {
+      return false;
+    }
+    Interaction interaction;
+    if (!internal::DecodeInteractionLine(line, &interaction)) return false;
+    DropLine();
+    last_line_no_ = line_no_;
+    if (!has_newline) result_.missing_final_newline = true;
+    *status = Keep(std::move(interaction));
+    return true;
+  }
+
+  // An interaction read: to the visitor, or into the result.
+  Status Keep(Interaction&& interaction) {
+    if (visitor_ != nullptr) {
+      if (visitor_->interaction) return visitor_->interaction(std::move(interaction));
+      return Status::Ok();
+    }
+    result_.cassette.interactions.push_back(std::move(interaction));
     return Status::Ok();
   }
 
@@ -540,6 +578,7 @@ class CassetteReader {
   const std::uint64_t max_bytes_;
   ReadReport* const report_;
   const bool header_only_;
+  const CassetteVisitor* const visitor_;
 
   bool form_known_ = false;
   std::string prefix_;  // the first bytes, until there are four
@@ -576,11 +615,12 @@ namespace {
 
 // Reads `path` in chunks through a CassetteReader.
 Result<ParsedFile> ReadThrough(const std::string& path, ReadReport* report,
-                               const ReadOptions& options, bool header_only) {
+                               const ReadOptions& options, bool header_only,
+                               const CassetteVisitor* visitor = nullptr) {
   const std::string where = CassetteWhere(path);
   Result<UniqueFd> fd = OpenForReading(path, kMaxCassetteBytes, where);
   if (!fd.ok()) return fd.status();
-  CassetteReader reader(path, options, kMaxCassetteBytes, report, header_only);
+  CassetteReader reader(path, options, kMaxCassetteBytes, report, header_only, visitor);
   constexpr size_t kChunk = 128 * 1024;
   auto buffer = std::make_unique<char[]>(kChunk);
   while (!reader.done()) {
@@ -597,6 +637,11 @@ Result<ParsedFile> ReadThrough(const std::string& path, ReadReport* report,
 Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
                                     const ReadOptions& options) {
   return ReadThrough(path, report, options, /*header_only=*/false);
+}
+
+Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
+                                    const ReadOptions& options, const CassetteVisitor& visitor) {
+  return ReadThrough(path, report, options, /*header_only=*/false, &visitor);
 }
 
 Result<bool> FileStartsWithCassetteHeader(const std::string& path) {
@@ -647,6 +692,17 @@ Result<Cassette> ReadCassette(const std::string& path, const ReadOptions& option
 
 Result<Cassette> ReadCassette(const std::string& path, ReadReport* report) {
   return ReadCassette(path, ReadOptions{}, report);
+}
+
+Status StreamCassette(const std::string& path, const ReadOptions& options, ReadReport* report,
+                      const CassetteVisitor& visitor) {
+  ReadReport local;
+  Result<internal::ParsedFile> parsed =
+      internal::ReadCassetteFile(path, report != nullptr ? report : &local, options, visitor);
+  if (report == nullptr) {
+    for (const std::string& warning : local.warnings) TD_LOG(kWarn) << warning;
+  }
+  return parsed.status();
 }
 
 std::string SerializeInteraction(const Interaction& interaction) {
