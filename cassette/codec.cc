@@ -426,6 +426,15 @@ class CassetteReader {
       const size_t take = nl == std::string_view::npos ? text.size() : nl;
       const std::uint64_t cap = LineCap();
       if (line_.size() + take > cap) return LineTooLong(cap);
+      // A whole line in `text`, the usual case: the fast path reads it where it is, uncopied.
+      if (nl != std::string_view::npos && line_.empty() && document_line_no_ == 0) {
+        Status status;
+        if (TryDirectLine(text.substr(0, nl), &status)) {
+          if (!status.ok()) return DeferUntilFrameEnd(std::move(status));
+          text.remove_prefix(nl + 1);
+          continue;
+        }
+      }
       line_.Append(text.substr(0, take));
       if (nl == std::string_view::npos) return Status::Ok();
       if (Status status = EndLine(/*has_newline=*/true); !status.ok()) {
@@ -479,6 +488,7 @@ class CassetteReader {
   }
 
   Status EndLine(bool has_newline) {
+    const bool fast_tried = std::exchange(fast_path_failed_, false);  // by TryDirectLine
     ++line_no_;
     Result<bool> gathering = GatherDocument(has_newline);
     if (!gathering.ok()) return gathering.status();
@@ -491,7 +501,7 @@ class CassetteReader {
       DropLine();
       return Status::Ok();
     }
-    if (Status status; TryFastLine(has_newline, &status)) return status;
+    if (Status status; !fast_tried && TryFastLine(has_newline, &status)) return status;
     const std::string at = where_ + ": line " + std::to_string(first_line);
     Json json;
     std::string why;
@@ -543,23 +553,37 @@ class CassetteReader {
     return Keep(std::move(*interaction));
   }
 
-  // The fast path (internal/interaction_line.h) for an interaction line, when the line may take
-  // it: interaction lines need no migration from this version, and the general path could not
-  // refuse it as too big. True when it read the line (then it is kept).
+  // Whether a line of `size` bytes may take the fast path (internal/interaction_line.h):
+  // interaction lines need no migration from this version, and the general path could not
+  // refuse it as too big.
+  bool FastPathTakes(size_t size) const {
+    return header_seen_ && version_ >= internal::kOldestVersionOfCurrentInteractionLines &&
+           size <= kTreeBytesPerLineByte * LineCap() / internal::kMaxTreeBytesPerTextByte;
+  }
+
+  // The fast path for the line in line_ (ended by a '\n' when `has_newline`). True when it read
+  // the line (then it is kept, with what Keep says in *status).
   bool TryFastLine(bool has_newline, Status* status) {
-    if (!header_seen_ || version_ < internal::kOldestVersionOfCurrentInteractionLines) {
-      return false;
-    }
-    const std::string_view line = line_.view();
-    if (line.size() > kTreeBytesPerLineByte * LineCap() / internal::kMaxTreeBytesPerTextByte) {
-      return false;
-    }
-    Interaction interaction;
-    if (!internal::DecodeInteractionLine(line, &interaction)) return false;
+    if (!FastPathTakes(line_.size())) return false;
+    if (!internal::DecodeInteractionLine(line_.view(), &decoded_)) return false;
     DropLine();
     last_line_no_ = line_no_;
     if (!has_newline) result_.missing_final_newline = true;
-    *status = Keep(std::move(interaction));
+    *status = Keep(std::move(decoded_));
+    return true;
+  }
+
+  // The fast path for a whole line still in the decoded text (`line`, its '\n' after it). When
+  // it does not take the line, the line goes through line_ and EndLine as any other.
+  bool TryDirectLine(std::string_view line, Status* status) {
+    if (!FastPathTakes(line.size())) return false;
+    if (!internal::DecodeInteractionLine(line, &decoded_)) {
+      fast_path_failed_ = true;
+      return false;
+    }
+    ++line_no_;
+    last_line_no_ = line_no_;
+    *status = Keep(std::move(decoded_));
     return true;
   }
 
@@ -585,6 +609,10 @@ class CassetteReader {
   std::unique_ptr<ZstdStreamDecoder> decoder_;
   std::uint64_t raw_bytes_ = 0;
   LineBuffer line_;  // the current line so far, without '\n'
+  // What the fast path decodes into, line after line: a visitor that keeps only part of each
+  // interaction leaves the rest's strings and vectors to be reused.
+  Interaction decoded_;
+  bool fast_path_failed_ = false;  // on the line being copied into line_
   size_t line_no_ = 0;
   size_t document_line_no_ = 0;  // the first line of a pretty document being gathered, or 0
   size_t physical_start_ = 0;    // where the current physical line starts in line_

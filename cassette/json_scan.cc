@@ -9,6 +9,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
+#include <memory>
 #include <system_error>
 
 #include "cassette/internal/codec_text.h"
@@ -165,6 +167,33 @@ size_t PlainRunEnd(const unsigned char* p, size_t i, size_t n) {
   return i;
 }
 
+// PlainRunEnd that also copies the run to `*w` (and moves it on). Where SSE2 is there it stores
+// each 16-byte block whole before looking at it, so `*w` needs 16 bytes of room past the run.
+size_t CopyPlainRun(const unsigned char* p, size_t i, size_t n, char** w) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  while (n - i >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(*w), v);
+    const __m128i special =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                     _mm_cmplt_epi8(v, space));
+    const int mask = _mm_movemask_epi8(special);
+    if (mask != 0) {
+      const size_t k = static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      *w += k;
+      return i + k;
+    }
+    i += 16;
+    *w += 16;
+  }
+#endif
+  while (i < n && kStringBytes[p[i]] == kPlain) *(*w)++ = static_cast<char>(p[i++]);
+  return i;
+}
+
 // The end of the run of bytes >= 0x80 at `i`, when it is whole UTF-8 sequences; `i` plus the
 // valid prefix otherwise (a run of bytes >= 0x80 holds whole sequences or is not UTF-8).
 size_t Utf8RunEnd(std::string_view s, size_t i, bool* valid) {
@@ -223,14 +252,20 @@ bool JsonScanner::ReadString(std::string* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(s_.data());
   const size_t n = s_.size();
   // Decoded into the scanner's buffer first, then copied once: `out` gets one allocation of the
-  // right size rather than growing by doubling as escapes are appended.
-  scratch_.clear();
+  // right size rather than growing as escapes are appended. A value is never longer than its
+  // spelling, which ends before the text does, so the buffer needs no check as it fills.
+  // (16 bytes more: plain runs are copied 16 bytes at a time, the last block whole.)
+  if (buffer_size_ < n - pos_ + 16) {
+    buffer_size_ = n - pos_ + 16;
+    buffer_ = std::make_unique_for_overwrite<char[]>(buffer_size_);
+  }
+  char* const begin = buffer_.get();
+  char* w = begin;
   bool dump_form = true;
   size_t i = pos_;
   for (;;) {
-    const size_t run = i;
-    i = PlainRunEnd(p, i, n);
-    scratch_.append(s_.data() + run, i - run);
+    // A run of plain bytes, copied as it is found: one pass over it, no call for a short one.
+    i = CopyPlainRun(p, i, n, &w);
     if (i == n) {
       pos_ = i;
       return false;
@@ -238,7 +273,7 @@ bool JsonScanner::ReadString(std::string* out) {
     const unsigned char c = p[i];
     if (c == '"') {
       pos_ = i + 1;
-      out->append(scratch_);
+      out->append(begin, static_cast<size_t>(w - begin));
       return true;
     }
     if (c == '\\') {
@@ -251,19 +286,23 @@ bool JsonScanner::ReadString(std::string* out) {
                           : e == 'r'  ? '\r'
                                       : '\0';
       if (simple != '\0') {
-        scratch_ += simple;
+        *w++ = simple;
         i += 2;
         continue;
       }
       pos_ = i + 1;
-      if (!Escape(&scratch_, &dump_form)) return false;
+      escaped_.clear();
+      if (!Escape(&escaped_, &dump_form)) return false;
+      std::memcpy(w, escaped_.data(), escaped_.size());  // shorter than its escape
+      w += escaped_.size();
       i = pos_;
       continue;
     }
     if (c >= 0x80) {
       bool valid = false;
       const size_t end = Utf8RunEnd(s_, i, &valid);
-      scratch_.append(s_.data() + i, end - i);
+      std::memcpy(w, p + i, end - i);
+      w += end - i;
       i = end;
       if (!valid) {
         pos_ = i;

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -103,7 +104,9 @@ class JsonScanner {
 
   std::string_view s_;
   size_t pos_ = 0;
-  std::string scratch_;  // ReadString decodes here first
+  std::unique_ptr<char[]> buffer_;  // ReadString decodes here first
+  size_t buffer_size_ = 0;
+  std::string escaped_;  // one escape's value
 };
 
 }  // namespace td::cassette

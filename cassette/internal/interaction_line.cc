@@ -115,28 +115,39 @@ class LineDecoder {
     return s_.ReadString(out);
   }
 
+  // The element `n` of `*items` to fill, reusing one already there (its strings keep their
+  // capacity, so a reader decoding line after line into one Interaction allocates little).
+  template <class T>
+  static T& Slot(std::vector<T>* items, size_t n) {
+    return n < items->size() ? (*items)[n] : items->emplace_back();
+  }
+
   // ReadPairs.
   bool Pairs(std::vector<std::pair<std::string, std::string>>* out) {
-    out->clear();
-    return Array([&] {
-      std::pair<std::string, std::string>& pair = out->emplace_back();
+    size_t n = 0;
+    const bool ok = Array([&] {
+      std::pair<std::string, std::string>& pair = Slot(out, n++);
       return s_.Consume('[') && String(&pair.first) && s_.Consume(',') && String(&pair.second) &&
              s_.Consume(']');
     });
+    out->resize(n);
+    return ok;
   }
 
   // ReadRequest.
   bool Request(cassette::Request* out) {
     bool method = false, path = false, query = false, headers = false, body = false;
-    return Object([&](std::string_view key) {
-             if (key == "method") return Once(&method) && String(&out->method);
-             if (key == "path") return Once(&path) && String(&out->path);
-             if (key == "query") return Once(&query) && Pairs(&out->query);
-             if (key == "headers") return Once(&headers) && Pairs(&out->headers);
-             if (key == "body") return Once(&body) && Body(&out->body, /*is_request=*/true);
-             return false;
-           }) &&
-           method && path;
+    const bool ok = Object([&](std::string_view key) {
+      if (key == "method") return Once(&method) && String(&out->method);
+      if (key == "path") return Once(&path) && String(&out->path);
+      if (key == "query") return Once(&query) && Pairs(&out->query);
+      if (key == "headers") return Once(&headers) && Pairs(&out->headers);
+      if (key == "body") return Once(&body) && Body(&out->body, /*is_request=*/true);
+      return false;
+    });
+    if (!query) out->query.clear();
+    if (!headers) out->headers.clear();
+    return ok && method && path;
   }
 
   // ReadBody, for the forms tapedeck writes: "text", "base64", and "json" whose text is the
@@ -146,7 +157,8 @@ class LineDecoder {
     (void)is_request;  // "exact": false, the one difference, goes to the general path
     bool json = false, text = false, base64 = false, newline = false, exact = false;
     bool add_newline = false;
-    *out = cassette::Body{};
+    out->bytes.clear();
+    out->exact = true;
     const bool ok = Object([&](std::string_view key) {
       if (key == "json") {
         if (!Once(&json)) return false;
@@ -188,19 +200,25 @@ class LineDecoder {
   // ReadResponse.
   bool Response(cassette::Response* out) {
     bool status = false, headers = false, body = false, stream = false;
-    return Object([&](std::string_view key) {
-             if (key == "status") {
-               std::int64_t code = 0;
-               if (!Once(&status) || !Int64(&code) || code < 0 || code > 999) return false;
-               out->status = static_cast<int>(code);
-               return true;
-             }
-             if (key == "headers") return Once(&headers) && Pairs(&out->headers);
-             if (key == "body") return Once(&body) && Body(&out->body, /*is_request=*/false);
-             if (key == "stream") return Once(&stream) && Stream(&out->stream.emplace());
-             return false;
-           }) &&
-           status && !(body && stream);
+    const bool ok = Object([&](std::string_view key) {
+      if (key == "status") {
+        std::int64_t code = 0;
+        if (!Once(&status) || !Int64(&code) || code < 0 || code > 999) return false;
+        out->status = static_cast<int>(code);
+        return true;
+      }
+      if (key == "headers") return Once(&headers) && Pairs(&out->headers);
+      if (key == "body") return Once(&body) && Body(&out->body, /*is_request=*/false);
+      if (key == "stream") {
+        if (!Once(&stream)) return false;
+        if (!out->stream) out->stream.emplace();
+        return Stream(&*out->stream);
+      }
+      return false;
+    });
+    if (!headers) out->headers.clear();
+    if (!stream) out->stream.reset();
+    return ok && status && !(body && stream);
   }
 
   // ReadStream.
@@ -221,7 +239,11 @@ class LineDecoder {
                return true;
              }
              if (key == "events") {
-               return Once(&events) && Array([&] { return Event(&out->events.emplace_back()); });
+               if (!Once(&events)) return false;
+               size_t n = 0;
+               const bool read = Array([&] { return Event(&Slot(&out->events, n++)); });
+               out->events.resize(n);
+               return read;
              }
              return false;
            }) &&
@@ -231,6 +253,9 @@ class LineDecoder {
   // ReadEvent and ReadSplits (which needs the event's size, so splits are checked at the end).
   bool Event(StreamEvent* out) {
     bool at_us = false, data = false, data_b64 = false, splits = false;
+    out->bytes.clear();
+    out->at_us = 0;
+    out->splits.clear();
     const bool ok = Object([&](std::string_view key) {
       if (key == "at_us") return Once(&at_us) && Int64(&out->at_us);
       if (key == "data") return Once(&data) && s_.ReadString(&out->bytes);
@@ -370,7 +395,16 @@ class LineDecoder {
 }  // namespace
 
 bool DecodeInteractionLine(std::string_view line, Interaction* out) {
-  *out = Interaction{};
+  // Everything is set again, but the containers keep what they hold, to be reused.
+  out->seq = 0;
+  out->recorded_at_us = 0;
+  out->request.body.bytes.clear();
+  out->request.body.exact = true;
+  out->response.status = 0;
+  out->response.body.bytes.clear();
+  out->response.body.exact = true;
+  out->timing = Timing{};
+  out->truncated.reset();
   try {
     LineDecoder decoder(line);
     return decoder.Interaction(out);

@@ -24,7 +24,8 @@ inline constexpr std::uint64_t kMaxTreeBytesPerTextByte = 32;
 // "text", "base64", or "json" spelt exactly as nlohmann's compact dump spells the value (then the
 // bytes are that text); stream splits inside their events. `*out` is then exactly what
 // InteractionFromJson(ParseJsonLine(line)) gives. Returns false for anything else, valid or not,
-// with `*out` unspecified: the caller reads the line with the general path. Never throws.
+// with `*out` unspecified: the caller reads the line with the general path. `*out` may hold the
+// previous line's interaction: its strings and vectors are reused. Never throws.
 bool DecodeInteractionLine(std::string_view line, Interaction* out);
 
 // True when `json` is a JSON value exactly as nlohmann's compact dump would write it back after
