@@ -85,7 +85,7 @@ std::uint32_t Index::Find(std::string_view raw, const BodyKey& key,
 }
 
 std::uint32_t Index::BodyId(std::string_view raw_body) const {
-  auto raw = raw_bodies_.find(raw_body);
+  auto raw = raw_bodies_.find(RawBody::Of(raw_body));
   if (raw != raw_bodies_.end()) return raw->second;
   std::optional<std::string> canonical;
   const BodyKey key = normalizer_.BodyKeyOf(raw_body, &canonical);
@@ -102,7 +102,8 @@ std::string Index::Key(const cassette::Request& request) const {
 size_t Index::Add(const cassette::Request& request) {
   size_t index = heads_.size();
   std::uint32_t id;
-  auto raw = raw_bodies_.find(request.body.bytes);
+  const RawBody raw_body = RawBody::Of(request.body.bytes);
+  auto raw = raw_bodies_.find(raw_body);
   if (raw != raw_bodies_.end()) {
     id = raw->second;
   } else {
@@ -122,7 +123,7 @@ size_t Index::Add(const cassette::Request& request) {
       if (canonical) body.canonical = std::make_unique<const std::string>(std::move(*canonical));
       by_key_.emplace(key.hash, id);
     }
-    raw_bodies_.emplace(kept, id);
+    raw_bodies_.emplace(RawBody{kept, raw_body.hash}, id);
   }
   heads_.push_back(normalizer_.NormalizeHead(request));
   body_id_.push_back(id);

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,7 +57,7 @@ class Index {
   // True when `raw_body` is byte for byte the body of a recorded request. Recorded requests
   // are stored redacted, and redaction is idempotent, so such a live body needs no redaction.
   bool IsRecordedBody(std::string_view raw_body) const {
-    return raw_bodies_.find(raw_body) != raw_bodies_.end();
+    return raw_bodies_.find(RawBody::Of(raw_body)) != raw_bodies_.end();
   }
 
   struct Lookup {
@@ -103,6 +104,18 @@ class Index {
     mutable std::unique_ptr<const std::string> canonical;  // built when first needed
   };
   static constexpr std::uint32_t kUnknownBody = 0xffffffff;
+  // Body bytes with their hash, so a lookup and the insert after it hash a long body once.
+  struct RawBody {
+    std::string_view bytes;
+    size_t hash = 0;
+    static RawBody Of(std::string_view bytes) {
+      return {bytes, std::hash<std::string_view>{}(bytes)};
+    }
+    bool operator==(const RawBody& other) const { return bytes == other.bytes; }
+    struct Hash {
+      size_t operator()(const RawBody& body) const { return body.hash; }
+    };
+  };
 
   std::string HeadKey(const cassette::Request& request) const;
   std::uint32_t BodyId(std::string_view raw_body) const;
@@ -122,7 +135,7 @@ class Index {
   std::vector<std::uint64_t> uses_;
   std::vector<RecordedBody> bodies_;  // by body id
   // Raw recorded body bytes -> body id: the fast path for live bodies sent byte for byte.
-  std::unordered_map<std::string_view, std::uint32_t> raw_bodies_;
+  std::unordered_map<RawBody, std::uint32_t, RawBody::Hash> raw_bodies_;
   // Canonical body key hash -> body ids.
   std::unordered_multimap<std::uint64_t, std::uint32_t> by_key_;
   std::unordered_map<std::string, Bucket> buckets_;

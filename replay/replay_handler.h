@@ -99,7 +99,12 @@ class ReplayHandler final : public proxy::Handler {
 
   ReplayHandler(Index index, ReplayOptions options, cassette::Redactor redactor,
                 proxy::Scheduler& scheduler, proxy::Handler* miss_fallback);
-  // Adds a recorded request to the index (decoded, redacted) and counts it when `recorded`.
+  friend class ReplayLoader;  // adds in two halves, one on each thread
+
+  // The two halves of AddInteraction, which touch nothing in common: the response prepared
+  // (into prepared_ and bulk_), and the request indexed (decoded, redacted; into index_),
+  // counted as used when `recorded`.
+  void PrepareResponse(const cassette::Interaction& interaction);
   size_t IndexRequest(cassette::Request&& request, bool recorded);
   void Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index, Micros start_us,
             std::string log_path);
@@ -135,14 +140,14 @@ class ReplayHandler final : public proxy::Handler {
   bool sweep_pending_ = false;
 };
 
-// Adds interactions to a ReplayHandler on a helper thread while the caller reads the next ones:
-// loading a cassette at start, reading the file (zstd, parsing) and indexing what was read
-// (redacting and keying each request, preparing each response) take about as long as each
-// other, so on two cores the load takes about half as long. The handler must not be used
-// otherwise until Finish() has returned (the destructor calls it). Hands interactions over in
-// batches, and waits when the helper is far behind, so what is queued stays small.
+// Adds interactions to a ReplayHandler in two halves, the requests' on a helper thread: loading a
+// cassette at start, reading the file and preparing the responses (zstd, parsing, copying) take
+// about as long as indexing the requests (the redactor's scan, the canonical keys), so on two
+// cores the load takes about half as long. The handler must not be used otherwise until
+// Finish() has returned (the destructor calls it). Hands requests over in batches, and waits
+// when the helper is far behind, so what is queued stays small.
 //
-// Threading: Add and Finish on one thread (the caller's); the helper only runs AddInteraction.
+// Threading: Add and Finish on one thread (the caller's); the helper only indexes requests.
 class ReplayLoader {
  public:
   // `handler` (not owned) must outlive the loader.
@@ -151,7 +156,7 @@ class ReplayLoader {
   ReplayLoader(const ReplayLoader&) = delete;
   ReplayLoader& operator=(const ReplayLoader&) = delete;
 
-  // Queues `interaction` for the handler, in order.
+  // Adds `interaction` to the handler: its response now, its request in order on the helper.
   void Add(cassette::Interaction&& interaction);
   // Waits until the helper has added everything queued, and stops it. Idempotent.
   void Finish();
@@ -161,11 +166,11 @@ class ReplayLoader {
   void Flush();  // hands `batch_` to the helper
 
   ReplayHandler* handler_;
-  std::vector<cassette::Interaction> batch_;  // the caller's, until Flush
+  std::vector<cassette::Request> batch_;  // the caller's, until Flush
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::vector<cassette::Interaction>> queue_;  // guarded by mutex_
-  bool closing_ = false;                                  // guarded by mutex_
+  std::deque<std::vector<cassette::Request>> queue_;  // guarded by mutex_
+  bool closing_ = false;                              // guarded by mutex_
   std::thread helper_;
 };
 

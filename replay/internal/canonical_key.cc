@@ -52,20 +52,45 @@ enum : std::uint64_t {
   kRawCanonical,
 };
 
-// Bytes nlohmann's dump writes for the string value `decoded` (quotes included).
-std::uint64_t DumpedStringSize(std::string_view decoded) {
-  std::uint64_t n = 2;
+// Appends how nlohmann's dump spells the string value `decoded` (without the quotes): '"', '\\'
+// and the controls escaped (the short forms where there are some, else "\u00xx"), the rest as
+// it is.
+void AppendDumpSpelling(std::string_view decoded, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
   for (const char ch : decoded) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') {
-      n += 2;
-    } else if (c < 0x20) {
-      n += 6;
-    } else {
-      n += 1;
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          *out += "\\u00";
+          *out += kHex[c >> 4];
+          *out += kHex[c & 15];
+        } else {
+          *out += ch;
+        }
     }
   }
-  return n;
 }
 
 std::uint64_t DecimalDigits(std::uint64_t v) {
@@ -97,21 +122,30 @@ class KeyReader {
   }
 
  private:
-  // A string's value hash and dumped size.
-  bool String(std::uint64_t* hash, std::uint64_t* size, std::string_view* decoded) {
-    JsonScanner::StringSpan span;
-    if (!s_.ScanString(&span)) return false;
-    if (span.escaped) {
-      scratch_.clear();
-      JsonScanner::AppendDecoded(span, &scratch_);
-      *decoded = scratch_;
-      *size = DumpedStringSize(scratch_);
-    } else {
-      *decoded = span.raw;
-      *size = span.raw.size() + 2;  // unescaped input holds nothing dump escapes
+  // A string's hash and dumped size, both from how the dump spells its value: the text itself
+  // when it is spelt that way already (nearly always: the value need not be decoded), else the
+  // value decoded and spelt again.
+  bool String(std::uint64_t* hash, std::uint64_t* size, JsonScanner::StringSpan* span) {
+    if (!s_.ScanString(span)) return false;
+    std::string_view spelling = span->raw;
+    if (!span->dump_form) {
+      decoded_.clear();
+      JsonScanner::AppendDecoded(*span, &decoded_);
+      spelling_.clear();
+      AppendDumpSpelling(decoded_, &spelling_);
+      spelling = spelling_;
     }
-    *hash = Combine(kString, HashBytes(*decoded));
+    *hash = Combine(kString, HashBytes(spelling));
+    *size = spelling.size() + 2;
     return true;
+  }
+
+  // The value of a key ScanString read (for comparing with path segments).
+  std::string_view KeyValue(const JsonScanner::StringSpan& span) {
+    if (!span.escaped) return span.raw;
+    key_.clear();
+    JsonScanner::AppendDecoded(span, &key_);
+    return key_;
   }
 
   // Whether path `p` ends at level `level` (its segment there is its last).
@@ -126,8 +160,8 @@ class KeyReader {
       case '[':
         return depth > 0 && Array(depth - 1, alive, level, hash, size);
       case '"': {
-        std::string_view ignored;
-        return String(hash, size, &ignored);
+        JsonScanner::StringSpan span;
+        return String(hash, size, &span);
       }
       case 't':
       case 'f':
@@ -187,8 +221,8 @@ class KeyReader {
     do {
       std::uint64_t key_hash = 0;
       std::uint64_t key_size = 0;
-      std::string_view key;
-      if (!String(&key_hash, &key_size, &key) || !s_.Consume(':')) return false;
+      JsonScanner::StringSpan key_span;
+      if (!String(&key_hash, &key_size, &key_span) || !s_.Consume(':')) return false;
       if (count < kInline) {
         for (size_t k = 0; k < count; ++k) {
           if (inline_keys[k] == key_hash) return false;
@@ -201,6 +235,7 @@ class KeyReader {
       ++count;
       std::uint64_t child = 0;
       bool erased = false;
+      const std::string_view key = alive != 0 ? KeyValue(key_span) : std::string_view();
       for (std::uint64_t m = alive; m != 0; m &= m - 1) {
         const size_t p = static_cast<size_t>(__builtin_ctzll(m));
         const std::string& segment = ignore_[p].segments()[level];
@@ -278,7 +313,9 @@ class KeyReader {
 
   JsonScanner s_;
   const std::vector<cassette::JsonPath>& ignore_;
-  std::string scratch_;
+  std::string decoded_;   // a string's value, when its text is not how dump spells it
+  std::string spelling_;  // ... and dump's spelling of it
+  std::string key_;       // an escaped key's value
 };
 
 }  // namespace
