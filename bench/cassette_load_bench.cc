@@ -4,11 +4,12 @@
 // N interactions (each a ~3 KB Anthropic request that differs per interaction, answered by a
 // 32-event SSE stream with recorded timings), written by tapedeck's own CassetteWriter, then for
 // each: time from spawning `tapedeck replay --cassette F --listen 127.0.0.1:0` to its listening
-// line, VmHWM and VmRSS at that moment, the first request (the file's LAST interaction, whose
-// answer is checked byte for byte), a second one (the first interaction), and the wall time of
-// `tapedeck cassette ls F`. Medians over rounds; with --baseline an older binary is measured in
-// the same rounds, alternating. Not a test: it prints figures (docs/performance.md, "Loading big
-// cassettes").
+// line, the CPU time it used by then (user + system, all threads: steadier than the wall time
+// when other work shares the machine), VmHWM and VmRSS at that moment, the first request (the
+// file's LAST interaction, whose answer is checked byte for byte), a second one (the first
+// interaction), and the wall time of `tapedeck cassette ls F`. Medians over rounds; with --baseline
+// an older binary is measured in the same rounds, alternating. Not a test: it prints figures
+// (docs/performance.md, "Loading big cassettes").
 //
 // Usage: cassette_load_bench [--sizes 1000,10000,50000] [--rounds N (3)] [--tapedeck PATH]
 //                            [--baseline PATH] [--keep DIR]
@@ -326,6 +327,7 @@ Result<Micros> TimeLs(const std::string& bin, const std::string& path) {
 
 struct Sample {
   double listening_ms = 0;
+  double cpu_ms = 0;   // user + system CPU time of tapedeck at the listening line (all threads)
   double hwm_mib = 0;  // VmHWM at the listening line: the peak of the load
   double rss_mib = 0;  // VmRSS at the listening line
   double first_ms = 0;
@@ -348,6 +350,7 @@ Result<Sample> RunOnce(const std::string& bin, const std::string& path, size_t n
   if (std::optional<soak::ProcSample> sample = (*proc)->Sample()) {
     s.hwm_mib = sample->hwm_mib;
     s.rss_mib = sample->rss_mib;
+    s.cpu_ms = sample->cpu_seconds * 1000.0;
   }
   Result<Micros> first = Ask((*proc)->port(), n - 1);
   if (!first.ok()) return first.status();
@@ -372,7 +375,7 @@ double Median(std::vector<double> v) {
 }
 
 struct Medians {
-  double listening_ms, hwm_mib, rss_mib, first_ms, second_ms, ls_ms;
+  double listening_ms, cpu_ms, hwm_mib, rss_mib, first_ms, second_ms, ls_ms;
 };
 
 Medians MedianOf(const std::vector<Sample>& samples) {
@@ -381,7 +384,7 @@ Medians MedianOf(const std::vector<Sample>& samples) {
     for (const Sample& s : samples) v.push_back(s.*field);
     return Median(std::move(v));
   };
-  return {m(&Sample::listening_ms), m(&Sample::hwm_mib),   m(&Sample::rss_mib),
+  return {m(&Sample::listening_ms), m(&Sample::cpu_ms),    m(&Sample::hwm_mib), m(&Sample::rss_mib),
           m(&Sample::first_ms),     m(&Sample::second_ms), m(&Sample::ls_ms)};
 }
 
@@ -444,8 +447,8 @@ int Run(const Flags& flags) {
           static_cast<double>(NowUs() - gen_start) / 1e6, path.c_str());
     }
     std::printf(
-        "round build   listening      VmHWM      VmRSS   first req  second req  "
-        "cassette ls\n");
+        "round build   listening   CPU used      VmHWM      VmRSS   first req  second req  "
+        "cassette ls  load\n");
     std::vector<std::vector<Sample>> samples(builds.size());
     for (int round = 0; round < flags.rounds; ++round) {
       for (size_t k = 0; k < builds.size(); ++k) {
@@ -456,9 +459,12 @@ int Run(const Flags& flags) {
                        builds[b].first.c_str(), n, s.status().message().c_str());
           return 1;
         }
-        std::printf("%-5d %-5s %9.1f ms %6.1f MiB %6.1f MiB %8.2f ms %8.2f ms %9.1f ms\n",
-                    round + 1, builds[b].first.c_str(), s->listening_ms, s->hwm_mib, s->rss_mib,
-                    s->first_ms, s->second_ms, s->ls_ms);
+        double load = 0;  // the machine's load average: what else competed for the 2 cores
+        ::getloadavg(&load, 1);
+        std::printf(
+            "%-5d %-5s %9.1f ms %7.1f ms %6.1f MiB %6.1f MiB %8.2f ms %8.2f ms %9.1f ms %5.2f\n",
+            round + 1, builds[b].first.c_str(), s->listening_ms, s->cpu_ms, s->hwm_mib, s->rss_mib,
+            s->first_ms, s->second_ms, s->ls_ms, load);
         std::fflush(stdout);
         samples[b].push_back(*s);
       }
@@ -468,13 +474,14 @@ int Run(const Flags& flags) {
     }
   }
   std::printf(
-      "\nmedians of %d round(s)\ninteractions build   listening      VmHWM      VmRSS"
-      "   first req  second req  cassette ls   listening per 1k\n",
+      "\nmedians of %d round(s)\ninteractions build   listening   CPU used      VmHWM"
+      "      VmRSS   first req  second req  cassette ls   listening per 1k\n",
       flags.rounds);
   for (const Row& r : rows) {
-    std::printf("%12zu %-5s %9.1f ms %6.1f MiB %6.1f MiB %8.2f ms %8.2f ms %9.1f ms %11.1f ms\n",
-                r.n, r.build.c_str(), r.m.listening_ms, r.m.hwm_mib, r.m.rss_mib, r.m.first_ms,
-                r.m.second_ms, r.m.ls_ms, r.m.listening_ms * 1000.0 / static_cast<double>(r.n));
+    std::printf(
+        "%12zu %-5s %9.1f ms %7.1f ms %6.1f MiB %6.1f MiB %8.2f ms %8.2f ms %9.1f ms %11.1f ms\n",
+        r.n, r.build.c_str(), r.m.listening_ms, r.m.cpu_ms, r.m.hwm_mib, r.m.rss_mib, r.m.first_ms,
+        r.m.second_ms, r.m.ls_ms, r.m.listening_ms * 1000.0 / static_cast<double>(r.n));
   }
   return 0;
 }
