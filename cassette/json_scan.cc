@@ -262,9 +262,19 @@ bool JsonScanner::ScanString(StringSpan* out) {
 }
 
 bool JsonScanner::ReadString(std::string* out) {
-  if (!Consume('"')) return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(s_.data());
+  if (Peek() != '"') return false;
   const size_t n = s_.size();
+  if (n - pos_ > kMaxBuffer) {
+    // A long text: checked in one pass and decoded into `out` in a second, reserved once at
+    // the spelt length, so a long string is held once besides the text (the reader's memory
+    // bound, docs/cassette-format.md "Limits").
+    StringSpan span;
+    if (!ScanString(&span)) return false;
+    AppendDecoded(span, out);
+    return true;
+  }
+  ++pos_;  // '"'
+  const auto* p = reinterpret_cast<const unsigned char*>(s_.data());
   // Decoded into the scanner's buffer first, then copied once: `out` gets one allocation of the
   // right size rather than growing as escapes are appended. A value is never longer than its
   // spelling, which ends before the text does, so the buffer needs no check as it fills.
@@ -324,18 +334,34 @@ bool JsonScanner::ReadString(std::string* out) {
 }
 
 void JsonScanner::AppendDecoded(const StringSpan& span, std::string* out) {
-  if (!span.escaped) {
-    out->append(span.raw);
-    return;
+  // The span was validated (ScanString): its escapes are whole and its bytes UTF-8.
+  std::string_view raw = span.raw;
+  out->reserve(out->size() + raw.size());
+  for (;;) {
+    const size_t backslash = raw.find('\\');
+    out->append(raw.substr(0, backslash));
+    if (backslash == std::string_view::npos) return;
+    const char e = raw[backslash + 1];
+    if (e != 'u') {
+      *out += kShortEscapes[static_cast<unsigned char>(e)];
+      raw.remove_prefix(backslash + 2);
+      continue;
+    }
+    auto hex4 = [&](size_t at) {
+      std::uint32_t v = 0;
+      for (size_t k = 0; k < 4; ++k)
+        v = (v << 4) | static_cast<std::uint32_t>(HexValue(raw[at + k]));
+      return v;
+    };
+    std::uint32_t cp = hex4(backslash + 2);
+    size_t used = 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate, and its low one after it
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(backslash + 8) - 0xDC00);
+      used = 12;
+    }
+    AppendUtf8(cp, out);
+    raw.remove_prefix(backslash + used);
   }
-  // The span was validated: decode it with a scanner of its own, quotes put back.
-  std::string quoted;
-  quoted.reserve(span.raw.size() + 2);
-  quoted += '"';
-  quoted += span.raw;
-  quoted += '"';
-  JsonScanner again(quoted);
-  again.ReadString(out);
 }
 
 // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?

@@ -104,7 +104,9 @@ class JsonScanner {
 
   std::string_view s_;
   size_t pos_ = 0;
-  std::unique_ptr<char[]> buffer_;  // ReadString decodes here first
+  // ReadString decodes here first, while the text left is at most kMaxBuffer bytes.
+  static constexpr size_t kMaxBuffer = size_t{1} << 20;
+  std::unique_ptr<char[]> buffer_;
   size_t buffer_size_ = 0;
   std::string escaped_;  // one escape's value
 };

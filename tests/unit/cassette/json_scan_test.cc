@@ -149,6 +149,25 @@ TEST(JsonScanTest, StringsDecodeToNlohmannsValuesAndKnowTheirDumpForm) {
   }
 }
 
+TEST(JsonScanTest, LongStringsDecodeTheSame) {
+  // Past 1 MiB of text ReadString checks, then decodes into the string reserved once: the
+  // value must be the same as below it.
+  std::string text = "\"";
+  while (text.size() < (3u << 19)) {
+    text += "plain text, \\\"quoted\\\", a tab\\t, \\u00e9, \\ud83d\\ude00, caf\xC3\xA9 \\/ ";
+  }
+  text += "\"";
+  const Json theirs = Json::parse(text);
+  std::string ours;
+  JsonScanner s(text);
+  ASSERT_TRUE(s.ReadString(&ours));
+  EXPECT_TRUE(s.AtEnd());
+  EXPECT_EQ(ours, theirs.get<std::string>());
+  const std::string bad = text.substr(0, text.size() - 1) + "\x01\"";
+  JsonScanner refused(bad);
+  EXPECT_FALSE(refused.ReadString(&ours));
+}
+
 TEST(JsonScanTest, NumbersAreTypedAsNlohmannTypesThem) {
   for (const std::string& text : Corpus()) {
     const Json theirs = Json::parse(text, nullptr, /*allow_exceptions=*/false);
