@@ -51,7 +51,7 @@ double CpuSecondsIn(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<TapedeckProcess>> TapedeckProcess::Start(
-    const std::string& bin, const std::vector<std::string>& args) {
+    const std::string& bin, const std::vector<std::string>& args, int timeout_s) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return IoErrno("pipe", errno);
   UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
@@ -81,7 +81,7 @@ Result<std::unique_ptr<TapedeckProcess>> TapedeckProcess::Start(
   p->stderr_ = std::move(read_end);
 
   std::string err;
-  const Micros deadline = NowUs() + 20000000;
+  const Micros deadline = NowUs() + Micros{timeout_s} * 1000000;
   size_t line_end = std::string::npos;
   size_t at = std::string::npos;
   while (at == std::string::npos || line_end == std::string::npos) {
@@ -92,7 +92,8 @@ Result<std::unique_ptr<TapedeckProcess>> TapedeckProcess::Start(
     const ssize_t n = ready > 0 ? ::read(p->stderr_.get(), buf, sizeof buf) : 0;
     if (n <= 0) {
       p->Stop(5);
-      return IoError(bin + " did not say it was listening" + (ready == 0 ? " within 20 s" : "") +
+      return IoError(bin + " did not say it was listening" +
+                     (ready == 0 ? " within " + std::to_string(timeout_s) + " s" : std::string()) +
                      "; it printed:\n" + err);
     }
     err.append(buf, static_cast<size_t>(n));

@@ -32,11 +32,12 @@ struct ProcSample {
 
 class TapedeckProcess {
  public:
-  // Runs `bin` with `args` and waits (up to 20 s) for its listening line. kIo with what it
-  // printed when it exits or says nothing in time. The child gets SIGKILL if the bench's main
-  // thread dies first.
+  // Runs `bin` with `args` and waits (up to `timeout_s` seconds) for its listening line. kIo with
+  // what it printed when it exits or says nothing in time. The child gets SIGKILL if the bench's
+  // main thread dies first.
   static Result<std::unique_ptr<TapedeckProcess>> Start(const std::string& bin,
-                                                        const std::vector<std::string>& args);
+                                                        const std::vector<std::string>& args,
+                                                        int timeout_s = 20);
   // Stop() when it was not called.
   ~TapedeckProcess();
   TapedeckProcess(const TapedeckProcess&) = delete;

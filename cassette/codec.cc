@@ -22,6 +22,7 @@
 #include "cassette/internal/codec_internal.h"
 #include "cassette/internal/codec_text.h"
 #include "cassette/internal/file_io.h"
+#include "cassette/internal/interaction_line.h"
 #include "cassette/internal/json_line.h"
 #include "cassette/internal/zstd_handles.h"
 #include "cassette/internal/zstd_stream.h"
@@ -309,13 +310,16 @@ namespace {
 // than the cap is refused as soon as it passes it. One reader reads one input, on one thread.
 class CassetteReader {
  public:
+  // With `visitor` (not owned; outlives the reader), the header and each interaction go to it
+  // as they are read instead of into the result.
   CassetteReader(std::string_view name, const ReadOptions& options, std::uint64_t max_bytes,
-                 ReadReport* report, bool header_only)
+                 ReadReport* report, bool header_only, const CassetteVisitor* visitor = nullptr)
       : where_(CassetteWhere(name)),
         options_(options),
         max_bytes_(max_bytes),
         report_(report),
-        header_only_(header_only) {}
+        header_only_(header_only),
+        visitor_(visitor) {}
 
   // Takes the next bytes of the file. After done() is true the rest may be left unread.
   Status Feed(std::string_view bytes) {
@@ -422,6 +426,15 @@ class CassetteReader {
       const size_t take = nl == std::string_view::npos ? text.size() : nl;
       const std::uint64_t cap = LineCap();
       if (line_.size() + take > cap) return LineTooLong(cap);
+      // A whole line in `text`, the usual case: the fast path reads it where it is, uncopied.
+      if (nl != std::string_view::npos && line_.empty() && document_line_no_ == 0) {
+        Status status;
+        if (TryDirectLine(text.substr(0, nl), &status)) {
+          if (!status.ok()) return DeferUntilFrameEnd(std::move(status));
+          text.remove_prefix(nl + 1);
+          continue;
+        }
+      }
       line_.Append(text.substr(0, take));
       if (nl == std::string_view::npos) return Status::Ok();
       if (Status status = EndLine(/*has_newline=*/true); !status.ok()) {
@@ -475,6 +488,7 @@ class CassetteReader {
   }
 
   Status EndLine(bool has_newline) {
+    const bool fast_tried = std::exchange(fast_path_failed_, false);  // by TryDirectLine
     ++line_no_;
     Result<bool> gathering = GatherDocument(has_newline);
     if (!gathering.ok()) return gathering.status();
@@ -487,6 +501,7 @@ class CassetteReader {
       DropLine();
       return Status::Ok();
     }
+    if (Status status; !fast_tried && TryFastLine(has_newline, &status)) return status;
     const std::string at = where_ + ": line " + std::to_string(first_line);
     Json json;
     std::string why;
@@ -522,6 +537,10 @@ class CassetteReader {
       version_ = result_.cassette.version;
       header_seen_ = true;
       header_line_no_ = first_line;
+      if (visitor_ != nullptr && visitor_->header) {
+        Cassette header = result_.cassette;
+        TD_RETURN_IF_ERROR(visitor_->header(std::move(header)));
+      }
       return Status::Ok();
     }
     TD_RETURN_IF_ERROR(MigrateLine(version_, &json, /*is_header=*/false).WithContext(at));
@@ -531,7 +550,50 @@ class CassetteReader {
     if (report_ != nullptr) {
       for (std::string& note : notes) report_->notes.push_back(at + ": " + note);
     }
-    result_.cassette.interactions.push_back(std::move(*interaction));
+    return Keep(std::move(*interaction));
+  }
+
+  // Whether a line of `size` bytes may take the fast path (internal/interaction_line.h):
+  // interaction lines need no migration from this version, and the general path could not
+  // refuse it as too big.
+  bool FastPathTakes(size_t size) const {
+    return header_seen_ && version_ >= internal::kOldestVersionOfCurrentInteractionLines &&
+           size <= kTreeBytesPerLineByte * LineCap() / internal::kMaxTreeBytesPerTextByte;
+  }
+
+  // The fast path for the line in line_ (ended by a '\n' when `has_newline`). True when it read
+  // the line (then it is kept, with what Keep says in *status).
+  bool TryFastLine(bool has_newline, Status* status) {
+    if (!FastPathTakes(line_.size())) return false;
+    if (!internal::DecodeInteractionLine(line_.view(), &decoded_)) return false;
+    DropLine();
+    last_line_no_ = line_no_;
+    if (!has_newline) result_.missing_final_newline = true;
+    *status = Keep(std::move(decoded_));
+    return true;
+  }
+
+  // The fast path for a whole line still in the decoded text (`line`, its '\n' after it). When
+  // it does not take the line, the line goes through line_ and EndLine as any other.
+  bool TryDirectLine(std::string_view line, Status* status) {
+    if (!FastPathTakes(line.size())) return false;
+    if (!internal::DecodeInteractionLine(line, &decoded_)) {
+      fast_path_failed_ = true;
+      return false;
+    }
+    ++line_no_;
+    last_line_no_ = line_no_;
+    *status = Keep(std::move(decoded_));
+    return true;
+  }
+
+  // An interaction read: to the visitor, or into the result.
+  Status Keep(Interaction&& interaction) {
+    if (visitor_ != nullptr) {
+      if (visitor_->interaction) return visitor_->interaction(std::move(interaction));
+      return Status::Ok();
+    }
+    result_.cassette.interactions.push_back(std::move(interaction));
     return Status::Ok();
   }
 
@@ -540,12 +602,17 @@ class CassetteReader {
   const std::uint64_t max_bytes_;
   ReadReport* const report_;
   const bool header_only_;
+  const CassetteVisitor* const visitor_;
 
   bool form_known_ = false;
   std::string prefix_;  // the first bytes, until there are four
   std::unique_ptr<ZstdStreamDecoder> decoder_;
   std::uint64_t raw_bytes_ = 0;
   LineBuffer line_;  // the current line so far, without '\n'
+  // What the fast path decodes into, line after line: a visitor that keeps only part of each
+  // interaction leaves the rest's strings and vectors to be reused.
+  Interaction decoded_;
+  bool fast_path_failed_ = false;  // on the line being copied into line_
   size_t line_no_ = 0;
   size_t document_line_no_ = 0;  // the first line of a pretty document being gathered, or 0
   size_t physical_start_ = 0;    // where the current physical line starts in line_
@@ -576,11 +643,12 @@ namespace {
 
 // Reads `path` in chunks through a CassetteReader.
 Result<ParsedFile> ReadThrough(const std::string& path, ReadReport* report,
-                               const ReadOptions& options, bool header_only) {
+                               const ReadOptions& options, bool header_only,
+                               const CassetteVisitor* visitor = nullptr) {
   const std::string where = CassetteWhere(path);
   Result<UniqueFd> fd = OpenForReading(path, kMaxCassetteBytes, where);
   if (!fd.ok()) return fd.status();
-  CassetteReader reader(path, options, kMaxCassetteBytes, report, header_only);
+  CassetteReader reader(path, options, kMaxCassetteBytes, report, header_only, visitor);
   constexpr size_t kChunk = 128 * 1024;
   auto buffer = std::make_unique<char[]>(kChunk);
   while (!reader.done()) {
@@ -597,6 +665,11 @@ Result<ParsedFile> ReadThrough(const std::string& path, ReadReport* report,
 Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
                                     const ReadOptions& options) {
   return ReadThrough(path, report, options, /*header_only=*/false);
+}
+
+Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
+                                    const ReadOptions& options, const CassetteVisitor& visitor) {
+  return ReadThrough(path, report, options, /*header_only=*/false, &visitor);
 }
 
 Result<bool> FileStartsWithCassetteHeader(const std::string& path) {
@@ -647,6 +720,17 @@ Result<Cassette> ReadCassette(const std::string& path, const ReadOptions& option
 
 Result<Cassette> ReadCassette(const std::string& path, ReadReport* report) {
   return ReadCassette(path, ReadOptions{}, report);
+}
+
+Status StreamCassette(const std::string& path, const ReadOptions& options, ReadReport* report,
+                      const CassetteVisitor& visitor) {
+  ReadReport local;
+  Result<internal::ParsedFile> parsed =
+      internal::ReadCassetteFile(path, report != nullptr ? report : &local, options, visitor);
+  if (report == nullptr) {
+    for (const std::string& warning : local.warnings) TD_LOG(kWarn) << warning;
+  }
+  return parsed.status();
 }
 
 std::string SerializeInteraction(const Interaction& interaction) {

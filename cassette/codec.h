@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,21 @@ Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
                                const ReadOptions& options, ReadReport* report = nullptr);
 Result<Cassette> ParseCassette(std::string_view bytes, std::string_view name,
                                ReadReport* report = nullptr);
+
+// What StreamCassette hands over as it reads.
+struct CassetteVisitor {
+  // Once, before any interaction: the cassette with every field but `interactions`.
+  std::function<Status(Cassette&& header)> header;
+  // Each interaction in file order, as soon as its line is read.
+  std::function<Status(Interaction&& interaction)> interaction;
+};
+// ReadCassette without collecting the interactions: each goes to `visitor` as soon as its line is
+// read, so memory is what the visitor keeps plus about twice the longest line (replay indexes a
+// cassette this way). Errors, warnings and notes as ReadCassette's; an error a callback returns
+// stops the read and is returned as it is. After an error the interactions already handed over
+// are the caller's to drop. Blocking; any thread.
+Status StreamCassette(const std::string& path, const ReadOptions& options, ReadReport* report,
+                      const CassetteVisitor& visitor);
 
 // The plain JSON Lines text of a cassette (what `zstd -dc` prints), always in the current
 // format version (kCassetteVersion) whatever `cassette.version` says. The header lists

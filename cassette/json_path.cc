@@ -53,4 +53,8 @@ std::optional<size_t> ParseJsonPathIndex(std::string_view segment) {
 
 }  // namespace internal
 
+std::optional<size_t> JsonPath::ArrayIndex(std::string_view segment) {
+  return internal::ParseJsonPathIndex(segment);
+}
+
 }  // namespace td::cassette

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -25,6 +26,10 @@ class JsonPath {
 
   const std::string& text() const { return text_; }
   const std::vector<std::string>& segments() const { return segments_; }
+  // The array index a segment stands for: canonical decimal ("0", "17"; not "01"), or nullopt.
+  // "*" (kWildcard) stands for every key and index.
+  static std::optional<size_t> ArrayIndex(std::string_view segment);
+  static constexpr std::string_view kWildcard = "*";
 
   // Calls `fn` on every value the path reaches in `doc` (none when it reaches nothing); `fn`
   // may change the value in place. Works on nlohmann::json and nlohmann::ordered_json; Json is

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cassette/base/ascii.h"
+#include "cassette/json_scan.h"
 
 namespace td::cassette {
 
@@ -140,13 +141,47 @@ bool IsValidMountName(std::string_view name) {
                      [](char c) { return IsLower(c) || IsDigit(c) || c == '_' || c == '-'; });
 }
 
-std::string ModelOf(const Request& request) {
-  if (request.body.bytes.empty() || request.body.bytes.front() != '{') return {};
-  nlohmann::json j = nlohmann::json::parse(request.body.bytes, nullptr, false);
+namespace {
+
+// ModelOf by a full parse: the reference, for what the scan below leaves to it.
+std::string ModelByParse(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return {};
   auto it = j.find("model");
   if (it == j.end() || !it->is_string()) return {};
   return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string ModelOf(const Request& request) {
+  const std::string& body = request.body.bytes;
+  if (body.empty() || body.front() != '{') return {};
+  // One pass with no tree (`cassette ls` asks this of every interaction): the top-level
+  // members, the last "model" winning as in a parse, the rest only checked.
+  constexpr size_t kMaxDepth = 512;
+  JsonScanner s(body);
+  std::string model;
+  std::string key;
+  bool ok = s.Consume('{');
+  if (ok && !s.Consume('}')) {
+    do {
+      key.clear();
+      ok = s.ReadString(&key) && s.Consume(':');
+      if (!ok) break;
+      if (key == "model") {
+        model.clear();
+        ok = s.Peek() == '"' ? s.ReadString(&model) : s.SkipValue(kMaxDepth);
+      } else {
+        ok = s.SkipValue(kMaxDepth);
+      }
+    } while (ok && s.Consume(','));
+    ok = ok && s.Consume('}');
+  }
+  // Anything the scan did not read whole (not JSON, or deeper than it goes) is parsed, so the
+  // answer is the parse's either way.
+  if (!ok || !s.AtEnd()) return ModelByParse(body);
+  return model;
 }
 
 }  // namespace td::cassette

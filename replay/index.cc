@@ -1,6 +1,8 @@
 // The replay index: match keys, FIFO buckets and use counts.
 #include "replay/index.h"
 
+#include <algorithm>
+
 namespace td::replay {
 namespace {
 
@@ -27,7 +29,13 @@ Result<Index> Index::Create(MatchOptions options, OnExhausted on_exhausted) {
 }
 
 Index::Index(RequestNormalizer normalizer, OnExhausted on_exhausted)
-    : normalizer_(std::move(normalizer)), on_exhausted_(on_exhausted) {}
+    : normalizer_(std::move(normalizer)),
+      on_exhausted_(on_exhausted),
+      bytes_(std::make_unique<BulkMemory>()) {}
+
+Index::Index(Index&&) noexcept = default;
+Index& Index::operator=(Index&&) noexcept = default;
+Index::~Index() = default;
 
 std::string Index::HeadKey(const cassette::Request& request) const {
   NormalizedRequest head = normalizer_.NormalizeHead(request);
@@ -50,13 +58,39 @@ std::string Index::HeadKey(const cassette::Request& request) const {
   return key;
 }
 
+const std::string& Index::Canonical(std::uint32_t id) const {
+  const RecordedBody& body = bodies_[id];
+  if (!body.canonical) {
+    NormalizedRequest n;
+    normalizer_.NormalizeBody(body.raw, &n);
+    body.canonical = std::make_unique<const std::string>(n.CanonicalBody());
+  }
+  return *body.canonical;
+}
+
+std::uint32_t Index::Find(std::string_view raw, const BodyKey& key,
+                          std::optional<std::string>* canonical) const {
+  auto [it, end] = by_key_.equal_range(key.hash);
+  for (; it != end; ++it) {
+    const std::uint32_t id = it->second;
+    if (bodies_[id].key.size != key.size) continue;
+    // Keys meet: compare the canonical bodies themselves, so a collision is never a match.
+    if (!*canonical) {
+      NormalizedRequest n;
+      normalizer_.NormalizeBody(raw, &n);
+      *canonical = n.CanonicalBody();
+    }
+    if (Canonical(id) == **canonical) return id;
+  }
+  return kUnknownBody;
+}
+
 std::uint32_t Index::BodyId(std::string_view raw_body) const {
-  auto raw = raw_bodies_.find(raw_body);
+  auto raw = raw_bodies_.find(RawBody::Of(raw_body));
   if (raw != raw_bodies_.end()) return raw->second;
-  NormalizedRequest body;
-  normalizer_.NormalizeBody(raw_body, &body);
-  auto canonical = canonical_bodies_.find(body.CanonicalBody());
-  return canonical == canonical_bodies_.end() ? kUnknownBody : canonical->second;
+  std::optional<std::string> canonical;
+  const BodyKey key = normalizer_.BodyKeyOf(raw_body, &canonical);
+  return Find(raw_body, key, &canonical);
 }
 
 std::string Index::Key(const cassette::Request& request) const {
@@ -69,23 +103,28 @@ std::string Index::Key(const cassette::Request& request) const {
 size_t Index::Add(const cassette::Request& request) {
   size_t index = heads_.size();
   std::uint32_t id;
-  auto raw = raw_bodies_.find(request.body.bytes);
+  const RawBody raw_body = RawBody::Of(request.body.bytes);
+  auto raw = raw_bodies_.find(raw_body);
   if (raw != raw_bodies_.end()) {
     id = raw->second;
   } else {
-    NormalizedRequest body;
-    normalizer_.NormalizeBody(request.body.bytes, &body);
-    std::string canonical = body.CanonicalBody();
-    auto found = canonical_bodies_.find(canonical);
-    if (found != canonical_bodies_.end()) {
-      id = found->second;
-    } else {
-      id = static_cast<std::uint32_t>(canonical_by_id_.size());
-      const std::string& stored = storage_.emplace_back(std::move(canonical));
-      canonical_bodies_.emplace(stored, id);
-      canonical_by_id_.push_back(&stored);
+    std::optional<std::string> canonical;
+    const BodyKey key = normalizer_.BodyKeyOf(request.body.bytes, &canonical);
+    id = Find(request.body.bytes, key, &canonical);
+    // The bytes are kept in bulk memory: for a large cassette they are most of the index.
+    const std::string_view bytes = request.body.bytes;
+    char* stored = static_cast<char*>(bytes_->allocate(std::max<size_t>(bytes.size(), 1), 1));
+    std::copy(bytes.begin(), bytes.end(), stored);
+    const std::string_view kept(stored, bytes.size());
+    if (id == kUnknownBody) {
+      id = static_cast<std::uint32_t>(bodies_.size());
+      RecordedBody& body = bodies_.emplace_back();
+      body.key = key;
+      body.raw = kept;
+      if (canonical) body.canonical = std::make_unique<const std::string>(std::move(*canonical));
+      by_key_.emplace(key.hash, id);
     }
-    raw_bodies_.emplace(storage_.emplace_back(request.body.bytes), id);
+    raw_bodies_.emplace(RawBody{kept, raw_body.hash}, id);
   }
   heads_.push_back(normalizer_.NormalizeHead(request));
   body_id_.push_back(id);

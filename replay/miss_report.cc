@@ -49,6 +49,13 @@ MissReport ExplainMiss(const cassette::Request& live, const Index& index) {
 
   NormalizedRequest l = index.normalizer().Normalize(live);
   const std::string live_body = l.CanonicalBody();
+  const BodyKey live_key = RequestNormalizer::KeyOf(live_body);
+  // The length of recorded request i's canonical body, and whether it is the live one: from the
+  // keys the index keeps, building a recorded canonical body only when the keys meet.
+  auto body_size = [&](size_t i) { return static_cast<size_t>(index.CanonicalKey(i).size); };
+  auto same_body = [&](size_t i) {
+    return index.CanonicalKey(i) == live_key && index.CanonicalBody(i) == live_body;
+  };
 
   // Cheap pass: which matchers pass, with the body compared by canonical spelling.
   std::vector<size_t> passes(index.size());
@@ -56,7 +63,7 @@ MissReport ExplainMiss(const cassette::Request& live, const Index& index) {
   for (size_t i = 0; i < index.size(); ++i) {
     const NormalizedRequest& h = index.Head(i);
     passes[i] = (l.method == h.method) + (l.path == h.path) + (l.query == h.query) +
-                (l.headers == h.headers) + (live_body == index.CanonicalBody(i));
+                (l.headers == h.headers) + same_body(i);
     best = std::max(best, passes[i]);
   }
   std::vector<size_t> tier;
@@ -65,8 +72,8 @@ MissReport ExplainMiss(const cassette::Request& live, const Index& index) {
   }
   if (tier.size() > kMaxDetailed) {
     std::stable_sort(tier.begin(), tier.end(), [&](size_t a, size_t b) {
-      return SizeDistance(live_body.size(), index.CanonicalBody(a).size()) <
-             SizeDistance(live_body.size(), index.CanonicalBody(b).size());
+      return SizeDistance(live_body.size(), body_size(a)) <
+             SizeDistance(live_body.size(), body_size(b));
     });
     tier.resize(kMaxDetailed);
     std::sort(tier.begin(), tier.end());
@@ -87,7 +94,7 @@ MissReport ExplainMiss(const cassette::Request& live, const Index& index) {
       count += result.diff_count;
       diffs.insert(diffs.end(), result.diffs.begin(), result.diffs.end());
     }
-    size_t distance = SizeDistance(live_body.size(), index.CanonicalBody(i).size());
+    size_t distance = SizeDistance(live_body.size(), body_size(i));
     if (report.nearest &&
         (count > report.diff_count || (count == report.diff_count && distance >= best_distance))) {
       continue;

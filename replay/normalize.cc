@@ -10,6 +10,7 @@
 #include "cassette/json_path.h"
 #include "cassette/regex_window.h"
 #include "replay/internal/builtin_normalizers.h"
+#include "replay/internal/canonical_key.h"
 #include "replay/internal/workspace_normalizer.h"
 
 namespace td::replay {
@@ -239,6 +240,29 @@ void RequestNormalizer::NormalizeBody(std::string_view body, NormalizedRequest* 
     }
   }
   out->body_text = std::move(text);
+}
+
+BodyKey RequestNormalizer::BodyKeyOf(std::string_view body,
+                                     std::optional<std::string>* canonical) const {
+  std::string normalized;
+  std::string_view text = body;
+  if (!compiled_->steps.empty() || !compiled_->workspace.empty()) {
+    normalized = ApplyNormalizers(body);
+    text = normalized;
+  }
+  if (!LooksLikeJson(text)) return internal::TextCanonicalKey(text);
+  BodyKey key;
+  if (internal::JsonCanonicalKey(text, compiled_->ignore_paths, &key)) return key;
+  NormalizedRequest n;
+  NormalizeBody(body, &n);
+  std::string built = n.CanonicalBody();
+  key = KeyOf(built);
+  if (canonical != nullptr) *canonical = std::move(built);
+  return key;
+}
+
+BodyKey RequestNormalizer::KeyOf(std::string_view canonical) {
+  return internal::KeyOfCanonical(canonical);
 }
 
 NormalizedRequest RequestNormalizer::Normalize(const cassette::Request& request) const {

@@ -10,6 +10,7 @@
 //   NormalizedRequest n = normalizer->Normalize(request);
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -98,6 +99,15 @@ struct NormalizedRequest {
   std::string CanonicalBody() const;
 };
 
+// A fingerprint of a canonical body (NormalizedRequest::CanonicalBody()): its hash and length.
+// Equal canonical bodies have equal keys; different ones nearly always differ, so two bodies
+// whose keys meet are compared in full before they count as equal (replay/index.h).
+struct BodyKey {
+  std::uint64_t hash = 0;
+  std::uint64_t size = 0;  // bytes of the canonical body
+  friend bool operator==(const BodyKey&, const BodyKey&) = default;
+};
+
 // Compiled MatchOptions (regexes, JSON paths): build once at load, then Normalize per request.
 // Copyable and cheap to copy (compiled state is shared, immutable). Thread-compatible.
 class RequestNormalizer {
@@ -112,6 +122,12 @@ class RequestNormalizer {
   void NormalizeBody(std::string_view body, NormalizedRequest* out) const;
   // The normalisers applied to `text`, nothing else.
   std::string ApplyNormalizers(std::string_view text) const;
+  // The key of the canonical body NormalizeBody(body) gives, read off the body's text in one
+  // pass without a JSON tree when it can be (replay/internal/canonical_key.h), else from the
+  // canonical body built the slow way, which then goes to `*canonical` when given.
+  BodyKey BodyKeyOf(std::string_view body, std::optional<std::string>* canonical = nullptr) const;
+  // The key of a canonical body.
+  static BodyKey KeyOf(std::string_view canonical);
 
   const MatchOptions& options() const;
   // What the workspace normalisers rewrite and what they skip and why, one line per part

@@ -17,9 +17,10 @@ constexpr size_t kHighWatermark = 256 * 1024;
 
 }  // namespace
 
-PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction) {
+PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction,
+                                        std::pmr::memory_resource* memory) {
   const cassette::Response& response = interaction.response;
-  PreparedResponse p;
+  PreparedResponse p(memory);
   p.status = response.status;
   p.headers = cassette::EndToEndHeaders(response.headers);
   p.headers_us = std::max<Micros>(0, interaction.timing.headers_us);
@@ -42,6 +43,12 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
     p.streamed = true;
     p.kind = response.stream->kind;
     p.body.reserve(response.stream->TotalBytes());
+    size_t pieces = 0;
+    for (const cassette::StreamEvent& event : response.stream->events) {
+      pieces += 1 + event.splits.size();
+    }
+    p.arrivals.reserve(pieces);
+    p.event_ends.reserve(response.stream->events.size());
     for (const cassette::StreamEvent& event : response.stream->events) {
       size_t base = p.body.size();
       size_t prev = 0;
@@ -57,7 +64,7 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
     }
     if (!p.arrivals.empty()) p.done_us = std::max(p.done_us, p.arrivals.back().at_us);
   } else {
-    p.body = response.body.bytes;
+    p.body.assign(response.body.bytes);
     if (!p.body.empty()) p.arrivals.push_back(Arrival{p.body.size(), p.done_us});
   }
   return p;
@@ -116,7 +123,7 @@ void Player::Start() {
     PreparedResponse& e = s.error_response;
     e.status = response_->provider == cassette::Provider::kAnthropic ? 529 : 503;
     e.headers = {{"content-type", "application/json"}, {"x-tapedeck-fault", "error"}};
-    e.body = cassette::ErrorBody(response_->provider, "overloaded_error", "Overloaded");
+    e.body.assign(cassette::ErrorBody(response_->provider, "overloaded_error", "Overloaded"));
     e.arrivals.push_back({e.body.size(), response_->headers_us});
     e.headers_us = e.done_us = response_->headers_us;
     e.provider = response_->provider;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <vector>
 
@@ -36,23 +37,31 @@ struct PreparedResponse {
     Micros at_us = 0;
   };
 
+  // `memory` (not owned) holds the body and the arrays; it must outlive the response. The
+  // replay handler passes its bulk memory (cassette/base/bulk_memory.h).
+  explicit PreparedResponse(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+      : body(memory), event_ends(memory), arrivals(memory) {}
+
   int status = 0;
   // The recorded end-to-end headers (Date and request ids kept) without the framing the sink
   // recomputes: hop-by-hop headers, Content-Length, Transfer-Encoding.
   cassette::Headers headers;
-  std::string body;  // the plain body, or every stream event concatenated
+  std::pmr::string body;  // the plain body, or every stream event concatenated
   bool streamed = false;
   cassette::StreamKind kind = cassette::StreamKind::kSse;
-  std::vector<size_t> event_ends;  // streamed: where each event ends in `body`
+  std::pmr::vector<size_t> event_ends;  // streamed: where each event ends in `body`
   // Ascending in `end` and `at_us`; consecutive pieces that arrived at the same time (the end
   // of one event and the start of the next, in one upstream read) are one arrival.
-  std::vector<Arrival> arrivals;
+  std::pmr::vector<Arrival> arrivals;
   Micros headers_us = 0;
   Micros done_us = 0;
   bool truncated = false;  // the recording was cut: replay ends with a reset too
   cassette::Provider provider = cassette::Provider::kGeneric;
 
-  static PreparedResponse From(const cassette::Interaction& interaction);
+  // Each array is sized once, so memory that never frees (BulkMemory) holds no spare copies.
+  static PreparedResponse From(
+      const cassette::Interaction& interaction,
+      std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 };
 
 class Player {

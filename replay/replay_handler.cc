@@ -49,15 +49,16 @@ Result<std::unique_ptr<ReplayHandler>> ReplayHandler::Create(
   if (!index.ok()) return index.status().WithContext("replay");
   std::unique_ptr<ReplayHandler> handler(new ReplayHandler(
       std::move(*index), std::move(options), std::move(redactor), scheduler, miss_fallback));
-  for (const cassette::Interaction& interaction : interactions) {
-    handler->AddInteraction(interaction);
+  for (cassette::Interaction& interaction : interactions) {
+    handler->AddInteraction(std::move(interaction));
   }
   return handler;
 }
 
 ReplayHandler::ReplayHandler(Index index, ReplayOptions options, cassette::Redactor redactor,
                              proxy::Scheduler& scheduler, proxy::Handler* miss_fallback)
-    : index_(std::move(index)),
+    : bulk_(std::make_unique<BulkMemory>()),
+      index_(std::move(index)),
       options_(std::move(options)),
       redactor_(std::move(redactor)),
       scheduler_(scheduler),
@@ -68,12 +69,24 @@ ReplayHandler::~ReplayHandler() {
 }
 
 size_t ReplayHandler::AddInteraction(const cassette::Interaction& interaction, bool recorded) {
-  cassette::Request request = interaction.request;
+  PrepareResponse(interaction);
+  return IndexRequest(cassette::Request(interaction.request), recorded);
+}
+
+size_t ReplayHandler::AddInteraction(cassette::Interaction&& interaction, bool recorded) {
+  PrepareResponse(interaction);
+  return IndexRequest(std::move(interaction.request), recorded);
+}
+
+void ReplayHandler::PrepareResponse(const cassette::Interaction& interaction) {
+  prepared_.push_back(PreparedResponse::From(interaction, bulk_.get()));
+}
+
+size_t ReplayHandler::IndexRequest(cassette::Request&& request, bool recorded) {
   // A body recorded compressed (before tapedeck decoded request bodies, or imported) is indexed
   // decoded, like a live one; one that cannot be decoded is indexed as stored.
   (void)cassette::DecodeRequestBody(&request);
   redactor_.RedactRequest(&request, nullptr);
-  prepared_.push_back(PreparedResponse::From(interaction));
   const size_t index = index_.Add(request);
   if (recorded) {
     ++recorded_;
@@ -305,6 +318,68 @@ std::string ReplayHandler::Summary() const {
     out += "#" + std::to_string(stats.unused[i]);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReplayLoader
+
+namespace {
+
+// Requests per hand-over, and batches queued before the reader waits (~1.5 MB of 3 KB
+// requests).
+constexpr size_t kBatch = 64;
+constexpr size_t kMaxQueuedBatches = 8;
+
+}  // namespace
+
+ReplayLoader::ReplayLoader(ReplayHandler* handler) : handler_(handler) {
+  batch_.reserve(kBatch);
+  helper_ = std::thread([this] { Run(); });
+}
+
+ReplayLoader::~ReplayLoader() { Finish(); }
+
+void ReplayLoader::Add(cassette::Interaction&& interaction) {
+  handler_->PrepareResponse(interaction);
+  batch_.push_back(std::move(interaction.request));
+  if (batch_.size() == kBatch) Flush();
+}
+
+void ReplayLoader::Flush() {
+  if (batch_.empty()) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return queue_.size() < kMaxQueuedBatches; });
+  queue_.push_back(std::move(batch_));
+  lock.unlock();
+  changed_.notify_all();
+  batch_ = {};
+  batch_.reserve(kBatch);
+}
+
+void ReplayLoader::Finish() {
+  if (!helper_.joinable()) return;
+  Flush();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+  }
+  changed_.notify_all();
+  helper_.join();
+}
+
+void ReplayLoader::Run() {
+  for (;;) {
+    std::vector<cassette::Request> batch;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing, and everything is added
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    changed_.notify_all();
+    for (cassette::Request& request : batch) handler_->IndexRequest(std::move(request), false);
+  }
 }
 
 }  // namespace td::replay

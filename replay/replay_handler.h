@@ -9,15 +9,19 @@
 // Threading: the event-loop thread only (the scheduler's).
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "cassette/base/bulk_memory.h"
 #include "cassette/base/status.h"
 #include "cassette/model.h"
 #include "cassette/redact.h"
@@ -68,7 +72,11 @@ class ReplayHandler final : public proxy::Handler {
 
   // Makes an interaction servable and returns its index. Auto mode adds what it recorded with
   // `recorded` true: it counts as used (a live request was answered with it) and as recorded.
+  // What is kept is the index's part of the request and the prepared response, with their bytes
+  // in bulk memory (cassette/base/bulk_memory.h), not the interaction: a caller streaming a
+  // cassette in (cassette::StreamCassette) holds one interaction at a time.
   size_t AddInteraction(const cassette::Interaction& interaction, bool recorded = false);
+  size_t AddInteraction(cassette::Interaction&& interaction, bool recorded = false);
 
   ReplayStats Stats() const;
   // Stats as JSON, for GET /__tapedeck/stats: {"hits":..,"misses":..,"exhausted":..,
@@ -91,6 +99,13 @@ class ReplayHandler final : public proxy::Handler {
 
   ReplayHandler(Index index, ReplayOptions options, cassette::Redactor redactor,
                 proxy::Scheduler& scheduler, proxy::Handler* miss_fallback);
+  friend class ReplayLoader;  // adds in two halves, one on each thread
+
+  // The two halves of AddInteraction, which touch nothing in common: the response prepared
+  // (into prepared_ and bulk_), and the request indexed (decoded, redacted; into index_),
+  // counted as used when `recorded`.
+  void PrepareResponse(const cassette::Interaction& interaction);
+  size_t IndexRequest(cassette::Request&& request, bool recorded);
   void Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index, Micros start_us,
             std::string log_path);
   // `body_note`, when set, says why the live body could not be decoded (it was matched as sent).
@@ -101,6 +116,8 @@ class ReplayHandler final : public proxy::Handler {
   void Retire(std::unique_ptr<ActivePlay> play);
   void LogHit(const ActivePlay& play, std::string_view end) const;
 
+  // Declared first, so destroyed last: the prepared responses' bytes live in it.
+  std::unique_ptr<BulkMemory> bulk_;
   Index index_;
   ReplayOptions options_;
   cassette::Redactor redactor_;
@@ -121,6 +138,40 @@ class ReplayHandler final : public proxy::Handler {
   std::vector<std::unique_ptr<ActivePlay>> retired_;
   proxy::TimerHandle sweep_timer_;
   bool sweep_pending_ = false;
+};
+
+// Adds interactions to a ReplayHandler in two halves, the requests' on a helper thread: loading a
+// cassette at start, reading the file and preparing the responses (zstd, parsing, copying) take
+// about as long as indexing the requests (the redactor's scan, the canonical keys), so on two
+// cores the load takes about half as long. The handler must not be used otherwise until
+// Finish() has returned (the destructor calls it). Hands requests over in batches, and waits
+// when the helper is far behind, so what is queued stays small.
+//
+// Threading: Add and Finish on one thread (the caller's); the helper only indexes requests.
+class ReplayLoader {
+ public:
+  // `handler` (not owned) must outlive the loader.
+  explicit ReplayLoader(ReplayHandler* handler);
+  ~ReplayLoader();
+  ReplayLoader(const ReplayLoader&) = delete;
+  ReplayLoader& operator=(const ReplayLoader&) = delete;
+
+  // Adds `interaction` to the handler: its response now, its request in order on the helper.
+  void Add(cassette::Interaction&& interaction);
+  // Waits until the helper has added everything queued, and stops it. Idempotent.
+  void Finish();
+
+ private:
+  void Run();
+  void Flush();  // hands `batch_` to the helper
+
+  ReplayHandler* handler_;
+  std::vector<cassette::Request> batch_;  // the caller's, until Flush
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<cassette::Request>> queue_;  // guarded by mutex_
+  bool closing_ = false;                              // guarded by mutex_
+  std::thread helper_;
 };
 
 }  // namespace td::replay

@@ -42,6 +42,7 @@ echo "fuzz: built in $((SECONDS - started)) s" >&2
 harnesses=(
   sse_framer_fuzz:4096
   cassette_reader_fuzz:8192
+  interaction_line_fuzz:8192
   http_parser_fuzz:4096
   redact_fuzz:4096
   json_path_fuzz:2048

@@ -127,10 +127,9 @@ std::string BodySummary(const cassette::Response& r) {
 
 // "# recorded by tapedeck 0.1.0, exec record, via anthropic=https://..., in /home/dev/app
 // (home /home/dev, user dev); models: claude-x, gpt-y": the header's provenance and the model
-// names the requests name. Nothing for a cassette that does not say who recorded it.
-void Provenance(const Cassette& c, std::ostream& out) {
-  if (!c.recorded_by) return;
-  const cassette::Provenance& p = *c.recorded_by;
+// names the requests name (`models`, in first-seen order).
+void Provenance(const cassette::Provenance& p, const std::vector<std::string>& models,
+                std::ostream& out) {
   out << "# recorded by tapedeck " << (p.tapedeck.empty() ? "?" : p.tapedeck);
   if (!p.mode.empty()) out << ", " << p.mode;
   for (size_t i = 0; i < p.upstreams.size(); ++i) {
@@ -143,32 +142,51 @@ void Provenance(const Cassette& c, std::ostream& out) {
     out << " (home " << (p.home.empty() ? "?" : p.home) << ", user "
         << (p.user.empty() ? "?" : p.user) << ")";
   }
-  std::vector<std::string> models;
-  for (const Interaction& it : c.interactions) {
-    std::string model = cassette::ModelOf(it.request);
-    if (!model.empty() && std::find(models.begin(), models.end(), model) == models.end()) {
-      models.push_back(std::move(model));
-    }
-  }
   for (size_t i = 0; i < models.size(); ++i) out << (i == 0 ? "; models: " : ", ") << models[i];
   out << "\n";
 }
 
-void Ls(const std::string& path, const Loaded& l, bool many, std::ostream& out) {
-  if (many) out << path << ":\n";
-  Provenance(l.cassette, out);
-  for (size_t i = 0; i < l.cassette.interactions.size(); ++i) {
-    const Interaction& it = l.cassette.interactions[i];
+// `ls` of one file, read as a stream: only each interaction's line is kept, so listing a
+// cassette of any size takes little memory. On a read error prints it and sets *exit_code to 3.
+void Ls(const std::string& path, const cassette::ReadOptions& read, bool many, std::ostream& out,
+        std::ostream& err, int* exit_code) {
+  std::optional<cassette::Provenance> recorded_by;
+  std::vector<std::string> models;
+  std::string lines;
+  size_t i = 0;
+  cassette::CassetteVisitor visitor;
+  visitor.header = [&](Cassette&& header) {
+    recorded_by = std::move(header.recorded_by);
+    return Status::Ok();
+  };
+  visitor.interaction = [&](Interaction&& it) {
     std::string model = cassette::ModelOf(it.request);
+    if (!model.empty() && std::find(models.begin(), models.end(), model) == models.end()) {
+      models.push_back(model);
+    }
     std::ostringstream line;
-    line << "#" << std::left << std::setw(4) << i << " " << std::setw(6) << it.request.method << " "
-         << std::setw(32) << it.request.Url() << " " << std::setw(24)
+    line << "#" << std::left << std::setw(4) << i++ << " " << std::setw(6) << it.request.method
+         << " " << std::setw(32) << it.request.Url() << " " << std::setw(24)
          << (model.empty() ? "-" : model) << " " << std::right << std::setw(3) << it.response.status
          << "  " << std::left << std::setw(16) << BodySummary(it.response) << " " << std::right
          << std::setw(9) << Seconds(it.timing.done_us);
     if (it.truncated) line << "  truncated: " << *it.truncated;
-    out << line.str() << "\n";
+    lines += line.str();
+    lines += '\n';
+    return Status::Ok();
+  };
+  cassette::ReadReport report;
+  Status status = cassette::StreamCassette(path, read, &report, visitor);
+  if (!status.ok()) {
+    err << "tapedeck: " << status.message() << "\n";
+    *exit_code = kExitCassette;
+    return;
   }
+  for (const std::string& w : report.warnings) err << "tapedeck: warning: " << w << "\n";
+  for (const std::string& n : report.notes) err << "tapedeck: note: " << n << "\n";
+  if (many) out << path << ":\n";
+  if (recorded_by) Provenance(*recorded_by, models, out);
+  out << lines;
 }
 
 void ShowBody(const cassette::Body& body, std::string_view prefix, std::ostream& out) {
@@ -484,11 +502,13 @@ int RunCassetteCommand(std::string_view verb, const Config& config, std::ostream
       }
       lock = std::move(*locked);
     }
+    if (verb == "ls") {
+      Ls(path, *read, files.size() > 1, out, err, &code);
+      continue;
+    }
     Loaded l;
     if (!Load(path, *read, &l, err, &code)) continue;
-    if (verb == "ls") {
-      Ls(path, l, files.size() > 1, out);
-    } else if (verb == "show") {
+    if (verb == "show") {
       if (only >= static_cast<long>(l.cassette.interactions.size())) {
         err << "tapedeck: cassette " << path << ": no interaction " << only << " (it has "
             << l.cassette.interactions.size() << ")\n";

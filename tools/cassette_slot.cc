@@ -48,41 +48,73 @@ Status CassetteSlot::Prepare() {
 
 Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder) {
   recorder_ = recorder;
-  std::vector<cassette::Interaction> recorded;
-  std::optional<cassette::Provenance> recorded_by;
   std::error_code ec;
   if (settings_->replays && !settings_->records && settings_->directory &&
       !std::filesystem::exists(path_, ec)) {
     missing_ = true;  // a directory's test that has no recording yet: its requests say so
-  } else if (settings_->replays && !settings_->records) {
+    return Status::Ok();
+  }
+  if (settings_->replays && !settings_->records) {
     if (std::optional<std::string> note =
             cassette::UnfinishedRecordingNote(path_, settings_->read)) {
       TD_LOG(kWarn) << *note;
     }
+    // Streamed in: each interaction goes to the player as soon as its line is read, so the
+    // cassette is never held whole (docs/performance.md, "Loading big cassettes").
+    // The requests are indexed on a helper thread while the file is read on (ReplayLoader).
     cassette::ReadReport report;
-    Result<cassette::Cassette> c = cassette::ReadCassette(path_, settings_->read, &report);
-    if (!c.ok()) return c.status();
+    cassette::CassetteVisitor visitor;
+    std::optional<replay::ReplayLoader> loader;
+    visitor.header = [&](cassette::Cassette&& header) {
+      mounts_ = std::move(header.mounts);
+      TD_RETURN_IF_ERROR(CreatePlayer({}, header.recorded_by, loop));
+      loader.emplace(player_.get());
+      return Status::Ok();
+    };
+    visitor.interaction = [&](cassette::Interaction&& interaction) {
+      loader->Add(std::move(interaction));
+      file_position_.push_back(file_interactions_++);
+      return Status::Ok();
+    };
+    Status read = cassette::StreamCassette(path_, settings_->read, &report, visitor);
+    if (loader) loader->Finish();
+    if (!read.ok()) {
+      player_.reset();
+      return read;
+    }
     for (const std::string& w : report.warnings) TD_LOG(kWarn) << w;
     for (const std::string& n : report.notes) TD_LOG(kInfo) << n;
-    mounts_ = c->mounts;
-    recorded_by = std::move(c->recorded_by);
-    recorded = std::move(c->interactions);
-  } else if (target_) {
+    if (file_interactions_ > 0 && settings_->replay.match.live_workspace) {
+      LogWorkspaceNormalizers();
+    }
+    return Status::Ok();
+  }
+  std::vector<cassette::Interaction> recorded;
+  std::optional<cassette::Provenance> recorded_by;
+  if (target_) {
     if (std::optional<cassette::Cassette> c = target_->TakeExisting()) {
       mounts_ = c->mounts;
       recorded_by = std::move(c->recorded_by);
       if (settings_->replays) recorded = std::move(c->interactions);
     }
   }
-  if (!settings_->replays || missing_) return Status::Ok();
+  if (!settings_->replays) return Status::Ok();
+  const bool log_workspace =
+      settings_->replay.match.live_workspace.has_value() && !recorded.empty();
+  TD_RETURN_IF_ERROR(CreatePlayer(std::move(recorded), recorded_by, loop));
+  if (log_workspace) LogWorkspaceNormalizers();
+  return Status::Ok();
+}
 
+Status CassetteSlot::CreatePlayer(std::vector<cassette::Interaction> recorded,
+                                  const std::optional<cassette::Provenance>& recorded_by,
+                                  proxy::EventLoop* loop) {
   file_interactions_ = recorded.size();
   for (size_t i = 0; i < recorded.size(); ++i) file_position_.push_back(i);
   replay::ReplayOptions options = settings_->replay;
   options.log_cassette = name_;
   // The workspace normalisers, per cassette: each says where it was recorded. (The log says so
   // for a cassette that holds something: a new one has nothing to compare yet.)
-  const bool log_workspace = options.match.live_workspace.has_value() && !recorded.empty();
   if (options.match.live_workspace && recorded_by) {
     const cassette::Provenance& p = *recorded_by;
     if (!(p.cwd.empty() && p.home.empty() && p.user.empty() && p.tmp.empty())) {
@@ -101,7 +133,6 @@ Status CassetteSlot::Load(proxy::EventLoop* loop, proxy::RecordHandler* recorder
       std::move(recorded), std::move(options), settings_->redactor, *loop, to_recorder_.get());
   if (!player.ok()) return player.status();
   player_ = std::move(*player);
-  if (log_workspace) LogWorkspaceNormalizers();
   return Status::Ok();
 }
 

@@ -91,6 +91,11 @@ class CassetteSlot {
  private:
   class ToRecorder;  // auto's miss fallback: the recorder, into this slot's destination
 
+  // The replay handler over `recorded` (more may be added as a stream is read), with the
+  // workspace normalisers of where the cassette was recorded.
+  Status CreatePlayer(std::vector<cassette::Interaction> recorded,
+                      const std::optional<cassette::Provenance>& recorded_by,
+                      proxy::EventLoop* loop);
   Status Prune(std::string* summary);
   void AnswerMissingCassette(proxy::Exchange& exchange);
   // Says, at info, what the workspace normalisers rewrite for this cassette, or why it has none.

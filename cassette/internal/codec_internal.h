@@ -59,6 +59,10 @@ Result<ParsedFile> ParseCassetteFile(std::string_view bytes, std::string_view na
                                      std::uint64_t max_bytes = kMaxCassetteBytes);
 Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
                                     const ReadOptions& options = {});
+// The same handing the header and each interaction to `visitor` (the result's cassette then holds
+// no interactions).
+Result<ParsedFile> ReadCassetteFile(const std::string& path, ReadReport* report,
+                                    const ReadOptions& options, const CassetteVisitor& visitor);
 
 // True when the first line of the file at `path` (decompressed if it is zstd) is a tapedeck
 // header; reads no further than that line. Used to refuse to overwrite files that are not
@@ -92,6 +96,12 @@ inline Status MigrateV2ToV3(Json* line, bool is_header) {
 
 inline constexpr std::array<MigrationStep, kCassetteVersion - kOldestCassetteVersion>
     kMigrationSteps{&MigrateV1ToV2, &MigrateV2ToV3};
+
+// The oldest version whose interaction lines read as current ones: every step so far changes
+// only the header line. The reader's fast path (internal/interaction_line.h) reads interaction
+// lines without migrating them from this version on, so a step that changes interaction lines
+// must raise it to the version it upgrades to.
+inline constexpr int kOldestVersionOfCurrentInteractionLines = 1;
 
 // Upgrades one line written by `from_version` to kCassetteVersion, in place.
 inline Status MigrateLine(int from_version, Json* line, bool is_header) {

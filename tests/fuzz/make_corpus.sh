@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 golden=../golden/cassettes/v2  # a shipped format version (every one keeps loading)
 out=corpus
-mkdir -p $out/{sse_framer,cassette_reader,http_parser,redact,json_path}_fuzz
+mkdir -p $out/{sse_framer,cassette_reader,interaction_line,http_parser,redact,json_path}_fuzz
 
 put() {  # put DIR/NAME FORMAT [ARGS...]: printf into the corpus file
   local file=$out/$1
@@ -58,6 +58,19 @@ jq . "$golden/anthropic-basic.jsonl" >"$out/cassette_reader_fuzz/pretty-anthropi
 put cassette_reader_fuzz/split-past-event.jsonl '%s\n%s\n' "$header" \
   '{"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"stream":{"kind":"sse","events":[{"at_us":9,"data":"data: x\\n\\n","splits":[[3,1],[40,2]]}]}}}'
 head -c 300 "$golden/anthropic-basic.jsonl.zst" >"$out/cassette_reader_fuzz/cut-zstd-frame.jsonl.zst"
+
+# --- interaction_line_fuzz: one interaction line ----------------------------------------------
+for f in anthropic-basic edge-cases openai-chat; do
+  n=0
+  tail -n +2 "$golden/$f.jsonl" | while IFS= read -r l; do
+    n=$((n + 1))
+    printf '%s' "$l" >"$out/interaction_line_fuzz/golden-$f-$n.jsonl"
+  done
+done
+put interaction_line_fuzz/request-json-not-exact.jsonl '%s' \
+  '{"seq":3,"request":{"method":"POST","path":"/x","headers":[],"body":{"json":{"b":1.50,"a":[1e5]},"exact":false}},"response":{"status":200,"headers":[],"stream":{"kind":"chunks","events":[{"at_us":5,"data_b64":"/w==","splits":[[1,2]]}]}},"truncated":{"base64":"/w=="}}'
+put interaction_line_fuzz/split-past-event.jsonl '%s' \
+  '{"seq":0,"request":{"method":"GET","path":"/"},"response":{"status":200,"stream":{"kind":"sse","events":[{"at_us":9,"data":"data: x\\n\\n","splits":[[3,1],[40,2]]}]}}}'
 { zstd -q -c <<<"$header"; zstd -q -c <<<"$line"; } >"$out/cassette_reader_fuzz/two-frames.jsonl.zst"
 
 # --- http_parser_fuzz: a flags byte, then the connection's bytes ------------------------------

@@ -758,6 +758,142 @@ TEST_F(CodecTest, MigrationHookKeepsCurrentVersionLinesUnchanged) {
             static_cast<size_t>(kCassetteVersion - internal::kOldestCassetteVersion));
 }
 
+TEST_F(CodecTest, InteractionLinesNeedNoMigrationWhereTheFastPathReadsThem) {
+  // The reader's fast path reads interaction lines of these versions as they are: no step may
+  // change one (a step that does must raise kOldestVersionOfCurrentInteractionLines).
+  for (const Interaction& i : RichCassette().interactions) {
+    const Json before = InteractionToJson(i);
+    for (int v = internal::kOldestVersionOfCurrentInteractionLines; v <= kCassetteVersion; ++v) {
+      Json line = before;
+      ASSERT_TRUE(internal::MigrateLine(v, &line, /*is_header=*/false).ok()) << v;
+      EXPECT_EQ(line, before) << v;
+    }
+  }
+}
+
+TEST_F(CodecTest, StreamCassetteHandsOverWhatReadCassetteReads) {
+  Cassette c = AsRead(RichCassette());
+  c.mounts = {"anthropic"};
+  const std::string path = PathOf("stream.jsonl.zst");
+  ASSERT_TRUE(WriteCassetteAtomic(path, c, WriteOptions{}).ok());
+  std::vector<std::string> calls;
+  Cassette streamed;
+  CassetteVisitor visitor;
+  visitor.header = [&](Cassette&& header) {
+    calls.push_back("header");
+    EXPECT_TRUE(header.interactions.empty());
+    streamed = std::move(header);
+    return Status::Ok();
+  };
+  visitor.interaction = [&](Interaction&& i) {
+    calls.push_back("interaction");
+    streamed.interactions.push_back(std::move(i));
+    return Status::Ok();
+  };
+  ASSERT_TRUE(StreamCassette(path, ReadOptions{}, nullptr, visitor).ok());
+  Result<Cassette> read = ReadCassette(path);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(streamed, *read);
+  EXPECT_EQ(streamed, c);
+  ASSERT_EQ(calls.size(), c.interactions.size() + 1);
+  EXPECT_EQ(calls.front(), "header");
+
+  // A callback's error stops the read and comes back as it is.
+  int seen = 0;
+  visitor.interaction = [&](Interaction&&) {
+    return ++seen == 2 ? InvalidArgumentError("enough") : Status::Ok();
+  };
+  Status stopped = StreamCassette(path, ReadOptions{}, nullptr, visitor);
+  EXPECT_EQ(stopped.message(), "enough");
+  EXPECT_EQ(seen, 2);
+}
+
+// `text` compressed as the writer compresses: one frame, flushed after every line.
+std::string FlushedZstd(std::string_view text) {
+  Result<internal::ZstdCCtxPtr> cctx = internal::MakeCompressor(6, "test");
+  EXPECT_TRUE(cctx.ok());
+  std::string out;
+  while (!text.empty()) {
+    const size_t end = text.find('\n') + 1;
+    EXPECT_TRUE(
+        internal::CompressInto(cctx->get(), text.substr(0, end), ZSTD_e_flush, &out, "test").ok());
+    text.remove_prefix(end);
+  }
+  EXPECT_TRUE(internal::CompressInto(cctx->get(), {}, ZSTD_e_end, &out, "test").ok());
+  return out;
+}
+
+TEST_F(CodecTest, ABadLineFarIntoABigCassetteIsNamedWithItsLine) {
+  // 3,000 streamed interactions that all take the reader's fast path, and one bad line near
+  // the end: whatever is wrong with it, the error names the file and that line, and a streaming
+  // read has handed over exactly the interactions before it.
+  Cassette c;
+  c.created_at_us = 1795249953123456;
+  for (int i = 0; i < 3000; ++i) {
+    c.interactions.push_back(InteractionBuilder()
+                                 .Seq(i)
+                                 .RequestJson({{"model", "claude-x"}, {"n", i}})
+                                 .SseEvent("event: ping\ndata: {}\n\n", 100, {{3, 50}})
+                                 .SseEvent("event: done\ndata: {}\n\n", 200)
+                                 .Build());
+  }
+  const std::string text = SerializeCassette(c);
+  const size_t bad_line = 2901;  // the header is line 1
+  size_t start = 0;
+  for (size_t line = 1; line < bad_line; ++line) start = text.find('\n', start) + 1;
+  const size_t end = text.find('\n', start);
+  const std::string original = text.substr(start, end - start);
+  struct Case {
+    std::string line;
+    std::string message;
+  };
+  const std::string path = PathOf("big.jsonl.zst");
+  const std::string at = "cassette " + path + ": line 2901: ";
+  const Case cases[] = {
+      {original.substr(0, 100), at + "invalid JSON at column 101"},
+      {std::string(original).replace(original.find("\"response\""), 10, "\"respons_\""),
+       at + "unknown key \"respons_\" (known: seq, recorded_at, request, response, timing, "
+            "truncated; keys starting with \"x-\" or \"_\" are free for notes)"},
+      {std::string(original).replace(original.find("[[3,50]]"), 8, "[[30,50]]"),
+       ""},  // a split past its event: a note, not an error (checked below)
+      {std::string(original).replace(original.find("[[3,50]]"), 8, "[[0,50]]"),
+       at + "response.stream.events[0].splits[0]: end offset 0: a split ends after its first "
+            "byte"},
+      {std::string(original).replace(original.find("\"status\":200"), 12, "\"status\":2000"),
+       at + "response.status: expected a status code 0..999"},
+  };
+  for (const Case& bad : cases) {
+    const std::string edited = text.substr(0, start) + bad.line + text.substr(end);
+    WriteBytes(path, FlushedZstd(edited));
+    ReadReport report;
+    Result<Cassette> read = ReadCassette(path, &report);
+    size_t handed_over = 0;
+    CassetteVisitor visitor;
+    visitor.interaction = [&](Interaction&&) {
+      ++handed_over;
+      return Status::Ok();
+    };
+    Status streamed = StreamCassette(path, ReadOptions{}, nullptr, visitor);
+    if (bad.message.empty()) {
+      ASSERT_TRUE(read.ok()) << read.status().message();
+      ASSERT_EQ(report.notes.size(), 1u);
+      EXPECT_EQ(report.notes[0].rfind(at + "response.stream.events[0].splits[0]: end offset 30 "
+                                           "is past the event's 22 bytes",
+                                      0),
+                0u)
+          << report.notes[0];
+      EXPECT_TRUE(streamed.ok());
+      EXPECT_EQ(handed_over, c.interactions.size());
+      continue;
+    }
+    ASSERT_FALSE(read.ok()) << bad.line;
+    EXPECT_EQ(read.status().code(), StatusCode::kParse);
+    EXPECT_EQ(read.status().message(), bad.message);
+    EXPECT_EQ(streamed.message(), bad.message);
+    EXPECT_EQ(handed_over, bad_line - 2);
+  }
+}
+
 // True when `tool` runs (it is on PATH).
 bool HaveTool(const std::string& tool) {
   return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;

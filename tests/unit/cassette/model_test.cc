@@ -45,6 +45,30 @@ TEST(ModelTest, ModelOfReadsTheModelField) {
   EXPECT_EQ(ModelOf(r), "");
 }
 
+TEST(ModelTest, ModelOfAnswersAsAFullParseWould) {
+  // ModelOf reads without a tree; its answer must be the one a parse gives on every shape.
+  const std::string deep = std::string(600, '[') + std::string(600, ']');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"model":"a","model":"b"})", "b"},  // the last one wins, as in a parse
+      {R"({"model":"a","model":1})", ""},     // ... even when it is not a string
+      {R"({"model":1,"model":"b"})", "b"},
+      {R"({"messages":[{"model":"inner"}]})", ""},  // only the top level counts
+      {R"( {"model" : "spaced"} )", ""},            // must start with '{'
+      {R"({"model" : "spaced"} )", "spaced"},
+      {R"({"m\u006fdel":"escaped"})", "escaped"},
+      {R"({"model":"caf\u00e9"})", "caf\xC3\xA9"},
+      {R"({"model":"a"} x)", ""},  // not JSON after all
+      {R"({"model":"a",})", ""},
+      {"{\"model\":\"a\",\"x\":" + deep + "}", "a"},  // deeper than the scan goes: parsed
+      {"{}", ""},
+  };
+  for (const auto& [body, model] : cases) {
+    Request r;
+    r.body.bytes = body;
+    EXPECT_EQ(ModelOf(r), model) << body;
+  }
+}
+
 TEST(ModelTest, StreamConcatenatesEventBytes) {
   Stream s;
   s.events.push_back({"event: a\n\n", 10, {}});

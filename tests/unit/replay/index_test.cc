@@ -87,6 +87,27 @@ TEST(IndexTest, ExactBytesAndEquivalentJsonGetTheSameKey) {
   EXPECT_EQ(index.Next(equivalent).kind, Kind::kHit);
 }
 
+TEST(IndexTest, BodiesSpeltDifferentlyShareTheirCanonicalBodysCopies) {
+  // Recorded bodies are told apart by keys of their canonical bodies, the bodies themselves
+  // built only when keys meet: the grouping must still be by canonical body. #0 and #2 are the
+  // same JSON spelt differently, so a live body byte-equal to #2 is served #0 first (file
+  // order), then #2; #1 differs only in a number's type and is not in the group.
+  Index index = MakeIndex(OnExhausted::kError);
+  index.Add(Req(R"({"a":1,"b":[1.5,"x"]})"));
+  index.Add(Req(R"({"a":1.0,"b":[1.5,"x"]})"));
+  index.Add(Req(R"({"b": [1.50, "\u0078"], "a": 1})"));
+  const std::string key = index.Key(Req(R"({"b": [1.50, "\u0078"], "a": 1})"));
+  EXPECT_EQ(key, index.Key(Req(R"({"a":1,"b":[1.5,"x"]})")));
+  EXPECT_NE(key, index.Key(Req(R"({"a":1.0,"b":[1.5,"x"]})")));
+  EXPECT_EQ(index.Next(key).index, 0u);
+  EXPECT_EQ(index.Next(key).index, 2u);
+  EXPECT_EQ(index.Next(key).kind, Kind::kExhausted);
+  // Miss reports read the canonical bodies and their keys.
+  EXPECT_EQ(index.CanonicalBody(2), R"(j{"a":1,"b":[1.5,"x"]})");
+  EXPECT_EQ(index.CanonicalKey(2), index.CanonicalKey(0));
+  EXPECT_EQ(index.CanonicalKey(1).size, index.CanonicalBody(1).size());
+}
+
 TEST(IndexTest, UnknownBodiesAndEmptyIndexMiss) {
   Index index = MakeIndex(OnExhausted::kRepeatLast);
   EXPECT_EQ(index.Next(index.Key(Req("{}"))).kind, Kind::kMiss);

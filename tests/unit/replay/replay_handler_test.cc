@@ -110,6 +110,33 @@ TEST_F(ReplayHandlerTest, HitServesTheRecordedResponse) {
   EXPECT_EQ(stats.active, 0u);
 }
 
+TEST_F(ReplayHandlerTest, ALoaderAddsWhatCreateWouldHaveAdded) {
+  // A cassette streamed in through a ReplayLoader (its helper thread indexes while the caller
+  // reads) serves exactly what the same interactions given to Create serve.
+  std::vector<cassette::Interaction> cassette;
+  for (int i = 0; i < 300; ++i) {
+    cassette.push_back(
+        Recorded("question " + std::to_string(i % 150), "answer " + std::to_string(i)));
+  }
+  auto loaded = Make({}, Instant());
+  {
+    ReplayLoader loader(loaded.get());
+    for (const cassette::Interaction& i : cassette) loader.Add(cassette::Interaction(i));
+    loader.Finish();
+    loader.Finish();  // idempotent, and the destructor after it too
+  }
+  auto created = Make(cassette, Instant());
+  for (int i = 0; i < 300; ++i) {
+    auto a = Send(*loaded, Live(cassette[static_cast<size_t>(i)]));
+    auto b = Send(*created, Live(cassette[static_cast<size_t>(i)]));
+    ASSERT_TRUE(a->fake_sink().finished());
+    EXPECT_EQ(a->fake_sink().body(), b->fake_sink().body()) << i;
+    EXPECT_EQ(a->fake_sink().header("request-id"), b->fake_sink().header("request-id")) << i;
+  }
+  EXPECT_EQ(loaded->Stats().uses, created->Stats().uses);
+  EXPECT_EQ(loaded->Stats().hits, 300u);
+}
+
 TEST_F(ReplayHandlerTest, InstantHitCompletesInsideHandle) {
   std::vector<cassette::Interaction> cassette = {Recorded("Hello", "Hi!")};
   auto handler = Make(cassette, Instant());
