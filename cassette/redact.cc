@@ -241,20 +241,21 @@ void Redactor::RedactBytes(std::string* bytes, std::vector<Split>* splits, std::
 
 void Redactor::RedactRequest(Request* request, RedactionReport* report) const {
   RedactHeaders(&request->headers, "request.headers.", report);
+  // The report's "where", built only for a parameter that was redacted.
+  auto where = [](std::string_view name) { return "request.query." + std::string(name); };
   for (auto& [name, value] : request->query) {
-    auto where = [&name] { return "request.query." + name; };  // built only when reported
     if (ContainsNoCase(query_names_, name) ||
         (rules_.defaults && IsSecretNamedValue(name, value))) {
       if (!value.empty() && !IsRedactionPlaceholder(value)) {
         value = std::string(kRedacted);
-        Add(report, where() + ": credential query param");
+        Add(report, where(name) + ": credential query param");
       }
       continue;
     }
     if (!rules_.defaults) continue;
     std::vector<std::string_view> rules;
     RedactSecrets(&value, nullptr, &rules);
-    for (std::string_view rule : rules) Add(report, where() + ": " + std::string(rule));
+    for (std::string_view rule : rules) Add(report, where(name) + ": " + std::string(rule));
   }
   if (rules_.defaults) {
     std::vector<std::string_view> rules;

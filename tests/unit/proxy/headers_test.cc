@@ -34,5 +34,25 @@ TEST(HeadersTest, WritesEndToEndLinesInOrderAndReportsUnsafeOnes) {
   EXPECT_EQ(unsafe, (std::vector<std::string>{"x-bad", "bad name"}));
 }
 
+TEST(HeadersTest, DropsHopByHopFieldsWithOrWithoutAConnectionHeader) {
+  // Without a Connection header the writer filters in place (a replayed response's usual
+  // case); with one, the names it lists are dropped too.
+  cassette::Headers in = {
+      {"content-type", "text/event-stream"},
+      {"Keep-Alive", "timeout=5"},
+      {"Transfer-Encoding", "chunked"},
+      {"x-hop", "1"},
+      {"Upgrade", "h2c"},
+      {"request-id", "req_1"},
+  };
+  std::string out;
+  EXPECT_TRUE(AppendHeaderLines(in, out).empty());
+  EXPECT_EQ(out, "content-type: text/event-stream\r\nx-hop: 1\r\nrequest-id: req_1\r\n");
+  in.emplace_back("Connection", "x-hop");
+  out.clear();
+  EXPECT_TRUE(AppendHeaderLines(in, out).empty());
+  EXPECT_EQ(out, "content-type: text/event-stream\r\nrequest-id: req_1\r\n");
+}
+
 }  // namespace
 }  // namespace td::proxy::internal
