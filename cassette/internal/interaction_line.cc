@@ -122,6 +122,17 @@ class LineDecoder {
     return n < items->size() ? (*items)[n] : items->emplace_back();
   }
 
+  // A JSON string holding base64, decoded into `out`; false when it is not valid base64.
+  bool Base64String(std::string* out) {
+    scratch_.clear();
+    if (!s_.ReadString(&scratch_)) return false;
+    size_t bad = 0;
+    std::optional<std::string> bytes = Base64Decode(scratch_, &bad);
+    if (!bytes) return false;
+    *out = std::move(*bytes);
+    return true;
+  }
+
   // ReadPairs.
   bool Pairs(std::vector<std::pair<std::string, std::string>>* out) {
     size_t n = 0;
@@ -176,16 +187,7 @@ class LineDecoder {
         return true;
       }
       if (key == "text") return Once(&text) && s_.ReadString(&out->bytes);
-      if (key == "base64") {
-        if (!Once(&base64)) return false;
-        scratch_.clear();
-        if (!s_.ReadString(&scratch_)) return false;
-        size_t bad = 0;
-        std::optional<std::string> bytes = Base64Decode(scratch_, &bad);
-        if (!bytes) return false;
-        out->bytes = std::move(*bytes);
-        return true;
-      }
+      if (key == "base64") return Once(&base64) && Base64String(&out->bytes);
       if (key == "newline" || key == "exact") {
         if (!Once(key == "newline" ? &newline : &exact)) return false;
         char literal = 0;
@@ -266,16 +268,7 @@ class LineDecoder {
     const bool ok = Object([&](std::string_view key) {
       if (key == "at_us") return Once(&at_us) && Int64(&out->at_us);
       if (key == "data") return Once(&data) && s_.ReadString(&out->bytes);
-      if (key == "data_b64") {
-        if (!Once(&data_b64)) return false;
-        scratch_.clear();
-        if (!s_.ReadString(&scratch_)) return false;
-        size_t bad = 0;
-        std::optional<std::string> bytes = Base64Decode(scratch_, &bad);
-        if (!bytes) return false;
-        out->bytes = std::move(*bytes);
-        return true;
-      }
+      if (key == "data_b64") return Once(&data_b64) && Base64String(&out->bytes);
       if (key == "splits") {
         return Once(&splits) && Array([&] {
                  Split& split = out->splits.emplace_back();
