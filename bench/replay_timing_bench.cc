@@ -9,6 +9,8 @@
 //     queueing (S sockets become readable at the same instants).
 // Before each round it measures the machine's floor the same way: one bare thread sleeping
 // until each of the same N due times (clock_nanosleep, absolute), with no server at all.
+// Last, the goal's figure: tapedeck's gap error p99 at the socket / the bare loop's, pooled over
+// all rounds and as the median of the rounds' ratios, with the load average.
 //
 // Usage: replay_timing_bench TAPEDECK_BIN [--streams S] [--events N] [--gap-ms G] [--rounds R]
 //                            [--server-cpu C]   (run tapedeck under `taskset -c C`)
@@ -32,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/host_steal.h"
 #include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
 #include "cassette/codec.h"
@@ -404,7 +407,9 @@ int main(int argc, char** argv) {
   const int bare_port = ntohs(bare_addr.sin_port);
 
   Errors all_bare, all_wire, all_read;
-  std::vector<double> round_p99;  // at the socket
+  std::vector<double> round_p99;       // at the socket
+  std::vector<double> round_bare_p99;  // the bare loop's, at the socket
+  const std::string load_at_start = td::bench::LoadAverageText();
   bool ok = true;
   for (int r = 1; r <= rounds && ok; ++r) {
     std::thread bare(ServeBare, listener, streams, request.size(), std::cref(head),
@@ -418,6 +423,7 @@ int main(int argc, char** argv) {
     round.wire.Print("tapedeck, at the socket");
     round.read.Print("tapedeck, read by client");
     round_p99.push_back(Percentile(round.wire.gap, 99));
+    round_bare_p99.push_back(Percentile(baseline.wire.gap, 99));
     all_bare.Append(baseline.wire);
     all_wire.Append(round.wire);
     all_read.Append(round.read);
@@ -434,5 +440,31 @@ int main(int argc, char** argv) {
   all_read.Print("tapedeck, read by client");
   std::printf("median of the rounds' gap error p99 at the socket: %.0f us\n",
               Percentile(round_p99, 50));
+  // The goal's figure: tapedeck's p99 over the bare loop's, from the same rounds.
+  std::vector<double> ratios;
+  std::printf("RATIO gap error p99 at the socket, tapedeck / bare timer loop, by round:");
+  for (size_t r = 0; r < round_p99.size(); ++r) {
+    if (round_bare_p99[r] <= 0) {
+      std::printf(" n/a");
+      continue;
+    }
+    ratios.push_back(round_p99[r] / round_bare_p99[r]);
+    std::printf(" %.0f/%.0f=%.2fx", round_p99[r], round_bare_p99[r], ratios.back());
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const size_t n = ratios.size();
+  const double median_ratio = n == 0  ? 0
+                              : n % 2 ? ratios[n / 2]
+                                      : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+  const double bare_p99 = Percentile(all_bare.gap, 99), td_p99 = Percentile(all_wire.gap, 99);
+  std::printf(
+      "\nRATIO gap error p99, tapedeck / bare timer loop: pooled %.2fx (%.0f / %.0f us); "
+      "median of %zu rounds' ratios %.2fx; p50 pooled %.2fx (%.0f / %.0f us)\n",
+      bare_p99 > 0 ? td_p99 / bare_p99 : 0, td_p99, bare_p99, n, median_ratio,
+      Percentile(all_bare.gap, 50) > 0 ? Percentile(all_wire.gap, 50) / Percentile(all_bare.gap, 50)
+                                       : 0,
+      Percentile(all_wire.gap, 50), Percentile(all_bare.gap, 50));
+  std::printf("load average (1/5/15 min): at the start %s; at the end %s\n", load_at_start.c_str(),
+              td::bench::LoadAverageText().c_str());
   return 0;
 }
