@@ -18,6 +18,7 @@
 //   proxy_bench [--events N] [--interval-us U] [--rounds-1 R] [--rounds-64 R] [--on-loop]
 //               [--concurrency C (default 64)] [--request-kb K]
 //               [--passthrough] [--phase-locked] [--no-pin]
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@
 #include "bench/host_steal.h"
 #include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
+#include "bench/sched_stat.h"
 #include "bench/sse_stream_client.h"
 #include "cassette/base/log.h"
 #include "cassette/cassette_writer.h"
@@ -73,14 +75,18 @@ Micros ThreadCpuUs() {
   return static_cast<Micros>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-// An EventLoop running on its own thread.
+// An EventLoop running on its own thread, named `name` (at most 15 characters) so that `perf
+// sched` and `top -H` tell the upstream's loop from the proxy's.
 class LoopThread {
  public:
-  LoopThread() {
+  explicit LoopThread(const char* name) {
     auto loop = EventLoop::Create();
     if (!loop.ok()) Die(loop.status().message());
     loop_ = std::move(*loop);
-    thread_ = std::thread([this] { (void)loop_->Run(); });
+    thread_ = std::thread([this, name] {
+      pthread_setname_np(pthread_self(), name);
+      (void)loop_->Run();
+    });
   }
   ~LoopThread() {
     loop_->StopSoon();
@@ -334,7 +340,7 @@ int main(int argc, char** argv) {
                                         .string();
 
   if (pin) PinToCore(1);  // this thread, the upstream's loop and every client thread
-  LoopThread upstream_thread;
+  LoopThread upstream_thread("pb-upstream");
   SseUpstream upstream_handler(&upstream_thread.loop(), events, interval_us, phase_locked);
   std::unique_ptr<td::proxy::HttpServer> upstream_server;
   upstream_thread.RunSync([&] {
@@ -344,7 +350,7 @@ int main(int argc, char** argv) {
   });
   const uint16_t upstream_port = upstream_server->port();
 
-  LoopThread proxy_thread;
+  LoopThread proxy_thread("pb-proxy");
   std::unique_ptr<td::cassette::CassetteWriter> writer;
   std::unique_ptr<td::proxy::RecordHandler> handler;
   std::unique_ptr<td::proxy::HttpServer> proxy_server;
@@ -370,6 +376,8 @@ int main(int argc, char** argv) {
     proxy_server = std::move(*server);
   });
   const uint16_t proxy_port = proxy_server->port();
+  int proxy_tid = 0;
+  proxy_thread.RunSync([&] { proxy_tid = td::bench::CurrentTid(); });
 
   std::printf("proxy_bench: %d events per stream, one every %lld us; the proxy %s %s%s\n", events,
               static_cast<long long>(interval_us),
@@ -424,13 +432,21 @@ int main(int argc, char** argv) {
     std::vector<Micros> spared[kPaths];
     int spared_rounds[kPaths] = {};
     const bool steal_known = td::bench::StolenMicros(0) >= 0;
+    // What the scheduler did to each hop's thread during that hop's rounds: the relay's
+    // thread in the relay's, the proxy's loop thread in tapedeck's.
+    td::bench::SchedStat hop_sched[kPaths];
+    const int hop_tid[kPaths] = {0, relay.tid(), proxy_tid};
     auto stolen_now = [] { return td::bench::StolenMicros(0) + td::bench::StolenMicros(1); };
     for (int r = 0; r < rounds; ++r) {
       for (int path = 0; path < kPaths; ++path) {
         Samples round;
         const Micros steal_before = stolen_now();
+        const td::bench::SchedStat sched_before =
+            hop_tid[path] ? td::bench::ReadSchedStat(hop_tid[path]) : td::bench::SchedStat{};
         RunRound(ports[path], streams, events, body_json, &round);
         const Micros stolen = stolen_now() - steal_before;
+        if (hop_tid[path])
+          hop_sched[path] += td::bench::ReadSchedStat(hop_tid[path]) - sched_before;
         settle();
         stolen_us[path] += stolen;
         if (stolen == 0) {
@@ -478,6 +494,10 @@ int main(int argc, char** argv) {
       PrintAddedRatios("p50", pooled_p50, round_p50);
       std::printf("  load average (1/5/15 min) after these rounds: %s\n",
                   td::bench::LoadAverageText().c_str());
+      const long long n_events = static_cast<long long>(streams) * rounds * events;
+      std::printf("  the hop's thread during its own rounds (/proc/TID/schedstat), per event:\n");
+      td::bench::PrintSchedStatPer("bare relay thread", hop_sched[kRelay], n_events);
+      td::bench::PrintSchedStatPer("tapedeck loop thread", hop_sched[kTapedeck], n_events);
     }
     if (steal_known) {
       std::printf(

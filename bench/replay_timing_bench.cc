@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -37,6 +38,7 @@
 #include "bench/host_steal.h"
 #include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
+#include "bench/sched_stat.h"
 #include "cassette/codec.h"
 
 namespace {
@@ -123,11 +125,15 @@ void PinThread(const std::string& cpu) {
 // loop there is, on the same core: one thread accepts `streams` connections, reads each
 // request, then sleeps (clock_nanosleep, absolute) to each due write in turn and writes the
 // recorded head and chunks with one write(2) each. No HTTP parsing, no event library, no
-// matching. Listens on `listener`; returns once every stream is written.
+// matching. Listens on `listener`; returns once every stream is written, with what the
+// scheduler did to its thread meanwhile in `sched`.
 void ServeBare(int listener, int streams, size_t request_size, const std::string& head,
                const std::vector<std::string>& chunks, const std::vector<double>& at,
-               double head_us, const std::string& cpu) {
+               double head_us, const std::string& cpu, td::bench::SchedStat* sched) {
+  pthread_setname_np(pthread_self(), "bare-timer");  // for perf sched and top -H
   PinThread(cpu);
+  const int tid = td::bench::CurrentTid();
+  const td::bench::SchedStat sched_before = td::bench::ReadSchedStat(tid);
   struct Write {
     double due_us;  // CLOCK_MONOTONIC
     int fd;
@@ -173,6 +179,7 @@ void ServeBare(int listener, int streams, size_t request_size, const std::string
     if (write(w.fd, w.bytes->data(), w.bytes->size()) < 0) break;
   }
   for (int fd : fds) close(fd);
+  *sched = td::bench::ReadSchedStat(tid) - sched_before;
 }
 
 struct Round {
@@ -410,13 +417,20 @@ int main(int argc, char** argv) {
   std::vector<double> round_p99;       // at the socket
   std::vector<double> round_bare_p99;  // the bare loop's, at the socket
   const std::string load_at_start = td::bench::LoadAverageText();
+  // What the scheduler did to each server's thread during its rounds (tapedeck replay is
+  // one thread: its pid's counters).
+  td::bench::SchedStat bare_sched, td_sched;
   bool ok = true;
   for (int r = 1; r <= rounds && ok; ++r) {
+    td::bench::SchedStat bare_round;
     std::thread bare(ServeBare, listener, streams, request.size(), std::cref(head),
-                     std::cref(chunks), std::cref(at), 4000.0, server_cpu);
+                     std::cref(chunks), std::cref(at), 4000.0, server_cpu, &bare_round);
     Round baseline = MeasureServer(bare_port, streams, request, body, ends, at);
     bare.join();
+    bare_sched += bare_round;
+    const td::bench::SchedStat td_before = td::bench::ReadSchedStat(pid);
     Round round = MeasureServer(port, streams, request, body, ends, at);
+    td_sched += td::bench::ReadSchedStat(pid) - td_before;
     ok = baseline.ok && round.ok;
     std::printf("round %d\n", r);
     baseline.wire.Print("bare timer loop, at socket");
@@ -464,6 +478,10 @@ int main(int argc, char** argv) {
       Percentile(all_bare.gap, 50) > 0 ? Percentile(all_wire.gap, 50) / Percentile(all_bare.gap, 50)
                                        : 0,
       Percentile(all_wire.gap, 50), Percentile(all_bare.gap, 50));
+  const long long n_events = static_cast<long long>(streams) * events * rounds;
+  std::printf("each server's thread during its rounds (/proc/TID/schedstat), per event:\n");
+  td::bench::PrintSchedStatPer("bare timer loop", bare_sched, n_events);
+  td::bench::PrintSchedStatPer("tapedeck", td_sched, n_events);
   std::printf("load average (1/5/15 min): at the start %s; at the end %s\n", load_at_start.c_str(),
               td::bench::LoadAverageText().c_str());
   return 0;

@@ -347,6 +347,17 @@ void PrintMemory(const char* name, int streams, double idle_mib, const std::vect
   std::printf("    RSS min / max after warm-up        %8.1f / %.1f MiB\n", rss.front(), rss.back());
   std::printf("    growth %3.0f s -> %3.0f s              %+8.1f MiB (%+.1f%%)\n", steady.front().t,
               steady.back().t, growth, first > 0 ? 100 * growth / first : 0);
+  // The second half alone: a plateau reached late in the warm-up shows as no growth here.
+  const Row* mid = &steady.front();
+  for (const Row& r : steady) {
+    if (r.t >= (steady.front().t + steady.back().t) / 2) {
+      mid = &r;
+      break;
+    }
+  }
+  const double late = last - mid->proc.rss_mib;
+  std::printf("    growth %3.0f s -> %3.0f s (second half)  %+6.1f MiB (%+.1f%%)\n", mid->t,
+              steady.back().t, late, mid->proc.rss_mib > 0 ? 100 * late / mid->proc.rss_mib : 0);
   std::printf("    MiB per 1,000 streams              %8.1f (steady minus idle, x 1000/%d)\n",
               (median - idle_mib) * 1000.0 / static_cast<double>(streams), streams);
   std::printf("    load average (1/5/15 min)          at the start %s; at the end %s\n",
