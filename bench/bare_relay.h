@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "bench/pin_thread.h"
+#include "bench/sched_stat.h"
 
 namespace td::bench {
 
@@ -48,6 +50,9 @@ class BareRelay {
     port_ = ntohs(addr.sin_port);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     thread_ = std::thread([this, core] {
+      pthread_setname_np(pthread_self(), "bare-relay");  // for perf sched and top -H
+      tid_.store(CurrentTid());
+      tid_.notify_all();
       if (core >= 0 && !PinThisThreadToCore(core)) {
         std::fprintf(stderr, "bare relay: cannot pin its thread to core %d\n", core);
         std::exit(1);
@@ -61,6 +66,11 @@ class BareRelay {
     ::close(listener_);
   }
   uint16_t port() const { return port_; }
+  // The relay thread's id (for ReadSchedStat); waits until the thread has started.
+  int tid() const {
+    tid_.wait(0);
+    return tid_.load();
+  }
   // Client connections being relayed now (each with its upstream connection).
   size_t open_pairs() const { return pairs_.load(std::memory_order_relaxed); }
   // The relay thread's CPU time in microseconds; valid once the relay is stopped.
@@ -149,6 +159,7 @@ class BareRelay {
   uint16_t port_ = 0;
   std::int64_t cpu_us_ = 0;
   std::atomic<size_t> pairs_{0};
+  std::atomic<int> tid_{0};
   std::thread thread_;
 };
 

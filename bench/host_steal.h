@@ -4,14 +4,16 @@
 // few milliseconds of steal in a round put a hole of that size into every stream at once; the
 // latency benches report it beside their figures so a reader can tell the host's tail from
 // the code's. The kernel counts it in clock ticks (10 ms at USER_HZ 100), so a round shows
-// either none or at least one tick.
+// either none or at least one tick. LoadAverageText says how busy the machine was around a run.
 #pragma once
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace td::bench {
 
@@ -36,6 +38,15 @@ inline std::int64_t StolenMicros(int core) {
   const long ticks_per_second = sysconf(_SC_CLK_TCK);
   if (steal < 0 || ticks_per_second <= 0) return -1;
   return static_cast<std::int64_t>(steal) * 1000000 / ticks_per_second;
+}
+
+// The 1-, 5- and 15-minute load averages as "1.23 0.98 0.77" (getloadavg), or "unknown".
+inline std::string LoadAverageText() {
+  double load[3];
+  if (::getloadavg(load, 3) != 3) return "unknown";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f %.2f %.2f", load[0], load[1], load[2]);
+  return text;
 }
 
 }  // namespace td::bench

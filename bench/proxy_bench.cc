@@ -6,7 +6,9 @@
 // and through the proxy, and prints time to first event and per-event delay (arrival minus send
 // time) for each, with the excess over direct, the first event of each stream (sent while the
 // hop is still admitting the other streams) on a row of its own, and the host's steal time in
-// each path's rounds. Not a test: figures go to docs/performance.md.
+// each path's rounds; then tapedeck's added event delay as a ratio to the relay's (pooled, and
+// the median of the rounds' ratios) and the load average. Not a test: figures go to
+// docs/performance.md.
 // One epoll thread runs every client of a round and times each event by the kernel's receive
 // stamp (bench/receive_stamp.h); the send stamps use the same clock. On a machine with two or
 // more cores the proxy's threads (its loop and its cassette writer) and the relay run on core 0
@@ -16,6 +18,7 @@
 //   proxy_bench [--events N] [--interval-us U] [--rounds-1 R] [--rounds-64 R] [--on-loop]
 //               [--concurrency C (default 64)] [--request-kb K]
 //               [--passthrough] [--phase-locked] [--no-pin]
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -30,6 +33,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +42,7 @@
 #include "bench/host_steal.h"
 #include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
+#include "bench/sched_stat.h"
 #include "bench/sse_stream_client.h"
 #include "cassette/base/log.h"
 #include "cassette/cassette_writer.h"
@@ -70,14 +75,18 @@ Micros ThreadCpuUs() {
   return static_cast<Micros>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-// An EventLoop running on its own thread.
+// An EventLoop running on its own thread, named `name` (at most 15 characters) so that `perf
+// sched` and `top -H` tell the upstream's loop from the proxy's.
 class LoopThread {
  public:
-  LoopThread() {
+  explicit LoopThread(const char* name) {
     auto loop = EventLoop::Create();
     if (!loop.ok()) Die(loop.status().message());
     loop_ = std::move(*loop);
-    thread_ = std::thread([this] { (void)loop_->Run(); });
+    thread_ = std::thread([this, name] {
+      pthread_setname_np(pthread_self(), name);
+      (void)loop_->Run();
+    });
   }
   ~LoopThread() {
     loop_->StopSoon();
@@ -219,6 +228,46 @@ Micros Percentile(std::vector<Micros> v, double p) {
 enum Path { kDirect, kRelay, kTapedeck, kPaths };
 constexpr const char* kPathNames[kPaths] = {"direct", "bare relay", "tapedeck"};
 
+// tapedeck's added delay over the relay's (added = a path's figure minus direct's), or none when
+// the relay added nothing (a ratio to zero or less means nothing).
+std::optional<double> AddedRatio(Micros direct, Micros relay, Micros tapedeck) {
+  if (relay - direct <= 0) return std::nullopt;
+  return static_cast<double>(tapedeck - direct) / static_cast<double>(relay - direct);
+}
+
+// "1.23x", or "n/a" for no ratio.
+std::string RatioText(std::optional<double> ratio) {
+  if (!ratio) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2fx", *ratio);
+  return text;
+}
+
+// The goal's figure at one percentile: tapedeck's added event delay / the relay's, pooled over
+// every round, and per round (skipping rounds where the relay added nothing) with their median.
+void PrintAddedRatios(const char* label, const Micros (&all)[kPaths],
+                      const std::vector<Micros> (&by_round)[kPaths]) {
+  const std::optional<double> pooled = AddedRatio(all[kDirect], all[kRelay], all[kTapedeck]);
+  std::vector<double> ratios;
+  std::string list;
+  for (size_t r = 0; r < by_round[kDirect].size(); ++r) {
+    const std::optional<double> ratio =
+        AddedRatio(by_round[kDirect][r], by_round[kRelay][r], by_round[kTapedeck][r]);
+    list += " " + RatioText(ratio);
+    if (ratio) ratios.push_back(*ratio);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const size_t n = ratios.size();
+  std::optional<double> median;
+  if (n > 0) median = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+  std::printf(
+      "  RATIO event %s added, tapedeck / bare relay: pooled %s (+%lld / +%lld us); median of "
+      "%zu rounds' ratios %s\n    by round:%s\n",
+      label, RatioText(pooled).c_str(), static_cast<long long>(all[kTapedeck] - all[kDirect]),
+      static_cast<long long>(all[kRelay] - all[kDirect]), n, RatioText(median).c_str(),
+      list.c_str());
+}
+
 // One figure (ttfb or event delay) for every path, with each path's excess over direct.
 void PrintRows(const char* what, const Samples (&samples)[kPaths],
                std::vector<Micros> Samples::*field) {
@@ -291,7 +340,7 @@ int main(int argc, char** argv) {
                                         .string();
 
   if (pin) PinToCore(1);  // this thread, the upstream's loop and every client thread
-  LoopThread upstream_thread;
+  LoopThread upstream_thread("pb-upstream");
   SseUpstream upstream_handler(&upstream_thread.loop(), events, interval_us, phase_locked);
   std::unique_ptr<td::proxy::HttpServer> upstream_server;
   upstream_thread.RunSync([&] {
@@ -301,7 +350,7 @@ int main(int argc, char** argv) {
   });
   const uint16_t upstream_port = upstream_server->port();
 
-  LoopThread proxy_thread;
+  LoopThread proxy_thread("pb-proxy");
   std::unique_ptr<td::cassette::CassetteWriter> writer;
   std::unique_ptr<td::proxy::RecordHandler> handler;
   std::unique_ptr<td::proxy::HttpServer> proxy_server;
@@ -327,6 +376,8 @@ int main(int argc, char** argv) {
     proxy_server = std::move(*server);
   });
   const uint16_t proxy_port = proxy_server->port();
+  int proxy_tid = 0;
+  proxy_thread.RunSync([&] { proxy_tid = td::bench::CurrentTid(); });
 
   std::printf("proxy_bench: %d events per stream, one every %lld us; the proxy %s %s%s\n", events,
               static_cast<long long>(interval_us),
@@ -340,7 +391,8 @@ int main(int argc, char** argv) {
   std::printf(
       "  ttfb: connect start to first complete event; event: arrival minus send stamp;\n"
       "  first: the same, for each stream's first event only (streams start at once)\n");
-  std::printf("  request body %zu bytes\n", body_json.size());
+  std::printf("  request body %zu bytes; load average (1/5/15 min) at the start %s\n",
+              body_json.size(), td::bench::LoadAverageText().c_str());
   std::printf("  concurrent streams send %s\n",
               phase_locked ? "at the same moments (--phase-locked)"
                            : "spread over the interval (independent phases)");
@@ -373,19 +425,28 @@ int main(int argc, char** argv) {
     // few seconds, and hit every stream at once) moves the pooled p99 of a short run; the
     // median round shows what a hop adds when none hits.
     std::vector<Micros> round_p99[kPaths];
+    std::vector<Micros> round_p50[kPaths];
     // Host steal (both cores) during each path's rounds, and the events of the rounds it
     // spared: what a hop adds when the hypervisor does not take the core away.
     Micros stolen_us[kPaths] = {};
     std::vector<Micros> spared[kPaths];
     int spared_rounds[kPaths] = {};
     const bool steal_known = td::bench::StolenMicros(0) >= 0;
+    // What the scheduler did to each hop's thread during that hop's rounds: the relay's
+    // thread in the relay's, the proxy's loop thread in tapedeck's.
+    td::bench::SchedStat hop_sched[kPaths];
+    const int hop_tid[kPaths] = {0, relay.tid(), proxy_tid};
     auto stolen_now = [] { return td::bench::StolenMicros(0) + td::bench::StolenMicros(1); };
     for (int r = 0; r < rounds; ++r) {
       for (int path = 0; path < kPaths; ++path) {
         Samples round;
         const Micros steal_before = stolen_now();
+        const td::bench::SchedStat sched_before =
+            hop_tid[path] ? td::bench::ReadSchedStat(hop_tid[path]) : td::bench::SchedStat{};
         RunRound(ports[path], streams, events, body_json, &round);
         const Micros stolen = stolen_now() - steal_before;
+        if (hop_tid[path])
+          hop_sched[path] += td::bench::ReadSchedStat(hop_tid[path]) - sched_before;
         settle();
         stolen_us[path] += stolen;
         if (stolen == 0) {
@@ -393,6 +454,7 @@ int main(int argc, char** argv) {
           spared[path].insert(spared[path].end(), round.delay.begin(), round.delay.end());
         }
         round_p99[path].push_back(Percentile(round.delay, 0.99));
+        round_p50[path].push_back(Percentile(round.delay, 0.5));
         Samples& to = all[path];
         to.ttfb.insert(to.ttfb.end(), round.ttfb.begin(), round.ttfb.end());
         to.first.insert(to.first.end(), round.first.begin(), round.first.end());
@@ -421,6 +483,21 @@ int main(int argc, char** argv) {
           static_cast<long long>(median[kRelay] - median[kDirect]),
           static_cast<long long>(median[kTapedeck]),
           static_cast<long long>(median[kTapedeck] - median[kDirect]));
+    }
+    {
+      Micros pooled_p99[kPaths], pooled_p50[kPaths];
+      for (int path = 0; path < kPaths; ++path) {
+        pooled_p99[path] = Percentile(all[path].delay, 0.99);
+        pooled_p50[path] = Percentile(all[path].delay, 0.5);
+      }
+      PrintAddedRatios("p99", pooled_p99, round_p99);
+      PrintAddedRatios("p50", pooled_p50, round_p50);
+      std::printf("  load average (1/5/15 min) after these rounds: %s\n",
+                  td::bench::LoadAverageText().c_str());
+      const long long n_events = static_cast<long long>(streams) * rounds * events;
+      std::printf("  the hop's thread during its own rounds (/proc/TID/schedstat), per event:\n");
+      td::bench::PrintSchedStatPer("bare relay thread", hop_sched[kRelay], n_events);
+      td::bench::PrintSchedStatPer("tapedeck loop thread", hop_sched[kTapedeck], n_events);
     }
     if (steal_known) {
       std::printf(

@@ -9,12 +9,15 @@
 //     queueing (S sockets become readable at the same instants).
 // Before each round it measures the machine's floor the same way: one bare thread sleeping
 // until each of the same N due times (clock_nanosleep, absolute), with no server at all.
+// Last, the goal's figure: tapedeck's gap error p99 at the socket / the bare loop's, pooled over
+// all rounds and as the median of the rounds' ratios, with the load average.
 //
 // Usage: replay_timing_bench TAPEDECK_BIN [--streams S] [--events N] [--gap-ms G] [--rounds R]
 //                            [--server-cpu C]   (run tapedeck under `taskset -c C`)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -32,8 +35,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/host_steal.h"
 #include "bench/pin_thread.h"
 #include "bench/receive_stamp.h"
+#include "bench/sched_stat.h"
 #include "cassette/codec.h"
 
 namespace {
@@ -120,11 +125,15 @@ void PinThread(const std::string& cpu) {
 // loop there is, on the same core: one thread accepts `streams` connections, reads each
 // request, then sleeps (clock_nanosleep, absolute) to each due write in turn and writes the
 // recorded head and chunks with one write(2) each. No HTTP parsing, no event library, no
-// matching. Listens on `listener`; returns once every stream is written.
+// matching. Listens on `listener`; returns once every stream is written, with what the
+// scheduler did to its thread meanwhile in `sched`.
 void ServeBare(int listener, int streams, size_t request_size, const std::string& head,
                const std::vector<std::string>& chunks, const std::vector<double>& at,
-               double head_us, const std::string& cpu) {
+               double head_us, const std::string& cpu, td::bench::SchedStat* sched) {
+  pthread_setname_np(pthread_self(), "bare-timer");  // for perf sched and top -H
   PinThread(cpu);
+  const int tid = td::bench::CurrentTid();
+  const td::bench::SchedStat sched_before = td::bench::ReadSchedStat(tid);
   struct Write {
     double due_us;  // CLOCK_MONOTONIC
     int fd;
@@ -170,6 +179,7 @@ void ServeBare(int listener, int streams, size_t request_size, const std::string
     if (write(w.fd, w.bytes->data(), w.bytes->size()) < 0) break;
   }
   for (int fd : fds) close(fd);
+  *sched = td::bench::ReadSchedStat(tid) - sched_before;
 }
 
 struct Round {
@@ -404,20 +414,30 @@ int main(int argc, char** argv) {
   const int bare_port = ntohs(bare_addr.sin_port);
 
   Errors all_bare, all_wire, all_read;
-  std::vector<double> round_p99;  // at the socket
+  std::vector<double> round_p99;       // at the socket
+  std::vector<double> round_bare_p99;  // the bare loop's, at the socket
+  const std::string load_at_start = td::bench::LoadAverageText();
+  // What the scheduler did to each server's thread during its rounds (tapedeck replay is
+  // one thread: its pid's counters).
+  td::bench::SchedStat bare_sched, td_sched;
   bool ok = true;
   for (int r = 1; r <= rounds && ok; ++r) {
+    td::bench::SchedStat bare_round;
     std::thread bare(ServeBare, listener, streams, request.size(), std::cref(head),
-                     std::cref(chunks), std::cref(at), 4000.0, server_cpu);
+                     std::cref(chunks), std::cref(at), 4000.0, server_cpu, &bare_round);
     Round baseline = MeasureServer(bare_port, streams, request, body, ends, at);
     bare.join();
+    bare_sched += bare_round;
+    const td::bench::SchedStat td_before = td::bench::ReadSchedStat(pid);
     Round round = MeasureServer(port, streams, request, body, ends, at);
+    td_sched += td::bench::ReadSchedStat(pid) - td_before;
     ok = baseline.ok && round.ok;
     std::printf("round %d\n", r);
     baseline.wire.Print("bare timer loop, at socket");
     round.wire.Print("tapedeck, at the socket");
     round.read.Print("tapedeck, read by client");
     round_p99.push_back(Percentile(round.wire.gap, 99));
+    round_bare_p99.push_back(Percentile(baseline.wire.gap, 99));
     all_bare.Append(baseline.wire);
     all_wire.Append(round.wire);
     all_read.Append(round.read);
@@ -434,5 +454,35 @@ int main(int argc, char** argv) {
   all_read.Print("tapedeck, read by client");
   std::printf("median of the rounds' gap error p99 at the socket: %.0f us\n",
               Percentile(round_p99, 50));
+  // The goal's figure: tapedeck's p99 over the bare loop's, from the same rounds.
+  std::vector<double> ratios;
+  std::printf("RATIO gap error p99 at the socket, tapedeck / bare timer loop, by round:");
+  for (size_t r = 0; r < round_p99.size(); ++r) {
+    if (round_bare_p99[r] <= 0) {
+      std::printf(" n/a");
+      continue;
+    }
+    ratios.push_back(round_p99[r] / round_bare_p99[r]);
+    std::printf(" %.0f/%.0f=%.2fx", round_p99[r], round_bare_p99[r], ratios.back());
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const size_t n = ratios.size();
+  const double median_ratio = n == 0  ? 0
+                              : n % 2 ? ratios[n / 2]
+                                      : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+  const double bare_p99 = Percentile(all_bare.gap, 99), td_p99 = Percentile(all_wire.gap, 99);
+  std::printf(
+      "\nRATIO gap error p99, tapedeck / bare timer loop: pooled %.2fx (%.0f / %.0f us); "
+      "median of %zu rounds' ratios %.2fx; p50 pooled %.2fx (%.0f / %.0f us)\n",
+      bare_p99 > 0 ? td_p99 / bare_p99 : 0, td_p99, bare_p99, n, median_ratio,
+      Percentile(all_bare.gap, 50) > 0 ? Percentile(all_wire.gap, 50) / Percentile(all_bare.gap, 50)
+                                       : 0,
+      Percentile(all_wire.gap, 50), Percentile(all_bare.gap, 50));
+  const long long n_events = static_cast<long long>(streams) * events * rounds;
+  std::printf("each server's thread during its rounds (/proc/TID/schedstat), per event:\n");
+  td::bench::PrintSchedStatPer("bare timer loop", bare_sched, n_events);
+  td::bench::PrintSchedStatPer("tapedeck", td_sched, n_events);
+  std::printf("load average (1/5/15 min): at the start %s; at the end %s\n", load_at_start.c_str(),
+              td::bench::LoadAverageText().c_str());
   return 0;
 }

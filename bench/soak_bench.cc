@@ -4,7 +4,9 @@
 // tapedeck binary for a bounded time, in replay and in record, and samples the process every
 // second: RSS, peak RSS, open descriptors, threads, CPU, streams completed and in flight. Prints
 // a row every 10 s and a summary: RSS after warm-up and at the end, its slope, MiB per 1,000
-// streams, descriptors, and every stream that failed or whose bytes differed (must be none).
+// streams, descriptors, and every stream that failed or whose bytes differed (must be none);
+// then the memory figures to quote (idle, steady = median after warm-up, min/max and growth
+// after warm-up, MiB per 1,000 streams from the steady RSS) and the load average.
 //
 // Usage: soak_bench [--mode replay|record|both] [--seconds N] [--streams N] [--tapedeck PATH]
 //                   [--client-threads N]
@@ -31,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/host_steal.h"
 #include "bench/soak_http.h"
 #include "bench/soak_load.h"
 #include "bench/soak_process.h"
@@ -325,6 +328,42 @@ void PrintRow(const Row& r, const Row* prev, bool record) {
   std::fflush(stdout);
 }
 
+// The memory figures a reader can quote, from the idle sample and the rows after warm-up:
+// steady RSS (their median), min/max, growth from the first to the last, and MiB per 1,000
+// streams = (steady - idle) x 1000 / streams. Also the load average at the start and now.
+void PrintMemory(const char* name, int streams, double idle_mib, const std::vector<Row>& steady,
+                 const std::string& load_at_start) {
+  std::vector<double> rss;
+  for (const Row& r : steady) rss.push_back(r.proc.rss_mib);
+  std::sort(rss.begin(), rss.end());
+  const size_t n = rss.size();
+  const double median = n % 2 ? rss[n / 2] : (rss[n / 2 - 1] + rss[n / 2]) / 2;
+  const double first = steady.front().proc.rss_mib, last = steady.back().proc.rss_mib;
+  const double growth = last - first;
+  std::printf("  %s memory, to quote:\n", name);
+  std::printf("    RSS before load (idle, listening)  %8.1f MiB\n", idle_mib);
+  std::printf("    RSS steady (median, %3.0f..%3.0f s)   %8.1f MiB (%zu samples)\n",
+              steady.front().t, steady.back().t, median, n);
+  std::printf("    RSS min / max after warm-up        %8.1f / %.1f MiB\n", rss.front(), rss.back());
+  std::printf("    growth %3.0f s -> %3.0f s              %+8.1f MiB (%+.1f%%)\n", steady.front().t,
+              steady.back().t, growth, first > 0 ? 100 * growth / first : 0);
+  // The second half alone: a plateau reached late in the warm-up shows as no growth here.
+  const Row* mid = &steady.front();
+  for (const Row& r : steady) {
+    if (r.t >= (steady.front().t + steady.back().t) / 2) {
+      mid = &r;
+      break;
+    }
+  }
+  const double late = last - mid->proc.rss_mib;
+  std::printf("    growth %3.0f s -> %3.0f s (second half)  %+6.1f MiB (%+.1f%%)\n", mid->t,
+              steady.back().t, late, mid->proc.rss_mib > 0 ? 100 * late / mid->proc.rss_mib : 0);
+  std::printf("    MiB per 1,000 streams              %8.1f (steady minus idle, x 1000/%d)\n",
+              (median - idle_mib) * 1000.0 / static_cast<double>(streams), streams);
+  std::printf("    load average (1/5/15 min)          at the start %s; at the end %s\n",
+              load_at_start.c_str(), LoadAverageText().c_str());
+}
+
 // Sleeps until `t` (NowUs clock) or an interrupt.
 void SleepUntil(Micros t) {
   while (!g_interrupted) {
@@ -377,6 +416,7 @@ bool RunMode(const Flags& flags, bool record, const Payload& payload, const std:
     return false;
   }
   TapedeckProcess& td = **started;
+  const std::string load_at_start = LoadAverageText();
   std::printf("tapedeck pid %d on 127.0.0.1:%u: %s", static_cast<int>(td.pid()), td.port(),
               flags.tapedeck.c_str());
   for (const auto& a : args) std::printf(" %s", a.c_str());
@@ -561,6 +601,7 @@ bool RunMode(const Flags& flags, bool record, const Payload& payload, const std:
       ok = false;
     }
   }
+  PrintMemory(name, flags.streams, idle->rss_mib, steady, load_at_start);
   const bool clean_exit = WIFEXITED(td_status) && WEXITSTATUS(td_status) == 0;
   const std::string exit_text = clean_exit ? "0 (clean)"
                                 : WIFEXITED(td_status)

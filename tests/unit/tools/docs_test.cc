@@ -50,6 +50,8 @@ const std::map<std::string_view, std::string_view> kForeignFlags = {
     {"streams", "bench/soak_bench"},
     {"client-threads", "bench/soak_bench"},
     {"tapedeck", "bench/soak_bench"},
+    {"gap-ms", "bench/replay_timing_bench"},
+    {"server-cpu", "bench/replay_timing_bench"},
     {"sizes", "bench/cassette_load_bench"},
     {"rounds", "bench/cassette_load_bench"},
     {"baseline", "bench/cassette_load_bench"},
