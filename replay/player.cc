@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <span>
 
 #include "cassette/http_headers.h"
 #include "replay/internal/piece_cursor.h"
@@ -14,6 +15,16 @@ namespace {
 // Above this many unsent bytes in the sink, wait for it to drain before writing more (byte
 // chunking of a large body would otherwise queue megabytes of chunk framing).
 constexpr size_t kHighWatermark = 256 * 1024;
+
+// Pieces handed to the sink per call: a 50-event stream is one call; a byte-chunked body is
+// many, each framed in one pass.
+constexpr size_t kRunPieces = 64;
+
+size_t WrittenBytes(const proxy::ByteRange* pieces, size_t count) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) bytes += pieces[i].end - pieces[i].begin;
+  return bytes;
+}
 
 }  // namespace
 
@@ -223,29 +234,40 @@ void Player::Pump() {
         break;
       }
       case State::Phase::kBody: {
-        if (!s.have_piece) {
-          if (!s.cursor->Next(&s.piece)) {
-            s.phase = State::Phase::kEnd;
-            break;
+        // The pieces due now go to the sink in one call (up to kRunPieces at a time): with
+        // instant timing that is a whole stream, framed in one pass.
+        proxy::ByteRange run[kRunPieces];
+        size_t count = 0;
+        size_t run_bytes = 0;
+        while (count < kRunPieces) {
+          if (!s.have_piece) {
+            if (!s.cursor->Next(&s.piece)) {
+              s.phase = State::Phase::kEnd;
+              break;
+            }
+            s.have_piece = true;
+            s.piece_due = Due(s.piece.at_us);
           }
-          s.have_piece = true;
-          s.piece_due = Due(s.piece.at_us);
+          if (s.piece_due > now || room == 0) break;
+          s.have_piece = false;
+          size_t size = s.piece.end - s.piece.begin;
+          run[count++] = proxy::ByteRange{s.piece.begin, s.piece.end};
+          run_bytes += size;
+          room -= std::min(room, size);
         }
+        if (count > 0) {
+          size_t written = sink_.WritePieces(r.body, std::span(run, count));
+          writes_ += written;
+          bytes_written_ += written == count ? run_bytes : WrittenBytes(run, written);
+          break;  // the loop's next turn sees whether the sink is still open
+        }
+        if (s.phase == State::Phase::kEnd) break;
         if (s.piece_due > now) return Schedule(s.piece_due);
-        if (room == 0) {
-          // The sink calls back once per wait.
-          s.waiting_drain = true;
-          drain_hooked_ = true;
-          sink_.SetOnDrained([this] { OnDrained(); });
-          return;
-        }
-        s.have_piece = false;
-        size_t size = s.piece.end - s.piece.begin;
-        bytes_written_ += size;
-        ++writes_;
-        sink_.Write(std::string_view(r.body).substr(s.piece.begin, size));
-        room -= std::min(room, size);
-        break;
+        // No room: the sink calls back once per wait.
+        s.waiting_drain = true;
+        drain_hooked_ = true;
+        sink_.SetOnDrained([this] { OnDrained(); });
+        return;
       }
       case State::Phase::kEnd: {
         const Fault& fault = options_.fault;

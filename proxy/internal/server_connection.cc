@@ -211,9 +211,9 @@ void ServerConnection::SendBatch() {
     Send(&iov, 1);
   }
   if (batch_buffer_.capacity() > kKeepCapacity) {
-    std::string().swap(batch_buffer_);
+    batch_buffer_.Release();
   } else {
-    batch_buffer_.clear();
+    batch_buffer_.Clear();
   }
 }
 
