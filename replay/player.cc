@@ -86,7 +86,7 @@ struct Player::State {
   enum class Phase { kHeaders, kBody, kEnd };
   Phase phase = Phase::kHeaders;
   const PreparedResponse* playing = nullptr;  // the recording, or `error_response`
-  PreparedResponse error_response;            // error fault on a plain body
+  std::unique_ptr<PreparedResponse> error_response;  // error fault on a plain body only
   std::optional<internal::PieceCursor> cursor;
   std::optional<size_t> content_length;
   bool fault_due = false;    // a streamed response: the fault fires when the cursor runs out
@@ -131,7 +131,8 @@ void Player::Start() {
   } else if (fault.kind == FaultKind::kError) {
     // A plain body cannot carry an error event: the whole response becomes the provider's
     // overloaded error, as an overloaded API answers a non-streaming request.
-    PreparedResponse& e = s.error_response;
+    s.error_response = std::make_unique<PreparedResponse>();
+    PreparedResponse& e = *s.error_response;
     e.status = response_->provider == cassette::Provider::kAnthropic ? 529 : 503;
     e.headers = {{"content-type", "application/json"}, {"x-tapedeck-fault", "error"}};
     e.body.assign(cassette::ErrorBody(response_->provider, "overloaded_error", "Overloaded"));

@@ -19,7 +19,9 @@ PieceCursor::PieceCursor(const PreparedResponse& response, const Chunking& chunk
       limit_(std::min(limit, response.body.size())),
       max_pieces_(max_pieces),
       arrival_times_(arrival_times) {
-  if (chunking.kind == ChunkingKind::kRandom) rng_.emplace(MixSeed(chunking.seed, salt));
+  if (chunking.kind == ChunkingKind::kRandom) {
+    rng_ = std::make_unique<std::mt19937_64>(MixSeed(chunking.seed, salt));
+  }
 }
 
 Micros PieceCursor::ArrivalOf(size_t byte) {

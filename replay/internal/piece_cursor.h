@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -47,7 +48,8 @@ class PieceCursor {
   size_t produced_ = 0;
   size_t event_ = 0;                    // kEvent: the next event
   size_t arrival_ = 0;                  // the arrival containing the byte last asked about
-  std::optional<std::mt19937_64> rng_;  // kRandom only: 2.5 KB of state, costly to seed
+  // kRandom only: 2.5 KB of state, costly to seed (and to allocate with every play).
+  std::unique_ptr<std::mt19937_64> rng_;
 };
 
 // The random generator's seed for `seed` and `salt` (splitmix64 of the salt, xor the seed).
