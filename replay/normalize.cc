@@ -223,6 +223,10 @@ NormalizedRequest RequestNormalizer::NormalizeHead(const cassette::Request& requ
   return n;
 }
 
+bool RequestNormalizer::HeadIsVerbatim(const cassette::Request& request) const {
+  return request.query.empty() && compiled_->headers.empty();
+}
+
 void RequestNormalizer::NormalizeBody(std::string_view body, NormalizedRequest* out) const {
   std::string text = compiled_->steps.empty() && compiled_->workspace.empty()
                          ? std::string(body)
