@@ -101,21 +101,30 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   // and never reaches a log line. A body equal to a recorded one is already in redacted form
   // (recordings are redacted; redaction is idempotent), so the scan of large bodies is skipped
   // on the common exact-bytes hit.
+  //
+  // Headers count in a match only through the --match-header names, so only those are copied
+  // and redacted here; the rest join them, redacted, when a miss is reported (RespondMiss),
+  // the only place the live headers are shown.
   const cassette::Request& in = exchange->request();
   cassette::Request live;
   live.origin = in.origin;
   live.method = in.method;
   live.path = in.path;
   live.query = in.query;
-  live.headers = in.headers;
+  for (const auto& header : in.headers) {
+    if (index_.normalizer().MatchesHeader(header.first)) live.headers.push_back(header);
+  }
   bool recorded_body = index_.IsRecordedBody(in.body.bytes);
   // A compressed body is matched decoded and without its Content-Encoding, the form the record
   // path stores. One that cannot be decoded is matched as sent (so it misses) and the miss says
   // why. Without Content-Encoding this costs one header lookup.
   bool body_copied = false;
+  bool all_headers = false;
   std::string body_note;
   if (!recorded_body && cassette::FindHeader(in.headers, "content-encoding") != nullptr) {
     live.body = in.body;
+    live.headers = in.headers;  // all of them: the decoder drops Content-Encoding
+    all_headers = true;
     body_copied = true;
     Status decoded = cassette::DecodeRequestBody(&live);
     if (decoded.ok()) {
@@ -153,6 +162,12 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
     ++exhausted_;
   } else {
     ++misses_;
+  }
+  if (!all_headers) {  // the report shows every header, redacted
+    cassette::Request headers_only;
+    headers_only.headers = in.headers;
+    redactor_.RedactRequest(&headers_only, nullptr);
+    live.headers = std::move(headers_only.headers);
   }
   RespondMiss(*exchange, live, lookup, start_us, body_note);
 }
