@@ -20,12 +20,6 @@ constexpr size_t kHighWatermark = 256 * 1024;
 // many, each framed in one pass.
 constexpr size_t kRunPieces = 64;
 
-size_t WrittenBytes(const proxy::ByteRange* pieces, size_t count) {
-  size_t bytes = 0;
-  for (size_t i = 0; i < count; ++i) bytes += pieces[i].end - pieces[i].begin;
-  return bytes;
-}
-
 }  // namespace
 
 PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction,
@@ -85,7 +79,7 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
 struct Player::State {
   enum class Phase { kHeaders, kBody, kEnd };
   Phase phase = Phase::kHeaders;
-  const PreparedResponse* playing = nullptr;  // the recording, or `error_response`
+  const PreparedResponse* playing = nullptr;         // the recording, or `error_response`
   std::unique_ptr<PreparedResponse> error_response;  // error fault on a plain body only
   std::optional<internal::PieceCursor> cursor;
   std::optional<size_t> content_length;
@@ -239,31 +233,37 @@ void Player::Pump() {
         // instant timing that is a whole stream, framed in one pass.
         proxy::ByteRange run[kRunPieces];
         size_t count = 0;
-        size_t run_bytes = 0;
-        while (count < kRunPieces) {
-          if (!s.have_piece) {
-            if (!s.cursor->Next(&s.piece)) {
-              s.phase = State::Phase::kEnd;
-              break;
-            }
-            s.have_piece = true;
-            s.piece_due = Due(s.piece.at_us);
+        if (options_.timing.instant) {  // every piece is due now: cut without arrival times
+          if (s.cursor->done()) {
+            s.phase = State::Phase::kEnd;
+            break;
           }
-          if (s.piece_due > now || room == 0) break;
-          s.have_piece = false;
-          size_t size = s.piece.end - s.piece.begin;
-          run[count++] = proxy::ByteRange{s.piece.begin, s.piece.end};
-          run_bytes += size;
-          room -= std::min(room, size);
+          count = s.cursor->NextRanges(run, kRunPieces, &room);
+        } else {
+          while (count < kRunPieces) {
+            if (!s.have_piece) {
+              if (!s.cursor->Next(&s.piece)) break;
+              s.have_piece = true;
+              s.piece_due = Due(s.piece.at_us);
+            }
+            if (s.piece_due > now || room == 0) break;
+            s.have_piece = false;
+            run[count++] = proxy::ByteRange{s.piece.begin, s.piece.end};
+            room -= std::min(room, s.piece.end - s.piece.begin);
+          }
         }
         if (count > 0) {
           size_t written = sink_.WritePieces(r.body, std::span(run, count));
           writes_ += written;
-          bytes_written_ += written == count ? run_bytes : WrittenBytes(run, written);
+          // The pieces are consecutive bytes of the body.
+          if (written > 0) bytes_written_ += run[written - 1].end - run[0].begin;
           break;  // the loop's next turn sees whether the sink is still open
         }
-        if (s.phase == State::Phase::kEnd) break;
-        if (s.piece_due > now) return Schedule(s.piece_due);
+        if (!s.have_piece && s.cursor->done()) {
+          s.phase = State::Phase::kEnd;
+          break;
+        }
+        if (s.have_piece && s.piece_due > now) return Schedule(s.piece_due);
         // No room: the sink calls back once per wait.
         s.waiting_drain = true;
         drain_hooked_ = true;
