@@ -139,7 +139,8 @@ class ServerConnection {
   std::string body_;
   WriteBatch batch_buffer_;
   std::shared_ptr<ServerExchange> active_;
-  bool writing_ = false;  // EV_WRITE enabled: set by the first Queue(), then left on
+  bool idle_timeout_on_ = false;  // the bufferevent's read timeout is the idle timeout
+  bool writing_ = false;          // EV_WRITE enabled: set by the first Queue(), then left on
   bool close_after_flush_ = false;
   bool lingering_ = false;
   bool resetting_ = false;

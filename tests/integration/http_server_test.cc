@@ -425,6 +425,35 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterTheTimeout) {
   EXPECT_TRUE(raw.empty());
 }
 
+TEST_F(ServerTest, AResponseLongerThanTheIdleTimeoutIsNotCutAndTheConnectionStaysUp) {
+  // A paced stream sends nothing for longer than the idle timeout, and the client sends
+  // nothing while it waits: the connection is busy, not idle.
+  proxy::ServerOptions options;
+  options.limits.idle_timeout_us = 30'000;
+  proxy::TimerHandle later;
+  Start(
+      [this, &later](std::shared_ptr<proxy::Exchange> ex) {
+        ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+        ex->sink().Write("data: 1\n\n");
+        later = thread_->loop().RunAfter(200'000, [ex] {  // six idle timeouts later
+          ex->sink().Write("data: 2\n\n");
+          ex->sink().Finish();
+        });
+      },
+      options);
+  auto client = Client();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/slow"))) << round;
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response)) << round;
+    EXPECT_EQ(response.body, "data: 1\n\ndata: 2\n\n") << round;
+  }
+  std::string raw;
+  ASSERT_TRUE(client->ReadUntilClosed(&raw)) << "idle once the response is done";
+  EXPECT_TRUE(raw.empty());
+  thread_->RunSync([&later] { later = {}; });  // timers belong to the loop's thread
+}
+
 TEST_F(ServerTest, DrainCallbackFiresWhenTheClientCatchesUp) {
   // A handler that writes 8 MiB, waits for the drain callback, then finishes.
   bool drained = false;
