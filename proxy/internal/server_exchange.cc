@@ -180,12 +180,13 @@ size_t ServerExchange::WritePieces(std::string_view bytes, std::span<const ByteR
       StatusHasNoBody(status_)) {
     return ResponseSink::WritePieces(bytes, pieces);
   }
-  size_t framed = 0;
-  for (const ByteRange& piece : pieces) {
-    const size_t size = piece.end - piece.begin;
-    if (size > 0) framed += ChunkSizeLineLength(size) + size + 2;
-  }
-  char* out = conn_->batch_buffer().Extend(framed);
+  // Room for the worst case (a 16-digit size line), given back after.
+  size_t room = 0;
+  for (const ByteRange& piece : pieces) room += piece.end - piece.begin + 20;
+  WriteBatch& batch = conn_->batch_buffer();
+  char* const start = batch.Extend(room);
+  char* out = start;
+  size_t body_bytes = 0;
   for (const ByteRange& piece : pieces) {
     const size_t size = piece.end - piece.begin;
     if (size == 0) continue;  // as Write(): an empty write sends nothing (a chunk of 0 ends)
@@ -194,8 +195,10 @@ size_t ServerExchange::WritePieces(std::string_view bytes, std::span<const ByteR
     out += size;
     *out++ = '\r';
     *out++ = '\n';
-    written_ += size;
+    body_bytes += size;
   }
+  batch.Unextend(room - static_cast<size_t>(out - start));
+  written_ += body_bytes;
   return pieces.size();
 }
 

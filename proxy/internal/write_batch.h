@@ -29,6 +29,8 @@ class WriteBatch {
     size_ += n;
     return at;
   }
+  // Gives back the last `n` bytes of an Extend() that were not needed.
+  void Unextend(size_t n) { size_ -= std::min(n, size_); }
   void Append(const char* bytes, size_t n) {
     if (n > 0) std::memcpy(Extend(n), bytes, n);
   }
