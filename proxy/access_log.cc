@@ -1,6 +1,7 @@
 // The access log line format.
 #include "proxy/access_log.h"
 
+#include <charconv>
 #include <cstdio>
 
 #include "cassette/base/log.h"
@@ -37,6 +38,12 @@ void AppendSafe(std::string* out, std::string_view text, bool quote_escapes) {
   }
 }
 
+template <typename Integer>
+void AppendNumber(std::string* out, Integer value) {
+  char digits[24];
+  out->append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+}
+
 }  // namespace
 
 std::string FormatAccessLine(const AccessLogEntry& entry) {
@@ -46,9 +53,12 @@ std::string FormatAccessLine(const AccessLogEntry& entry) {
   line += entry.mode;
   line += " result=";
   line += entry.result;
-  line += " status=" + std::to_string(entry.status);
-  line += " bytes=" + std::to_string(entry.bytes);
-  line += " ms=" + std::to_string(entry.duration_us < 0 ? 0 : entry.duration_us / 1000);
+  line += " status=";
+  AppendNumber(&line, entry.status);
+  line += " bytes=";
+  AppendNumber(&line, entry.bytes);
+  line += " ms=";
+  AppendNumber(&line, entry.duration_us < 0 ? 0 : entry.duration_us / 1000);
   line += ' ';
   AppendSafe(&line, entry.method, false);
   line += ' ';
@@ -57,7 +67,7 @@ std::string FormatAccessLine(const AccessLogEntry& entry) {
     line += ' ';
     line += entry.id_name;
     line += '=';
-    line += std::to_string(*entry.id);
+    AppendNumber(&line, *entry.id);
   }
   if (!entry.end.empty()) {
     line += " end=";

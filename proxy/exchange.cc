@@ -3,6 +3,16 @@
 
 namespace td::proxy {
 
+size_t ResponseSink::WritePieces(std::string_view bytes, std::span<const ByteRange> pieces) {
+  size_t written = 0;
+  for (const ByteRange& piece : pieces) {
+    if (!IsOpen()) break;
+    Write(bytes.substr(piece.begin, piece.end - piece.begin));
+    ++written;
+  }
+  return written;
+}
+
 size_t RespondWithError(ResponseSink& sink, int status, cassette::Provider provider,
                         std::string_view type, std::string_view message,
                         cassette::Headers headers) {

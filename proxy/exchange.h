@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,12 @@
 #include "cassette/provider.h"
 
 namespace td::proxy {
+
+// Bytes [begin, end) of a buffer.
+struct ByteRange {
+  size_t begin = 0;
+  size_t end = 0;
+};
 
 // Where a response goes. Calls after the client has gone are ignored (IsOpen() is false).
 class ResponseSink {
@@ -35,6 +42,11 @@ class ResponseSink {
                      std::optional<size_t> content_length) = 0;
   // Sends `bytes` as one write (one chunk on a chunked response). Copies the bytes.
   virtual void Write(std::string_view bytes) = 0;
+  // Writes each of `pieces` (ranges of `bytes`, in order) as Write() would, and returns how
+  // many it wrote: fewer than all when the sink closed during the writes. For a producer with
+  // many pieces due at once (instant replay of a stream): one call, and a sink may frame them
+  // in one pass. The default calls Write() for each piece while IsOpen().
+  virtual size_t WritePieces(std::string_view bytes, std::span<const ByteRange> pieces);
   // Writes between BeginBatch() and EndBatch() keep their framing (one chunk per Write) but may
   // reach the socket in one system call at EndBatch(): for a producer that writes many pieces
   // at once (instant replay writes a whole stream in one go). Finish() and Reset() flush a batch.

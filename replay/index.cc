@@ -2,13 +2,15 @@
 #include "replay/index.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace td::replay {
 namespace {
 
 // Appends `field` length-prefixed, so no separator inside a field can fake another key.
 void AppendField(std::string* key, std::string_view field) {
-  key->append(std::to_string(field.size()));
+  char digits[24];
+  key->append(digits, std::to_chars(digits, digits + sizeof digits, field.size()).ptr);
   key->push_back(':');
   key->append(field);
 }
@@ -38,9 +40,16 @@ Index& Index::operator=(Index&&) noexcept = default;
 Index::~Index() = default;
 
 std::string Index::HeadKey(const cassette::Request& request) const {
-  NormalizedRequest head = normalizer_.NormalizeHead(request);
   std::string key;
   key.reserve(64 + request.origin.size() + request.path.size());
+  if (normalizer_.HeadIsVerbatim(request)) {  // the usual request: nothing to normalise
+    AppendField(&key, request.origin);
+    AppendField(&key, request.method);
+    AppendField(&key, request.path);
+    key.append("?HB");
+    return key;
+  }
+  NormalizedRequest head = normalizer_.NormalizeHead(request);
   AppendField(&key, head.origin);
   AppendField(&key, head.method);
   AppendField(&key, head.path);
@@ -96,7 +105,12 @@ std::uint32_t Index::BodyId(std::string_view raw_body) const {
 std::string Index::Key(const cassette::Request& request) const {
   std::string key = HeadKey(request);
   std::uint32_t id = BodyId(request.body.bytes);
-  key += id == kUnknownBody ? std::string("?") : std::to_string(id);
+  if (id == kUnknownBody) {
+    key.push_back('?');
+  } else {
+    char digits[16];
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, id).ptr);
+  }
   return key;
 }
 

@@ -223,6 +223,16 @@ NormalizedRequest RequestNormalizer::NormalizeHead(const cassette::Request& requ
   return n;
 }
 
+bool RequestNormalizer::MatchesHeader(std::string_view name) const {
+  const std::vector<std::string>& names = compiled_->headers;
+  return std::any_of(names.begin(), names.end(),
+                     [name](const std::string& n) { return EqualsIgnoreCase(name, n); });
+}
+
+bool RequestNormalizer::HeadIsVerbatim(const cassette::Request& request) const {
+  return request.query.empty() && compiled_->headers.empty();
+}
+
 void RequestNormalizer::NormalizeBody(std::string_view body, NormalizedRequest* out) const {
   std::string text = compiled_->steps.empty() && compiled_->workspace.empty()
                          ? std::string(body)

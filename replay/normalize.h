@@ -118,6 +118,12 @@ class RequestNormalizer {
   NormalizedRequest Normalize(const cassette::Request& request) const;
   // Everything but the body: origin, method, path, query, headers.
   NormalizedRequest NormalizeHead(const cassette::Request& request) const;
+  // Whether the header `name` (any case) is one of the --match-header names: the only headers
+  // a match looks at.
+  bool MatchesHeader(std::string_view name) const;
+  // Whether NormalizeHead(request) is the request's origin, method and path alone, as they are
+  // (no query, and no --match-header names): the index then keys it without the copy.
+  bool HeadIsVerbatim(const cassette::Request& request) const;
   // The body alone, into `out` (body_is_json, body_json, body_text).
   void NormalizeBody(std::string_view body, NormalizedRequest* out) const;
   // The normalisers applied to `text`, nothing else.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <span>
 
 #include "cassette/http_headers.h"
 #include "replay/internal/piece_cursor.h"
@@ -14,6 +15,10 @@ namespace {
 // Above this many unsent bytes in the sink, wait for it to drain before writing more (byte
 // chunking of a large body would otherwise queue megabytes of chunk framing).
 constexpr size_t kHighWatermark = 256 * 1024;
+
+// Pieces handed to the sink per call: a 50-event stream is one call; a byte-chunked body is
+// many, each framed in one pass.
+constexpr size_t kRunPieces = 64;
 
 }  // namespace
 
@@ -74,8 +79,8 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
 struct Player::State {
   enum class Phase { kHeaders, kBody, kEnd };
   Phase phase = Phase::kHeaders;
-  const PreparedResponse* playing = nullptr;  // the recording, or `error_response`
-  PreparedResponse error_response;            // error fault on a plain body
+  const PreparedResponse* playing = nullptr;         // the recording, or `error_response`
+  std::unique_ptr<PreparedResponse> error_response;  // error fault on a plain body only
   std::optional<internal::PieceCursor> cursor;
   std::optional<size_t> content_length;
   bool fault_due = false;    // a streamed response: the fault fires when the cursor runs out
@@ -120,7 +125,8 @@ void Player::Start() {
   } else if (fault.kind == FaultKind::kError) {
     // A plain body cannot carry an error event: the whole response becomes the provider's
     // overloaded error, as an overloaded API answers a non-streaming request.
-    PreparedResponse& e = s.error_response;
+    s.error_response = std::make_unique<PreparedResponse>();
+    PreparedResponse& e = *s.error_response;
     e.status = response_->provider == cassette::Provider::kAnthropic ? 529 : 503;
     e.headers = {{"content-type", "application/json"}, {"x-tapedeck-fault", "error"}};
     e.body.assign(cassette::ErrorBody(response_->provider, "overloaded_error", "Overloaded"));
@@ -223,29 +229,46 @@ void Player::Pump() {
         break;
       }
       case State::Phase::kBody: {
-        if (!s.have_piece) {
-          if (!s.cursor->Next(&s.piece)) {
+        // The pieces due now go to the sink in one call (up to kRunPieces at a time): with
+        // instant timing that is a whole stream, framed in one pass.
+        proxy::ByteRange run[kRunPieces];
+        size_t count = 0;
+        if (options_.timing.instant) {  // every piece is due now: cut without arrival times
+          if (s.cursor->done()) {
             s.phase = State::Phase::kEnd;
             break;
           }
-          s.have_piece = true;
-          s.piece_due = Due(s.piece.at_us);
+          count = s.cursor->NextRanges(run, kRunPieces, &room);
+        } else {
+          while (count < kRunPieces) {
+            if (!s.have_piece) {
+              if (!s.cursor->Next(&s.piece)) break;
+              s.have_piece = true;
+              s.piece_due = Due(s.piece.at_us);
+            }
+            if (s.piece_due > now || room == 0) break;
+            s.have_piece = false;
+            run[count++] = proxy::ByteRange{s.piece.begin, s.piece.end};
+            room -= std::min(room, s.piece.end - s.piece.begin);
+          }
         }
-        if (s.piece_due > now) return Schedule(s.piece_due);
-        if (room == 0) {
-          // The sink calls back once per wait.
-          s.waiting_drain = true;
-          drain_hooked_ = true;
-          sink_.SetOnDrained([this] { OnDrained(); });
-          return;
+        if (count > 0) {
+          size_t written = sink_.WritePieces(r.body, std::span(run, count));
+          writes_ += written;
+          // The pieces are consecutive bytes of the body.
+          if (written > 0) bytes_written_ += run[written - 1].end - run[0].begin;
+          break;  // the loop's next turn sees whether the sink is still open
         }
-        s.have_piece = false;
-        size_t size = s.piece.end - s.piece.begin;
-        bytes_written_ += size;
-        ++writes_;
-        sink_.Write(std::string_view(r.body).substr(s.piece.begin, size));
-        room -= std::min(room, size);
-        break;
+        if (!s.have_piece && s.cursor->done()) {
+          s.phase = State::Phase::kEnd;
+          break;
+        }
+        if (s.have_piece && s.piece_due > now) return Schedule(s.piece_due);
+        // No room: the sink calls back once per wait.
+        s.waiting_drain = true;
+        drain_hooked_ = true;
+        sink_.SetOnDrained([this] { OnDrained(); });
+        return;
       }
       case State::Phase::kEnd: {
         const Fault& fault = options_.fault;

@@ -101,21 +101,30 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   // and never reaches a log line. A body equal to a recorded one is already in redacted form
   // (recordings are redacted; redaction is idempotent), so the scan of large bodies is skipped
   // on the common exact-bytes hit.
+  //
+  // Headers count in a match only through the --match-header names, so only those are copied
+  // and redacted here; the rest join them, redacted, when a miss is reported (RespondMiss),
+  // the only place the live headers are shown.
   const cassette::Request& in = exchange->request();
   cassette::Request live;
   live.origin = in.origin;
   live.method = in.method;
   live.path = in.path;
   live.query = in.query;
-  live.headers = in.headers;
+  for (const auto& header : in.headers) {
+    if (index_.normalizer().MatchesHeader(header.first)) live.headers.push_back(header);
+  }
   bool recorded_body = index_.IsRecordedBody(in.body.bytes);
   // A compressed body is matched decoded and without its Content-Encoding, the form the record
   // path stores. One that cannot be decoded is matched as sent (so it misses) and the miss says
   // why. Without Content-Encoding this costs one header lookup.
   bool body_copied = false;
+  bool all_headers = false;
   std::string body_note;
   if (!recorded_body && cassette::FindHeader(in.headers, "content-encoding") != nullptr) {
     live.body = in.body;
+    live.headers = in.headers;  // all of them: the decoder drops Content-Encoding
+    all_headers = true;
     body_copied = true;
     Status decoded = cassette::DecodeRequestBody(&live);
     if (decoded.ok()) {
@@ -154,6 +163,12 @@ void ReplayHandler::Handle(std::shared_ptr<proxy::Exchange> exchange) {
   } else {
     ++misses_;
   }
+  if (!all_headers) {  // the report shows every header, redacted
+    cassette::Request headers_only;
+    headers_only.headers = in.headers;
+    redactor_.RedactRequest(&headers_only, nullptr);
+    live.headers = std::move(headers_only.headers);
+  }
   RespondMiss(*exchange, live, lookup, start_us, body_note);
 }
 
@@ -187,27 +202,28 @@ void ReplayHandler::RespondMiss(proxy::Exchange& exchange, const cassette::Reque
 
 void ReplayHandler::Play(const std::shared_ptr<proxy::Exchange>& exchange, size_t index,
                          Micros start_us, std::string log_path) {
+  auto player = std::make_unique<Player>(prepared_[index], options_.play, exchange->sink(),
+                                         scheduler_, index);
+  player->Start();
+  if (player->done()) {  // instant timing: the whole response went out inside Start()
+    LogHit(*exchange, *player, index, start_us, log_path, EndName(player->outcome()));
+    return;
+  }
+  if (!exchange->sink().IsOpen()) {  // the client left during Start()
+    player->Cancel();
+    LogHit(*exchange, *player, index, start_us, log_path, EndName(Player::Outcome::kCancelled));
+    return;
+  }
+  // It goes on from timers and drain callbacks: kept until it ends or the client leaves.
   auto play = std::make_unique<ActivePlay>();
   play->exchange = exchange;
   play->index = index;
   play->start_us = start_us;
   play->log_path = std::move(log_path);
   play->id = next_play_id_++;
-  play->player = std::make_unique<Player>(prepared_[index], options_.play, exchange->sink(),
-                                          scheduler_, index);
-  Player& player = *play->player;
-  player.Start();
-  if (player.done()) {  // instant timing: the whole response went out inside Start()
-    LogHit(*play, EndName(player.outcome()));
-    return;
-  }
-  if (!exchange->sink().IsOpen()) {  // the client left during Start()
-    player.Cancel();
-    LogHit(*play, EndName(Player::Outcome::kCancelled));
-    return;
-  }
+  play->player = std::move(player);
   std::uint64_t id = play->id;
-  player.set_on_done([this, id] { OnPlayDone(id); });
+  play->player->set_on_done([this, id] { OnPlayDone(id); });
   exchange->SetOnClientGone([this, id] { OnClientGone(id); });
   active_.emplace(id, std::move(play));
 }
@@ -220,7 +236,8 @@ void ReplayHandler::OnPlayDone(std::uint64_t id) {
   // Not inside the client-gone callback here, so clearing it is safe; the exchange may outlive
   // this handler on a keep-alive connection.
   play->exchange->SetOnClientGone(nullptr);
-  LogHit(*play, EndName(play->player->outcome()));
+  LogHit(*play->exchange, *play->player, play->index, play->start_us, play->log_path,
+         EndName(play->player->outcome()));
   Retire(std::move(play));
 }
 
@@ -230,7 +247,8 @@ void ReplayHandler::OnClientGone(std::uint64_t id) {
   std::unique_ptr<ActivePlay> play = std::move(it->second);
   active_.erase(it);
   play->player->Cancel();
-  LogHit(*play, EndName(Player::Outcome::kCancelled));
+  LogHit(*play->exchange, *play->player, play->index, play->start_us, play->log_path,
+         EndName(Player::Outcome::kCancelled));
   Retire(std::move(play));
 }
 
@@ -245,18 +263,19 @@ void ReplayHandler::Retire(std::unique_ptr<ActivePlay> play) {
   });
 }
 
-void ReplayHandler::LogHit(const ActivePlay& play, std::string_view end) const {
+void ReplayHandler::LogHit(const proxy::Exchange& exchange, const Player& player, size_t index,
+                           Micros start_us, std::string_view log_path, std::string_view end) const {
   proxy::AccessLogEntry entry;
   entry.mode = options_.log_mode;
   entry.cassette = options_.log_cassette;
   entry.result = "hit";
-  entry.status = play.player->status();
-  entry.bytes = play.player->bytes_written();
-  entry.duration_us = scheduler_.NowMicros() - play.start_us;
-  entry.method = play.exchange->request().method;
-  entry.path = play.log_path;
+  entry.status = player.status();
+  entry.bytes = player.bytes_written();
+  entry.duration_us = scheduler_.NowMicros() - start_us;
+  entry.method = exchange.request().method;
+  entry.path = log_path;
   entry.id_name = "interaction";
-  entry.id = play.index;
+  entry.id = index;
   entry.end = end;
   proxy::LogAccess(entry);
 }

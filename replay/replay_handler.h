@@ -114,7 +114,9 @@ class ReplayHandler final : public proxy::Handler {
   void OnPlayDone(std::uint64_t id);
   void OnClientGone(std::uint64_t id);
   void Retire(std::unique_ptr<ActivePlay> play);
-  void LogHit(const ActivePlay& play, std::string_view end) const;
+  // The access line of a hit; `log_path` is the redacted path.
+  void LogHit(const proxy::Exchange& exchange, const Player& player, size_t index, Micros start_us,
+              std::string_view log_path, std::string_view end) const;
 
   // Declared first, so destroyed last: the prepared responses' bytes live in it.
   std::unique_ptr<BulkMemory> bulk_;

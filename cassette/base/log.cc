@@ -1,7 +1,10 @@
 // The stderr logger behind TD_LOG and TD_CHECK.
 #include "cassette/base/log.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -85,11 +88,13 @@ std::string FormatRecord(LogLevel level, std::string_view message, std::span<con
     }
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
-  if (!prefixed) return std::string(message);
-  std::string line = "tapedeck: ";
-  line += LevelName(level);
-  line += ": ";
-  line += message;
+  // Room for Emit's newline too: a line is written per request at the default level.
+  constexpr std::string_view kPrefix = "tapedeck: ";
+  const std::string_view name = prefixed ? LevelName(level) : std::string_view();
+  std::string line;
+  line.reserve(kPrefix.size() + name.size() + 2 + message.size() + 1);
+  if (prefixed) line.append(kPrefix).append(name).append(": ", 2);
+  line.append(message);
   return line;
 }
 
@@ -99,9 +104,15 @@ void Emit(LogLevel level, std::string line) {
     g_sink(level, line, g_sink_arg);
     return;
   }
+  // stderr is unbuffered: one write(2) per line, without stdio's bookkeeping around it.
   line += '\n';
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to report a failing stderr
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "proxy/internal/http_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -18,14 +19,26 @@ constexpr size_t kMaxEmptyLinesBeforeRequest = 8;
 
 // Splits a comma-separated field value into trimmed elements; empty elements are dropped
 // (RFC 9110 section 5.6.1 lets recipients ignore them).
-void SplitList(std::string_view value, std::vector<std::string_view>* out) {
+// Calls `each` with every non-empty item of a comma-separated header value, trimmed.
+template <typename Each>
+void ForEachListItem(std::string_view value, Each&& each) {
   while (true) {
     size_t comma = value.find(',');
     std::string_view item = TrimSpaceAndTab(value.substr(0, comma));
-    if (!item.empty()) out->push_back(item);
+    if (!item.empty()) each(item);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
+}
+
+void SplitList(std::string_view value, std::vector<std::string_view>* out) {
+  ForEachListItem(value, [out](std::string_view item) { out->push_back(item); });
+}
+
+// Whether `name` is `lower` (a lower-case field name) in any case; the length is compared
+// first, so the fields FinishHead does not look for cost one comparison each.
+bool IsField(std::string_view name, std::string_view lower) {
+  return name.size() == lower.size() && cassette::HeaderNameEquals(name, lower);
 }
 
 // "HTTP/1.1" -> major 1, minor 1. False when the text is not "HTTP/" DIGIT "." DIGIT.
@@ -47,8 +60,14 @@ int HexValue(char c) {
 }  // namespace
 
 bool IsTokenChar(unsigned char c) {
-  if (IsAlnum(static_cast<char>(c))) return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+  // RFC 9110 tchar, as a table: every byte of every field name is asked.
+  static constexpr auto kTokenChars = [] {
+    std::array<bool, 256> table{};
+    for (int b = 0; b < 256; ++b) table[b] = IsAlnum(static_cast<char>(b));
+    for (unsigned char b : std::string_view("!#$%&'*+-.^_`|~")) table[b] = true;
+    return table;
+  }();
+  return kTokenChars[c];
 }
 
 HttpParser::HttpParser(MessageKind kind, HttpLimits limits) : kind_(kind), limits_(limits) {}
@@ -327,8 +346,8 @@ bool HttpParser::ParseRequestLine(std::string_view line) {
     return false;
   }
   // CONNECT names an authority ("host:443"), which the server checks (forward-proxy mode).
-  const bool authority_form = method == "CONNECT" && target.front() != '/' &&
-                              target.find('/') == std::string_view::npos;
+  const bool authority_form =
+      method == "CONNECT" && target.front() != '/' && target.find('/') == std::string_view::npos;
   if (method == "CONNECT" && !authority_form) {
     Fail(400, "CONNECT needs a host:port target", 0);
     return false;
@@ -448,46 +467,44 @@ bool HttpParser::FinishHead() {
   bool conn_keep_alive = false;
   int hosts = 0;
   for (const auto& [name, value] : head_.headers) {
-    if (cassette::HeaderNameEquals(name, "content-length")) {
-      std::vector<std::string_view> items;
-      SplitList(value, &items);
-      if (items.empty()) {
-        Fail(bad, "invalid content-length", 0);
-        return false;
-      }
-      for (std::string_view item : items) {
-        if (item.size() > 19) {
-          Fail(bad, "invalid content-length", 0);
-          return false;
-        }
+    if (IsField(name, "content-length")) {
+      // The first problem in the list is the one reported.
+      const char* error = nullptr;
+      size_t items = 0;
+      ForEachListItem(value, [&](std::string_view item) {
+        ++items;
+        if (error != nullptr) return;
         uint64_t v = 0;
         for (char c : item) {
-          if (c < '0' || c > '9') {
-            Fail(bad, "invalid content-length", 0);
-            return false;
+          if (c < '0' || c > '9' || item.size() > 19) {
+            error = "invalid content-length";
+            return;
           }
           v = v * 10 + static_cast<uint64_t>(c - '0');
         }
         if (has_length && v != length) {
-          Fail(bad, "conflicting content-length values", 0);
-          return false;
+          error = "conflicting content-length values";
+          return;
         }
         has_length = true;
         length = v;
+      });
+      if (items == 0) error = "invalid content-length";
+      if (error != nullptr) {
+        Fail(bad, error, 0);
+        return false;
       }
-    } else if (cassette::HeaderNameEquals(name, "transfer-encoding")) {
+    } else if (IsField(name, "transfer-encoding")) {
       has_te = true;
       SplitList(value, &codings);
-    } else if (cassette::HeaderNameEquals(name, "connection")) {
-      std::vector<std::string_view> items;
-      SplitList(value, &items);
-      for (std::string_view item : items) {
+    } else if (IsField(name, "connection")) {
+      ForEachListItem(value, [&](std::string_view item) {
         if (cassette::HeaderNameEquals(item, "close")) conn_close = true;
         if (cassette::HeaderNameEquals(item, "keep-alive")) conn_keep_alive = true;
-      }
-    } else if (cassette::HeaderNameEquals(name, "host")) {
+      });
+    } else if (IsField(name, "host")) {
       ++hosts;
-    } else if (request && cassette::HeaderNameEquals(name, "expect")) {
+    } else if (request && IsField(name, "expect")) {
       if (!cassette::HeaderNameEquals(TrimSpaceAndTab(value), "100-continue")) {
         Fail(417, "unsupported expectation", 0);
         return false;

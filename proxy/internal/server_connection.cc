@@ -211,9 +211,9 @@ void ServerConnection::SendBatch() {
     Send(&iov, 1);
   }
   if (batch_buffer_.capacity() > kKeepCapacity) {
-    std::string().swap(batch_buffer_);
+    batch_buffer_.Release();
   } else {
-    batch_buffer_.clear();
+    batch_buffer_.Clear();
   }
 }
 
@@ -228,6 +228,8 @@ bool ServerConnection::idle() const {
 }
 
 void ServerConnection::SetIdleTimeout(bool on) {
+  if (on == idle_timeout_on_) return;  // two calls into libevent per request saved
+  idle_timeout_on_ = on;
   if (on) {
     timeval tv = ToTimeval(shared_->options.limits.idle_timeout_us);
     bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
@@ -290,6 +292,13 @@ void ServerConnection::HandleEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
+    if (active_ && !close_after_flush_) {
+      // Idle while its own response is being written (a long paced stream): not idle. The
+      // bufferevent stopped reading when the timeout fired; reading goes on, so that a client
+      // that leaves is still seen.
+      bufferevent_enable(bev_.get(), EV_READ);
+      return;
+    }
     if (!active_ && parser_.started() && !close_after_flush_) {
       SendErrorAndClose(408, "no bytes of the request for " +
                                  DurationText(shared_->options.limits.idle_timeout_us));
@@ -396,7 +405,8 @@ void ServerConnection::Dispatch() {
       peer_, head.method == "HEAD", head.version_minor, keep_alive);
   active_ = exchange;
   ++shared_->active_exchanges;
-  SetIdleTimeout(false);
+  // The idle timeout stays armed while the response goes out (OnEvent ignores it then): a
+  // keep-alive client's next request would only arm it again.
 
   if (!key_ok) {
     TD_LOG(kWarn) << "request from " << peer_ << " rejected: missing or wrong x-tapedeck-key";
@@ -500,6 +510,7 @@ void ServerConnection::InterceptTls(const Authority& target) {
   bev_.reset(bufferevent_openssl_filter_new(shared_->loop->base(), plain, ssl.release(),
                                             BUFFEREVENT_SSL_ACCEPTING,
                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+  idle_timeout_on_ = false;  // a new bufferevent, without timeouts
   if (!bev_) {
     Fail("cannot start TLS for " + target.host);
     return;
@@ -675,6 +686,7 @@ void ServerConnection::FinishClose() {
   evbuffer_drain(in, evbuffer_get_length(in));
   timeval tv = ToTimeval(kLingerCloseUs);
   bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
+  idle_timeout_on_ = false;  // the timeout is the linger's now
   bufferevent_setwatermark(bev_.get(), EV_READ, 0, 0);
   bufferevent_enable(bev_.get(), EV_READ);
 }

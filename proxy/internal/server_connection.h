@@ -23,6 +23,7 @@
 #include "proxy/internal/ev_handles.h"
 #include "proxy/internal/http_parser.h"
 #include "proxy/internal/server_exchange.h"
+#include "proxy/internal/write_batch.h"
 #include "proxy/server_options.h"
 
 namespace td::proxy::internal {
@@ -79,7 +80,7 @@ class ServerConnection {
   void Queue(const char* data, size_t size);
   // Where the active exchange gathers a batch. Kept by the connection, not the exchange, so
   // its capacity is reused by every response on a keep-alive connection.
-  std::string& batch_buffer() { return batch_buffer_; }
+  WriteBatch& batch_buffer() { return batch_buffer_; }
   // Sends and empties the batch buffer.
   void SendBatch();
   void ResponseDone(bool keep_alive);  // the exchange finished its response
@@ -136,9 +137,10 @@ class ServerConnection {
   bool handshake_done_ = true;
   std::unique_ptr<ConnectTunnel> tunnel_;
   std::string body_;
-  std::string batch_buffer_;
+  WriteBatch batch_buffer_;
   std::shared_ptr<ServerExchange> active_;
-  bool writing_ = false;  // EV_WRITE enabled: set by the first Queue(), then left on
+  bool idle_timeout_on_ = false;  // the bufferevent's read timeout is the idle timeout
+  bool writing_ = false;          // EV_WRITE enabled: set by the first Queue(), then left on
   bool close_after_flush_ = false;
   bool lingering_ = false;
   bool resetting_ = false;

@@ -46,6 +46,7 @@ class ServerExchange final : public Exchange,
   void Start(int status, const cassette::Headers& headers,
              std::optional<size_t> content_length) override;
   void Write(std::string_view bytes) override;
+  size_t WritePieces(std::string_view bytes, std::span<const ByteRange> pieces) override;
   void Finish() override;
   void Reset() override;
   void BeginBatch() override { batching_ = true; }

@@ -19,7 +19,9 @@ PieceCursor::PieceCursor(const PreparedResponse& response, const Chunking& chunk
       limit_(std::min(limit, response.body.size())),
       max_pieces_(max_pieces),
       arrival_times_(arrival_times) {
-  if (chunking.kind == ChunkingKind::kRandom) rng_.emplace(MixSeed(chunking.seed, salt));
+  if (chunking.kind == ChunkingKind::kRandom) {
+    rng_ = std::make_unique<std::mt19937_64>(MixSeed(chunking.seed, salt));
+  }
 }
 
 Micros PieceCursor::ArrivalOf(size_t byte) {
@@ -72,6 +74,36 @@ bool PieceCursor::Next(Piece* piece) {
   pos_ = end;
   ++produced_;
   return true;
+}
+
+size_t PieceCursor::NextRanges(proxy::ByteRange* out, size_t max, size_t* room) {
+  size_t count = 0;
+  if (chunking_.kind == ChunkingKind::kEvent && response_.streamed) {
+    const size_t* ends = response_.event_ends.data();
+    const size_t events = response_.event_ends.size();
+    size_t pos = pos_;
+    size_t event = event_;
+    size_t left = *room;
+    const size_t budget = std::min(max, max_pieces_ - std::min(max_pieces_, produced_));
+    while (count < budget && pos < limit_ && left > 0) {
+      while (event < events && ends[event] <= pos) ++event;
+      const size_t end = std::clamp(event < events ? ends[event] : limit_, pos + 1, limit_);
+      out[count++] = proxy::ByteRange{pos, end};
+      left -= std::min(left, end - pos);
+      pos = end;
+    }
+    *room = left;
+    pos_ = pos;
+    event_ = event;
+    produced_ += count;
+    return count;
+  }
+  Piece piece;
+  while (count<max&& * room> 0 && Next(&piece)) {
+    out[count++] = proxy::ByteRange{piece.begin, piece.end};
+    *room -= std::min(*room, piece.end - piece.begin);
+  }
+  return count;
 }
 
 }  // namespace td::replay::internal

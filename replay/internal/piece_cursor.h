@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -32,7 +33,13 @@ class PieceCursor {
 
   // The next piece; false when the bytes or the piece budget ran out.
   bool Next(Piece* piece);
+  // For instant timing, which ignores arrival times: the next pieces, as Next() would cut them,
+  // into `out` (at most `max`), stopping after the piece that uses up `*room` bytes (each piece
+  // takes its size from it); returns how many. Event chunking, the default, is one tight loop.
+  size_t NextRanges(proxy::ByteRange* out, size_t max, size_t* room);
   size_t produced() const { return produced_; }
+  // True once Next() would return false.
+  bool done() const { return pos_ >= limit_ || produced_ >= max_pieces_; }
 
  private:
   Micros ArrivalOf(size_t byte);  // bytes are asked for in ascending order
@@ -45,9 +52,10 @@ class PieceCursor {
   bool arrival_times_;
   size_t pos_ = 0;
   size_t produced_ = 0;
-  size_t event_ = 0;                    // kEvent: the next event
-  size_t arrival_ = 0;                  // the arrival containing the byte last asked about
-  std::optional<std::mt19937_64> rng_;  // kRandom only: 2.5 KB of state, costly to seed
+  size_t event_ = 0;    // kEvent: the next event
+  size_t arrival_ = 0;  // the arrival containing the byte last asked about
+  // kRandom only: 2.5 KB of state, costly to seed (and to allocate with every play).
+  std::unique_ptr<std::mt19937_64> rng_;
 };
 
 // The random generator's seed for `seed` and `salt` (splitmix64 of the salt, xor the seed).

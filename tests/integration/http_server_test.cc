@@ -253,6 +253,33 @@ TEST_F(ServerTest, BatchedWritesKeepOneChunkEachOnEveryKeepAliveResponse) {
   }
 }
 
+TEST_F(ServerTest, WritePiecesSendsEachPieceAsItsOwnChunkInAndOutOfABatch) {
+  // The player hands a whole stream over in one call: each piece must still be its own chunk,
+  // in order, mixed with plain writes, on the batched path and the direct one; an empty piece
+  // must not end the body.
+  const std::string body = std::string(300, 'a') + "bcd" + std::string(70000, 'e') + "f";
+  const std::vector<proxy::ByteRange> pieces = {{0, 15},    {15, 16},     {16, 16},      {16, 300},
+                                                {300, 303}, {303, 70303}, {70303, 70304}};
+  Start([&](std::shared_ptr<proxy::Exchange> ex) {
+    bool batch = ex->request().path == "/batch";
+    ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+    if (batch) ex->sink().BeginBatch();
+    ex->sink().Write("<");
+    EXPECT_EQ(ex->sink().WritePieces(body, pieces), pieces.size());
+    ex->sink().Write(">");
+    if (batch) ex->sink().EndBatch();
+    ex->sink().Finish();
+  });
+  auto client = Client();
+  for (std::string path : {"/batch", "/direct", "/batch"}) {
+    ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", path)));
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response)) << path;
+    EXPECT_TRUE(response.body == "<" + body + ">") << path;  // 70 KB: not printed
+    EXPECT_EQ(response.chunk_sizes, (std::vector<size_t>{1, 15, 1, 284, 3, 70000, 1, 1})) << path;
+  }
+}
+
 TEST_F(ServerTest, Http10ClientGetsAStreamedBodyUntilClose) {
   Start([](std::shared_ptr<proxy::Exchange> ex) {
     ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
@@ -396,6 +423,35 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterTheTimeout) {
   std::string raw;
   ASSERT_TRUE(client->ReadUntilClosed(&raw));
   EXPECT_TRUE(raw.empty());
+}
+
+TEST_F(ServerTest, AResponseLongerThanTheIdleTimeoutIsNotCutAndTheConnectionStaysUp) {
+  // A paced stream sends nothing for longer than the idle timeout, and the client sends
+  // nothing while it waits: the connection is busy, not idle.
+  proxy::ServerOptions options;
+  options.limits.idle_timeout_us = 30'000;
+  proxy::TimerHandle later;
+  Start(
+      [this, &later](std::shared_ptr<proxy::Exchange> ex) {
+        ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+        ex->sink().Write("data: 1\n\n");
+        later = thread_->loop().RunAfter(200'000, [ex] {  // six idle timeouts later
+          ex->sink().Write("data: 2\n\n");
+          ex->sink().Finish();
+        });
+      },
+      options);
+  auto client = Client();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", "/slow"))) << round;
+    ClientResponse response;
+    ASSERT_TRUE(client->ReadResponse(&response)) << round;
+    EXPECT_EQ(response.body, "data: 1\n\ndata: 2\n\n") << round;
+  }
+  std::string raw;
+  ASSERT_TRUE(client->ReadUntilClosed(&raw)) << "idle once the response is done";
+  EXPECT_TRUE(raw.empty());
+  thread_->RunSync([&later] { later = {}; });  // timers belong to the loop's thread
 }
 
 TEST_F(ServerTest, DrainCallbackFiresWhenTheClientCatchesUp) {

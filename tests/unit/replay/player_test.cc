@@ -483,6 +483,23 @@ TEST(PlayerTest, BackpressureWaitsForTheSinkToDrain) {
   EXPECT_TRUE(run.sink.finished());
 }
 
+TEST(PlayerTest, BackpressureWaitsAfterAPieceLargerThanTheWatermark) {
+  // Event chunking with instant timing cuts its pieces in one pass: a 600 KiB event goes out
+  // whole, then the player waits for the drain before the next one.
+  std::string big(600 * 1024, 'x');
+  cassette::Interaction it = InteractionBuilder().Chunk(big, 10).Chunk("tail", 20);
+  Playback run(it, With("instant", "event"));
+  run.sink.set_buffer_writes(true);
+  run.player->Start();
+  EXPECT_FALSE(run.player->done());
+  EXPECT_EQ(run.sink.writes(), std::vector<std::string>{big});
+  ASSERT_TRUE(run.sink.has_on_drained());
+  run.sink.Drain();
+  ASSERT_TRUE(run.player->done());
+  EXPECT_EQ(run.sink.writes(), (std::vector<std::string>{big, "tail"}));
+  EXPECT_TRUE(run.sink.finished());
+}
+
 TEST(PlayerTest, ChunkedBodiesThatAreNotSsePlayPerChunk) {
   cassette::Interaction it = InteractionBuilder()
                                  .Chunk("{\"a\":1}\n", 100)

@@ -202,6 +202,34 @@ TEST_F(ReplayHandlerTest, MissOnAnOpenAIPathGetsOpenAIsErrorShape) {
   EXPECT_NE(message.find(R"(body.model: "gpt-4o-mini" != "gpt-4o")"), std::string::npos) << message;
 }
 
+TEST_F(ReplayHandlerTest, AMissReportSeesEveryLiveHeaderRedacted) {
+  // A hit looks only at --match-header names, but a miss is explained with all the headers:
+  // here only anthropic-version says which provider's error shape to answer in (the path does
+  // not), and keys in headers never reach the log or the answer.
+  const std::string key = std::string("sk-ant-") + "api03-" + std::string(40, 'Q') + "xYz_9";
+  cassette::Interaction recorded = InteractionBuilder()
+                                       .Path("/gateway/complete")
+                                       .RequestHeader("anthropic-version", "2023-06-01")
+                                       .RequestJson(Messages("Hello"))
+                                       .ResponseJson({{"ok", true}});
+  auto handler = Make({recorded}, Instant());
+  LogCapture log;
+  cassette::Request live = recorded.request;
+  live.body.bytes = Messages("Bye").dump();
+  cassette::SetHeader(&live.headers, "x-api-key", key);
+  cassette::SetHeader(&live.headers, "x-trace", "by " + key);
+  auto ex = Send(*handler, live);
+  ASSERT_EQ(ex->fake_sink().status(), 404);
+  json body = json::parse(ex->fake_sink().body());
+  EXPECT_EQ(body["type"], "error") << "Anthropic's shape, told by the header alone";
+  EXPECT_EQ(body["error"]["type"], "not_found_error");
+  EXPECT_EQ(ex->fake_sink().body().find(key), std::string::npos);
+  EXPECT_EQ(log.Count(key), 0u) << log.Text();
+  // The same request with the recorded body is a hit whatever its unmatched headers hold.
+  live.body = recorded.request.body;
+  EXPECT_EQ(Send(*handler, live)->fake_sink().status(), 200);
+}
+
 TEST_F(ReplayHandlerTest, ExhaustionFollowsThePolicy) {
   std::vector<cassette::Interaction> cassette = {Recorded("Hello", "one"),
                                                  Recorded("Hello", "two")};
