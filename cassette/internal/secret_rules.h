@@ -6,7 +6,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -111,6 +113,29 @@ inline bool LooksRandom(std::string_view body) {
 std::optional<SecretMatch> MatchVendorKey(std::string_view text, size_t i);
 // The bytes MatchVendorKey can start at.
 bool StartsVendorKey(char c);
+// For each byte, the set of bytes (256 bits) that may follow it at the start of a secret that a
+// letter introduces: the first two bytes of every prefix MatchVendorKey and MatchAuthScheme look
+// for ("sk-", "AKIA", "eyJ", "ghp_", "Bearer " in any case, ...). Each of those prefixes is at
+// least two bytes long, so a letter whose next byte is not in its set starts no secret.
+using BytePairs = std::array<std::array<uint64_t, 4>, 256>;
+extern const BytePairs kLetterRulePairs;
+
+// False when no secret that the letter at text[i] introduces (MatchAuthScheme at 'B' or 'b',
+// MatchShapeAt at any other letter) can start at `i`: a cheap test the scanner makes at each word
+// start before calling them. True does not mean a match.
+inline bool MayStartLetterRule(std::string_view text, size_t i) {
+  if (i + 1 >= text.size()) return false;
+  const auto first = static_cast<unsigned char>(text[i]);
+  const auto second = static_cast<unsigned char>(text[i + 1]);
+  return ((kLetterRulePairs[first][second >> 6] >> (second & 63)) & 1) != 0;
+}
+
+// False when no Telegram bot token can start at the digit text[i]: its id is 8 to 10 digits and
+// a ':' follows them.
+inline bool MayStartDigitRule(std::string_view text, size_t i) {
+  return i + 8 < text.size() && IsDigit(text[i + 1]) && IsDigit(text[i + 7]);
+}
+
 // "<8-10 digits>:AA<33 more>" at a digit that starts a word (or follows "bot").
 std::optional<SecretMatch> MatchTelegramBotToken(std::string_view text, size_t i);
 // Any rule that recognises a value on its own shape (a vendor key or a Telegram token) at `i`:

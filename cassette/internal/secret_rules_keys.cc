@@ -263,7 +263,38 @@ std::optional<SecretMatch> MatchSlackWebhook(std::string_view text, size_t i) {
   return SecretMatch{kRuleSlackWebhook, begin, last_alnum_end};
 }
 
+// The prefixes of the matchers above that are not rows of kPrefixRules, and the auth schemes
+// (secret_rules_text.cc) in each case of their first two letters.
+constexpr std::string_view kOtherLetterPrefixes[] = {
+    "sk-", "AKIA", "ASIA", "eyJ", "SG.", "hooks.slack.com", "be", "Be", "bE",
+    "BE",  "ba",   "Ba",   "bA",  "BA",
+};
+
+// MayStartLetterRule looks at two bytes: every prefix must have them.
+constexpr bool EveryLetterPrefixHasTwoBytes() {
+  for (const PrefixRule& r : kPrefixRules) {
+    if (r.prefix.size() < 2) return false;
+  }
+  for (std::string_view prefix : kOtherLetterPrefixes) {
+    if (prefix.size() < 2) return false;
+  }
+  return true;
+}
+static_assert(EveryLetterPrefixHasTwoBytes());
+
 }  // namespace
+
+constinit const BytePairs kLetterRulePairs = [] {
+  BytePairs pairs{};
+  auto add = [&](std::string_view prefix) {
+    const auto first = static_cast<unsigned char>(prefix[0]);
+    const auto second = static_cast<unsigned char>(prefix[1]);
+    pairs[first][second >> 6] |= uint64_t{1} << (second & 63);
+  };
+  for (const PrefixRule& r : kPrefixRules) add(r.prefix);
+  for (std::string_view prefix : kOtherLetterPrefixes) add(prefix);
+  return pairs;
+}();
 
 bool StartsVendorKey(char c) {
   switch (c) {
