@@ -66,6 +66,24 @@ std::optional<SecretMatch> MatchAt(std::string_view text, size_t i) {
   }
 }
 
+// False when MatchAt cannot match at the punctuation byte text[i], by the byte after it: a key
+// block opens with "-----", a backslash must start \", \u0026 or \n, a quote a name. A cheap
+// test before the call.
+bool MayStartPunctuationRule(std::string_view text, size_t i) {
+  const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+  switch (text[i]) {
+    case '-':
+      return next == '-';
+    case '\\':
+      return next == '"' || next == 'u' || next == 'n';
+    case '"':
+    case '\'':
+      return internal::IsNameChar(next);
+    default:
+      return true;
+  }
+}
+
 bool Contains(const std::vector<std::string_view>& names, std::string_view name) {
   return std::any_of(names.begin(), names.end(),
                      [&](std::string_view n) { return HeaderNameEquals(n, name); });
@@ -139,7 +157,7 @@ std::vector<SecretMatch> FindSecrets(std::string_view all) {
       if (++i == size) return found;
     }
     if ((cls & kWordByte) == 0) {
-      i = match_at(i) ? restart() : i + 1;
+      i = MayStartPunctuationRule(text, i) && match_at(i) ? restart() : i + 1;
       continue;
     }
     // `i` starts a word (it is 0, or the byte before it is not a letter or digit). Rules that

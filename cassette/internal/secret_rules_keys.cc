@@ -263,14 +263,12 @@ std::optional<SecretMatch> MatchSlackWebhook(std::string_view text, size_t i) {
   return SecretMatch{kRuleSlackWebhook, begin, last_alnum_end};
 }
 
-// The prefixes of the matchers above that are not rows of kPrefixRules, and the auth schemes
-// (secret_rules_text.cc) in each case of their first two letters.
+// The prefixes of the matchers above that are not rows of kPrefixRules.
 constexpr std::string_view kOtherLetterPrefixes[] = {
-    "sk-", "AKIA", "ASIA", "eyJ", "SG.", "hooks.slack.com", "be", "Be", "bE",
-    "BE",  "ba",   "Ba",   "bA",  "BA",
+    "sk-", "AKIA", "ASIA", "eyJ", "SG.", "hooks.slack.com",
 };
 
-// MayStartLetterRule looks at two bytes: every prefix must have them.
+// kLetterRuleStarts holds a prefix's first three bytes, or its two with any third.
 constexpr bool EveryLetterPrefixHasTwoBytes() {
   for (const PrefixRule& r : kPrefixRules) {
     if (r.prefix.size() < 2) return false;
@@ -284,16 +282,30 @@ static_assert(EveryLetterPrefixHasTwoBytes());
 
 }  // namespace
 
-constinit const BytePairs kLetterRulePairs = [] {
-  BytePairs pairs{};
+constinit const TrigramFilter kLetterRuleStarts = [] {
+  TrigramFilter filter;
   auto add = [&](std::string_view prefix) {
-    const auto first = static_cast<unsigned char>(prefix[0]);
-    const auto second = static_cast<unsigned char>(prefix[1]);
-    pairs[first][second >> 6] |= uint64_t{1} << (second & 63);
+    const auto a = static_cast<unsigned char>(prefix[0]);
+    const auto b = static_cast<unsigned char>(prefix[1]);
+    if (prefix.size() >= 3) {
+      filter.Add(a, b, static_cast<unsigned char>(prefix[2]));
+    } else {
+      for (int c = 0; c < 256; ++c) filter.Add(a, b, static_cast<unsigned char>(c));
+    }
   };
   for (const PrefixRule& r : kPrefixRules) add(r.prefix);
   for (std::string_view prefix : kOtherLetterPrefixes) add(prefix);
-  return pairs;
+  // "bearer " and "basic ", whose case MatchAuthScheme ignores.
+  for (std::string_view scheme : {"bea", "bas"}) {
+    for (int mask = 0; mask < 8; ++mask) {
+      char cased[3];
+      for (int k = 0; k < 3; ++k) {
+        cased[k] = (mask >> k & 1) != 0 ? static_cast<char>(scheme[k] - 'a' + 'A') : scheme[k];
+      }
+      add(std::string_view(cased, 3));
+    }
+  }
+  return filter;
 }();
 
 bool StartsVendorKey(char c) {

@@ -70,6 +70,18 @@ bool MayNameSecret(std::string_view name) {
   }
 }
 
+// MayNameSecret of the run of name bytes that ends at `end`, as far as its last three letters and
+// digits: false when MayNameSecret of that whole run is false.
+bool MayNameSecretBefore(std::string_view text, size_t end) {
+  size_t begin = end;
+  size_t alnum = 0;
+  while (begin > 0 && alnum < 3 && IsNameChar(text[begin - 1])) {
+    --begin;
+    if (IsAlnum(text[begin])) ++alnum;
+  }
+  return MayNameSecret(text.substr(begin, end - begin));
+}
+
 // Words before "token" that name something other than a credential: pagination cursors and the
 // special tokens of a tokenizer.
 constexpr std::string_view kNotSecretTokens[] = {
@@ -315,12 +327,13 @@ std::optional<SecretMatch> MatchQuotedField(std::string_view text, size_t i) {
   const size_t name_end = RunEndMax(text, name_begin, kMaxName + 1, IsNameChar);
   if (name_end == name_begin || name_end - name_begin > kMaxName) return std::nullopt;
   if (!StartsWithAt(text, name_end, close)) return std::nullopt;
+  // Most names ("type", "content") are turned away here, before the separator is read.
+  const std::string_view name = text.substr(name_begin, name_end - name_begin);
+  if (!MayNameSecret(name)) return std::nullopt;
   size_t pos = SkipSpaces(text, name_end + close.size());
   if (pos >= text.size() || text[pos] != ':') return std::nullopt;
   pos = SkipSpaces(text, pos + 1);
   if (!StartsWithAt(text, pos, close)) return std::nullopt;  // not a string value
-  const std::string_view name = text.substr(name_begin, name_end - name_begin);
-  if (!MayNameSecret(name)) return std::nullopt;
   const SecretName kind = ClassifySecretName(name);
   const ContextRule* context = FindContext(NormalName(name), kQuoted);
   if (kind == SecretName::kNone && context == nullptr) return std::nullopt;
@@ -390,6 +403,9 @@ std::optional<SecretMatch> MatchContextValue(std::string_view text, size_t i) {
     --name_end;
     if (name_end > 0 && text[name_end - 1] == '\\') --name_end;
   }
+  // The name's last three letters and digits first: they turn most words away ("directory:")
+  // before the whole name is read.
+  if (!MayNameSecretBefore(text, name_end)) return std::nullopt;
   size_t name_begin = name_end;
   while (name_begin > 0 && name_end - name_begin <= kMaxName && IsNameChar(text[name_begin - 1])) {
     --name_begin;
