@@ -45,7 +45,10 @@ std::optional<SecretMatch> MatchAt(std::string_view text, size_t i) {
     case '-':
       return internal::MatchKeyBlock(text, i);
     case ':':
-      if (auto m = internal::MatchUrlPassword(text, i)) return m;
+      // A password in a URL follows "://" or ":\/\/".
+      if (i + 1 < text.size() && (text[i + 1] == '/' || text[i + 1] == '\\')) {
+        if (auto m = internal::MatchUrlPassword(text, i)) return m;
+      }
       return internal::MatchContextValue(text, i);
     case '=':
     case '>':

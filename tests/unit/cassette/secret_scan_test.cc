@@ -880,6 +880,26 @@ TEST(SecretScanTest, NamesWithSeparatorsAtTheirEndBeforeTheValue) {
   EXPECT_THAT(Found(std::string(60, 'x') + "_secret_access_key = " + key), IsEmpty());
 }
 
+TEST(SecretScanTest, ContextWordsEndingInKeyTokenOrSignatureWithSeparators) {
+  // The scanner reads a context word's last three letters and digits ("key", "ken", "ure")
+  // before the rest of it; separators after them and any case must not hide it.
+  const std::string session = Rep("Zm9vYmFy/Kx7", 10);
+  for (const std::string& text : {
+           "AWS_SESSION_TOKEN_ = " + session,
+           "aws.session.Token: " + session,
+           "x-amz-security-TOKEN> " + session,
+       }) {
+    EXPECT_THAT(Found(text), ElementsAre("aws-session-token=" + session)) << text;
+  }
+  const std::string account = FakeAzureAccountKey();
+  EXPECT_THAT(Found("ACCOUNT_KEY_=" + account), ElementsAre("azure-account-key=" + account));
+  EXPECT_THAT(Found("x Signature=" + FakeAwsSignature()),
+              ElementsAre("aws-signature=" + FakeAwsSignature()));
+  // Other names before ':' or '=' hold no context secret, whatever follows.
+  EXPECT_THAT(Found("description: " + session), IsEmpty());
+  EXPECT_THAT(Found("signatures=" + FakeAwsSignature()), IsEmpty());
+}
+
 TEST(SecretScanTest, ParametersAfterEscapesAtTheEndOfTheText) {
   const std::string token = testing::FakeRefreshToken();
   for (const std::string& text : {
