@@ -44,10 +44,6 @@ constexpr uint32_t PackTail(char a, char b, char c) {
          static_cast<uint32_t>(static_cast<unsigned char>(c));
 }
 
-// Every secret word and context word below ends in one of these three letters ("password",
-// "passwd", "passphrase", "secret", "token", "...key", "authorization", "signature", "sig"):
-// most names ("type", "content", "id") are turned away on their tail, before any suffix is
-// compared.
 // The last three letters and digits of `name` in lower case, packed as PackTail packs them (the
 // last in the low byte), or 0 when it has fewer. '|' 0x20 lower-cases a letter and leaves a
 // digit as it is.
@@ -62,6 +58,10 @@ uint32_t NameTail(std::string_view name) {
   return n < 3 ? 0 : tail;
 }
 
+// Every secret word and context word below ends in one of these three letters ("password",
+// "passwd", "passphrase", "secret", "token", "...key", "authorization", "signature", "sig"):
+// most names ("type", "content", "id") are turned away on their tail, before any suffix is
+// compared.
 bool MayNameSecret(std::string_view name) {
   const uint32_t tail = NameTail(name);
   switch (tail) {
