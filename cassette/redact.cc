@@ -27,9 +27,10 @@ struct Edit {
 
 using Span = std::pair<size_t, size_t>;
 
+// HeaderNameEquals, inline (every header of every replayed request is looked up here).
 bool ContainsNoCase(const std::vector<std::string>& lower_names, std::string_view name) {
   return std::any_of(lower_names.begin(), lower_names.end(),
-                     [&](const std::string& n) { return HeaderNameEquals(n, name); });
+                     [&](const std::string& n) { return EqualsIgnoreCase(n, name); });
 }
 
 void Add(RedactionReport* report, std::string entry) {

@@ -17,8 +17,9 @@ namespace td::cassette {
 
 namespace {
 
-// Per byte: whether some matcher can start at it, and whether it is a letter or digit.
-enum : uint8_t { kStartsRule = 1, kWordByte = 2 };
+// Per byte: whether some matcher can start at it, whether it is a letter or digit, whether it is
+// a digit, whether it is a letter.
+enum : uint8_t { kStartsRule = 1, kWordByte = 2, kDigitByte = 4, kLetterByte = 8 };
 
 const std::array<uint8_t, 256>& ByteClasses() {
   static const std::array<uint8_t, 256> kTable = [] {
@@ -27,6 +28,8 @@ const std::array<uint8_t, 256>& ByteClasses() {
       const auto c = static_cast<char>(b);
       if (internal::StartsVendorKey(c) || IsDigit(c)) table[b] |= kStartsRule;
       if (IsAlnum(c)) table[b] |= kWordByte;
+      if (IsDigit(c)) table[b] |= kDigitByte;
+      if (IsAlpha(c)) table[b] |= kLetterByte;
     }
     for (unsigned char c : std::string_view("Bb-:=>\"'\\?&;\n")) table[c] |= kStartsRule;
     return table;
@@ -42,7 +45,10 @@ std::optional<SecretMatch> MatchAt(std::string_view text, size_t i) {
     case '-':
       return internal::MatchKeyBlock(text, i);
     case ':':
-      if (auto m = internal::MatchUrlPassword(text, i)) return m;
+      // A password in a URL follows "://" or ":\/\/".
+      if (i + 1 < text.size() && (text[i + 1] == '/' || text[i + 1] == '\\')) {
+        if (auto m = internal::MatchUrlPassword(text, i)) return m;
+      }
       return internal::MatchContextValue(text, i);
     case '=':
     case '>':
@@ -60,6 +66,24 @@ std::optional<SecretMatch> MatchAt(std::string_view text, size_t i) {
       return internal::MatchParam(text, i);
     default:
       return internal::MatchShapeAt(text, i);
+  }
+}
+
+// False when MatchAt cannot match at the punctuation byte text[i], by the byte after it: a key
+// block opens with "-----", a backslash must start \", \u0026 or \n, a quote a name. A cheap
+// test before the call.
+bool MayStartPunctuationRule(std::string_view text, size_t i) {
+  const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+  switch (text[i]) {
+    case '-':
+      return next == '-';
+    case '\\':
+      return next == '"' || next == 'u' || next == 'n';
+    case '"':
+    case '\'':
+      return internal::IsNameChar(next);
+    default:
+      return true;
   }
 }
 
@@ -102,32 +126,64 @@ std::vector<SecretMatch> FindSecrets(std::string_view all) {
   // first is redacted to "[REDACTED:...]".
   size_t base = 0;
   std::string_view text = all;
-  auto class_of = [&](size_t pos) { return classes[static_cast<unsigned char>(text[pos])]; };
-  auto take = [&](const SecretMatch& m) {
-    found.push_back(SecretMatch{m.rule, base + m.begin, base + m.end});
-    base += m.end;
+  // Runs the matchers at text[i]; on a match, records it and the text becomes what follows it.
+  auto match_at = [&](size_t i) {
+    std::optional<SecretMatch> m = MatchAt(text, i);
+    if (!m) return false;
+    found.push_back(SecretMatch{m->rule, base + m->begin, base + m->end});
+    base += m->end;
     text = all.substr(base);
+    return true;
   };
-  size_t i = 0;
   // A form body or header value may open with name=value.
   if (!text.empty()) {
-    if (auto m = internal::MatchParam(text, 0)) take(*m);
+    if (auto m = internal::MatchParam(text, 0)) {
+      found.push_back(*m);
+      base = m->end;
+      text = all.substr(base);
+    }
   }
-  while (i < text.size()) {
-    const uint8_t cls = class_of(i);
-    // Rules that start at a letter or digit only start a word (or, for a Telegram bot id, follow
-    // "bot"): the inside of a word is skipped without a call.
-    if ((cls & kStartsRule) == 0 ||
-        ((cls & kWordByte) != 0 && i > 0 && (class_of(i - 1) & kWordByte) != 0 &&
-         !(IsDigit(text[i]) && i >= 3 && text.compare(i - 3, 3, "bot") == 0))) {
-      ++i;
+  // The loops below read these copies of `text`, which a match replaces.
+  const char* bytes = text.data();
+  size_t size = text.size();
+  auto class_of = [&](size_t pos) { return classes[static_cast<unsigned char>(bytes[pos])]; };
+  auto restart = [&] {
+    bytes = text.data();
+    size = text.size();
+    return size_t{0};
+  };
+  size_t i = 0;
+  while (i < size) {
+    // Bytes that start nothing and are not letters or digits (spaces, most punctuation).
+    uint8_t cls;
+    while ((cls = class_of(i)) == 0) {
+      if (++i == size) return found;
+    }
+    if ((cls & kWordByte) == 0) {
+      i = MayStartPunctuationRule(text, i) && match_at(i) ? restart() : i + 1;
       continue;
     }
-    if (std::optional<SecretMatch> m = MatchAt(text, i)) {
-      take(*m);
-      i = 0;
-    } else {
-      ++i;
+    // `i` starts a word (it is 0, or the byte before it is not a letter or digit). Rules that
+    // start at a letter or digit only start a word; the two bytes a rule's prefix needs are
+    // checked before its matcher is called.
+    if ((cls & kStartsRule) != 0 &&
+        ((cls & kDigitByte) != 0 ? internal::MayStartDigitRule(text, i)
+                                 : internal::MayStartLetterRule(text, i)) &&
+        match_at(i)) {
+      i = restart();
+      continue;
+    }
+    // The rest of the word is skipped without a call, but for a Telegram bot id after "bot".
+    for (++i; i < size; ++i) {
+      while ((class_of(i) & kLetterByte) != 0) {
+        if (++i == size) return found;
+      }
+      if ((class_of(i) & kDigitByte) == 0) break;
+      if (i >= 3 && bytes[i - 1] == 't' && bytes[i - 2] == 'o' && bytes[i - 3] == 'b' &&
+          internal::MayStartDigitRule(text, i) && match_at(i)) {
+        i = restart();
+        break;
+      }
     }
   }
   return found;

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -61,16 +63,30 @@ inline constexpr std::string_view kRuleSecretParam = "secret-param";
 
 // (IsDigit, IsAlnum, StartsWithAt and the rest of the ASCII basics: cassette/base/ascii.h.)
 inline bool IsLowerHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
+// Per byte: 1 for [A-Za-z0-9_-], 2 for [A-Za-z0-9_.-]; one load instead of five comparisons in
+// the runs over names and keys.
+inline constexpr std::array<uint8_t, 256> kKeyAndNameChars = [] {
+  std::array<uint8_t, 256> table{};
+  for (int b = 0; b < 256; ++b) {
+    const auto c = static_cast<char>(b);
+    if (IsAlnum(c) || c == '_' || c == '-') table[b] = 3;
+    if (c == '.') table[b] = 2;
+  }
+  return table;
+}();
+
 // [A-Za-z0-9_-]: the body of most keys, base64url. A prefix only counts where the byte before
 // it is not one of these.
-inline bool IsKeyChar(char c) { return IsAlnum(c) || c == '_' || c == '-'; }
+inline bool IsKeyChar(char c) { return (kKeyAndNameChars[static_cast<unsigned char>(c)] & 1) != 0; }
 // Standard base64 without and with padding.
 inline bool IsBase64(char c) { return IsAlnum(c) || c == '+' || c == '/'; }
 inline bool IsBase64Padded(char c) { return IsBase64(c) || c == '='; }
 // Base64 as it sits in a URL: padded, possibly percent-encoded (%2B, %2F, %3D).
 inline bool IsBase64Url(char c) { return IsBase64Padded(c) || c == '%'; }
 // The name of a header, parameter or JSON field, as far as the name rules care.
-inline bool IsNameChar(char c) { return IsKeyChar(c) || c == '.'; }
+inline bool IsNameChar(char c) {
+  return (kKeyAndNameChars[static_cast<unsigned char>(c)] & 2) != 0;
+}
 
 // The first position at or after `pos` where `pred` fails (or the end).
 template <class Pred>
@@ -111,6 +127,47 @@ inline bool LooksRandom(std::string_view body) {
 std::optional<SecretMatch> MatchVendorKey(std::string_view text, size_t i);
 // The bytes MatchVendorKey can start at.
 bool StartsVendorKey(char c);
+// A set of three-byte strings as a 65536-bit filter (8 KB): every string added tests true, a few
+// others do too (they share a slot).
+class TrigramFilter {
+ public:
+  constexpr void Add(unsigned char a, unsigned char b, unsigned char c) {
+    const uint32_t slot = Slot(a, b, c);
+    bits_[slot >> 6] |= uint64_t{1} << (slot & 63);
+  }
+  constexpr bool MayHold(unsigned char a, unsigned char b, unsigned char c) const {
+    const uint32_t slot = Slot(a, b, c);
+    return ((bits_[slot >> 6] >> (slot & 63)) & 1) != 0;
+  }
+
+ private:
+  static constexpr uint32_t Slot(unsigned char a, unsigned char b, unsigned char c) {
+    return ((uint32_t{a} | uint32_t{b} << 8 | uint32_t{c} << 16) * 0x9E3779B1u) >> 16;
+  }
+  std::array<uint64_t, 1024> bits_{};
+};
+
+// The first three bytes of every secret a letter introduces: the prefixes MatchVendorKey looks
+// for ("sk-", "AKIA", "eyJ", "ghp_", ...; a two-byte prefix with any third byte) and "Bearer " and
+// "Basic " in any case (MatchAuthScheme). secret_rules_keys.cc.
+extern const TrigramFilter kLetterRuleStarts;
+
+// False when no secret that the letter at text[i] introduces (MatchAuthScheme at 'B' or 'b',
+// MatchShapeAt at any other letter) can start at `i`: a cheap test the scanner makes at each word
+// start before calling them. Each of those secrets is at least three bytes long. True does not
+// mean a match.
+inline bool MayStartLetterRule(std::string_view text, size_t i) {
+  return i + 2 < text.size() && kLetterRuleStarts.MayHold(static_cast<unsigned char>(text[i]),
+                                                          static_cast<unsigned char>(text[i + 1]),
+                                                          static_cast<unsigned char>(text[i + 2]));
+}
+
+// False when no Telegram bot token can start at the digit text[i]: its id is 8 to 10 digits and
+// a ':' follows them.
+inline bool MayStartDigitRule(std::string_view text, size_t i) {
+  return i + 8 < text.size() && IsDigit(text[i + 1]) && IsDigit(text[i + 7]);
+}
+
 // "<8-10 digits>:AA<33 more>" at a digit that starts a word (or follows "bot").
 std::optional<SecretMatch> MatchTelegramBotToken(std::string_view text, size_t i);
 // Any rule that recognises a value on its own shape (a vendor key or a Telegram token) at `i`:

@@ -263,7 +263,50 @@ std::optional<SecretMatch> MatchSlackWebhook(std::string_view text, size_t i) {
   return SecretMatch{kRuleSlackWebhook, begin, last_alnum_end};
 }
 
+// The prefixes of the matchers above that are not rows of kPrefixRules.
+constexpr std::string_view kOtherLetterPrefixes[] = {
+    "sk-", "AKIA", "ASIA", "eyJ", "SG.", "hooks.slack.com",
+};
+
+// kLetterRuleStarts holds a prefix's first three bytes, or its two with any third.
+constexpr bool EveryLetterPrefixHasTwoBytes() {
+  for (const PrefixRule& r : kPrefixRules) {
+    if (r.prefix.size() < 2) return false;
+  }
+  for (std::string_view prefix : kOtherLetterPrefixes) {
+    if (prefix.size() < 2) return false;
+  }
+  return true;
+}
+static_assert(EveryLetterPrefixHasTwoBytes());
+
 }  // namespace
+
+constinit const TrigramFilter kLetterRuleStarts = [] {
+  TrigramFilter filter;
+  auto add = [&](std::string_view prefix) {
+    const auto a = static_cast<unsigned char>(prefix[0]);
+    const auto b = static_cast<unsigned char>(prefix[1]);
+    if (prefix.size() >= 3) {
+      filter.Add(a, b, static_cast<unsigned char>(prefix[2]));
+    } else {
+      for (int c = 0; c < 256; ++c) filter.Add(a, b, static_cast<unsigned char>(c));
+    }
+  };
+  for (const PrefixRule& r : kPrefixRules) add(r.prefix);
+  for (std::string_view prefix : kOtherLetterPrefixes) add(prefix);
+  // "bearer " and "basic ", whose case MatchAuthScheme ignores.
+  for (std::string_view scheme : {"bea", "bas"}) {
+    for (int mask = 0; mask < 8; ++mask) {
+      char cased[3];
+      for (int k = 0; k < 3; ++k) {
+        cased[k] = (mask >> k & 1) != 0 ? static_cast<char>(scheme[k] - 'a' + 'A') : scheme[k];
+      }
+      add(std::string_view(cased, 3));
+    }
+  }
+  return filter;
+}();
 
 bool StartsVendorKey(char c) {
   switch (c) {

@@ -27,7 +27,11 @@ class NormalName {
     }
   }
   std::string_view view() const { return {buf_.data(), size_}; }
-  bool EndsWith(std::string_view suffix) const { return view().ends_with(suffix); }
+  // The last byte first: most names are turned away on it, without a call to compare.
+  bool EndsWith(std::string_view suffix) const {
+    if (suffix.empty()) return true;
+    return size_ >= suffix.size() && buf_[size_ - 1] == suffix.back() && view().ends_with(suffix);
+  }
 
  private:
   std::array<char, kMaxName> buf_;  // only the first size_ bytes are written and read
@@ -40,21 +44,27 @@ constexpr uint32_t PackTail(char a, char b, char c) {
          static_cast<uint32_t>(static_cast<unsigned char>(c));
 }
 
+// The last three letters and digits of `name` in lower case, packed as PackTail packs them (the
+// last in the low byte), or 0 when it has fewer. '|' 0x20 lower-cases a letter and leaves a
+// digit as it is.
+uint32_t NameTail(std::string_view name) {
+  uint32_t tail = 0;
+  int n = 0;
+  for (size_t k = name.size(); k > 0 && n < 3; --k) {
+    const char c = name[k - 1];
+    if (!IsAlnum(c)) continue;
+    tail |= (static_cast<uint32_t>(static_cast<unsigned char>(c)) | 0x20u) << (8 * n++);
+  }
+  return n < 3 ? 0 : tail;
+}
+
 // Every secret word and context word below ends in one of these three letters ("password",
 // "passwd", "passphrase", "secret", "token", "...key", "authorization", "signature", "sig"):
 // most names ("type", "content", "id") are turned away on their tail, before any suffix is
 // compared.
 bool MayNameSecret(std::string_view name) {
-  std::array<char, 3> tail{};
-  size_t n = 0;
-  for (size_t k = name.size(); k > 0 && n < tail.size(); --k) {
-    char c = name[k - 1];
-    if (!IsAlnum(c)) continue;
-    if (IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
-    tail[tail.size() - 1 - n++] = c;
-  }
-  if (n < tail.size()) return false;
-  switch (PackTail(tail[0], tail[1], tail[2])) {
+  const uint32_t tail = NameTail(name);
+  switch (tail) {
     case PackTail('o', 'r', 'd'):
     case PackTail('s', 'w', 'd'):
     case PackTail('a', 's', 'e'):
@@ -144,6 +154,33 @@ constexpr ContextRule kContextRules[] = {
      Shape::kBase64Url, 20, false},
     {"sig", false, kParam, "", kRuleAzureSasSignature, Shape::kBase64Url, 20, false},
 };
+
+// Every name a context rule reads before ':', '=' or '>' ends in "key", "token" or "signature".
+constexpr bool SeparatedContextNamesEndInKeyKenUre() {
+  for (const ContextRule& c : kContextRules) {
+    if ((c.places & kSeparated) != 0 && !c.name.ends_with("key") && !c.name.ends_with("ken") &&
+        !c.name.ends_with("ure")) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(SeparatedContextNamesEndInKeyKenUre());
+
+// False when the run of name bytes that ends at `end` cannot name a context rule for kSeparated:
+// its last three letters and digits are not "key", "ken" or "ure". A run longer than kMaxName is
+// not a name at all; the caller turns it away.
+bool MayNameContextBefore(std::string_view text, size_t end) {
+  size_t begin = end;
+  size_t alnum = 0;
+  while (begin > 0 && alnum < 3 && IsNameChar(text[begin - 1])) {
+    --begin;
+    if (IsAlnum(text[begin])) ++alnum;
+  }
+  const uint32_t tail = NameTail(text.substr(begin, end - begin));
+  return tail == PackTail('k', 'e', 'y') || tail == PackTail('k', 'e', 'n') ||
+         tail == PackTail('u', 'r', 'e');
+}
 
 const ContextRule* FindContext(const NormalName& name, Place place, char separator = 0) {
   for (const ContextRule& c : kContextRules) {
@@ -245,11 +282,9 @@ std::optional<SecretMatch> MatchParamFrom(std::string_view text, size_t name_beg
   return ClassifyValue(text, begin, end, kind, context, kRuleSecretParam);
 }
 
-}  // namespace
-
-SecretName ClassifySecretName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxName || !MayNameSecret(name)) return SecretName::kNone;
-  const NormalName normal(name);
+// ClassifySecretName of a name that is neither empty nor longer than kMaxName and that
+// MayNameSecret accepts, normalised.
+SecretName ClassifyNormalName(const NormalName& normal) {
   for (std::string_view s : {"password", "passwd", "passphrase"}) {
     if (normal.EndsWith(s)) return SecretName::kPassword;
   }
@@ -263,6 +298,13 @@ SecretName ClassifySecretName(std::string_view name) {
     return SecretName::kSecret;
   }
   return SecretName::kNone;
+}
+
+}  // namespace
+
+SecretName ClassifySecretName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxName || !MayNameSecret(name)) return SecretName::kNone;
+  return ClassifyNormalName(NormalName(name));
 }
 
 bool LooksLikeSecretValue(SecretName kind, std::string_view value) {
@@ -315,14 +357,17 @@ std::optional<SecretMatch> MatchQuotedField(std::string_view text, size_t i) {
   const size_t name_end = RunEndMax(text, name_begin, kMaxName + 1, IsNameChar);
   if (name_end == name_begin || name_end - name_begin > kMaxName) return std::nullopt;
   if (!StartsWithAt(text, name_end, close)) return std::nullopt;
+  // Most names ("type", "content") are turned away here, before the separator is read.
+  const std::string_view name = text.substr(name_begin, name_end - name_begin);
+  if (!MayNameSecret(name)) return std::nullopt;
   size_t pos = SkipSpaces(text, name_end + close.size());
   if (pos >= text.size() || text[pos] != ':') return std::nullopt;
   pos = SkipSpaces(text, pos + 1);
   if (!StartsWithAt(text, pos, close)) return std::nullopt;  // not a string value
-  const std::string_view name = text.substr(name_begin, name_end - name_begin);
-  if (!MayNameSecret(name)) return std::nullopt;
-  const SecretName kind = ClassifySecretName(name);
-  const ContextRule* context = FindContext(NormalName(name), kQuoted);
+  // The name is 1 to kMaxName bytes and MayNameSecret accepts it: ClassifySecretName(name).
+  const NormalName normal(name);
+  const SecretName kind = ClassifyNormalName(normal);
+  const ContextRule* context = FindContext(normal, kQuoted);
   if (kind == SecretName::kNone && context == nullptr) return std::nullopt;
 
   // The value runs to its closing quote. Unescaped, it skips escapes; escaped, it holds no
@@ -390,13 +435,16 @@ std::optional<SecretMatch> MatchContextValue(std::string_view text, size_t i) {
     --name_end;
     if (name_end > 0 && text[name_end - 1] == '\\') --name_end;
   }
+  // The name's last three letters and digits first: they turn most words away ("directory:",
+  // "description":) before the whole name is read.
+  if (!MayNameContextBefore(text, name_end)) return std::nullopt;
   size_t name_begin = name_end;
   while (name_begin > 0 && name_end - name_begin <= kMaxName && IsNameChar(text[name_begin - 1])) {
     --name_begin;
   }
   if (name_begin == name_end || name_end - name_begin > kMaxName) return std::nullopt;
   const std::string_view name = text.substr(name_begin, name_end - name_begin);
-  if (!MayNameSecret(name)) return std::nullopt;
+  // (MayNameSecret accepts every tail MayNameContextBefore accepted above.)
   const ContextRule* context = FindContext(NormalName(name), kSeparated, text[i]);
   if (context == nullptr) return std::nullopt;
   // Forward over spaces and an opening quote to the value.

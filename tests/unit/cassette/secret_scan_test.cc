@@ -799,5 +799,133 @@ TEST(SecretScanTest, RedactedInteractionScansClean) {
   EXPECT_THAT(ScanInteraction(i, 0), IsEmpty());
 }
 
+// The scanner tests a few bytes before calling a matcher (a letter rule's first three bytes, the
+// byte after a quote, a dash or a backslash, the tail of a name before ':' or '='). These cases
+// sit at the edges of those tests: each must still be found.
+
+TEST(SecretScanTest, EveryRuleFoundAtTheStartAndEndOfTheText) {
+  for (const FakeSecret& f : AllFakeSecrets()) {
+    SCOPED_TRACE(f.rule);
+    // The whole text, then after each kind of byte that ends a word, with nothing after it.
+    EXPECT_THAT(Found(f.text), ElementsAre(f.rule + "=" + f.secret));
+    for (std::string before : {" ", "(", "\n", "\t", "\"", "[", ","}) {
+      EXPECT_THAT(Found(before + f.text), ElementsAre(f.rule + "=" + f.secret)) << before;
+    }
+  }
+}
+
+TEST(SecretScanTest, CutKeysAtTheEndOfTheTextFindNothingBeyondIt) {
+  // Each fake cut after k bytes, as a view into the whole fake: the bytes after the cut are in
+  // memory but not in the text, so nothing may match across them.
+  for (const FakeSecret& f : AllFakeSecrets()) {
+    SCOPED_TRACE(f.rule);
+    const std::string whole = "x " + f.secret + " y";
+    for (size_t k = 2; k <= 6 && k < f.secret.size(); ++k) {
+      const std::string_view cut = std::string_view(whole).substr(0, 2 + k);
+      for (const SecretMatch& m : FindSecrets(cut)) EXPECT_LE(m.end, cut.size()) << k;
+      EXPECT_THAT(FindSecrets(cut), IsEmpty()) << cut;
+    }
+  }
+}
+
+TEST(SecretScanTest, AuthSchemesInAnyCase) {
+  const std::string token = FakeBearerToken();
+  for (std::string scheme : {"Bearer", "bearer", "BEARER", "bEARER", "BeArEr", "beAr"}) {
+    SCOPED_TRACE(scheme);
+    const std::string text = "Authorization: " + scheme + " " + token;
+    if (scheme.size() == 6) {
+      EXPECT_THAT(Found(text), ElementsAre("bearer-token=" + token));
+      EXPECT_THAT(Found(scheme + " " + token), ElementsAre("bearer-token=" + token));
+    } else {
+      EXPECT_THAT(Found(text), IsEmpty());
+    }
+  }
+  const std::string basic =
+      internal::Base64Encode(std::string("deploy") + ":" + "Pa55" + "word-9x");
+  for (std::string scheme : {"Basic", "basic", "BASIC", "bASIC", "BaSiC"}) {
+    EXPECT_THAT(Found(scheme + " " + basic), ElementsAre("basic-auth=" + basic)) << scheme;
+  }
+}
+
+TEST(SecretScanTest, QuotedFieldsInEveryQuotingStyleAtTheEnds) {
+  const std::string v = testing::FakeSecretFieldValue();
+  for (std::string name : {"API_KEY", "Api-Key", "x.api.key", "client_secret_", "PASSWORD", "Token",
+                           "SecretAccessKey", "type"}) {
+    SCOPED_TRACE(name);
+    // The field is the whole text: its quote is the first byte, its closing quote the last.
+    for (const std::string& text : {"\"" + name + "\":\"" + v + "\"", "'" + name + "': '" + v + "'",
+                                    "\\\"" + name + "\\\": \\\"" + v + "\\\""}) {
+      if (name == "type") {
+        EXPECT_THAT(Found(text), IsEmpty()) << text;
+      } else {
+        EXPECT_THAT(Found(text), ElementsAre("secret-field=" + v)) << text;
+      }
+    }
+    // No closing quote: the value is not known to end, nothing is found.
+    EXPECT_THAT(Found("\"" + name + "\":\"" + v), IsEmpty());
+  }
+}
+
+TEST(SecretScanTest, NamesWithSeparatorsAtTheirEndBeforeTheValue) {
+  const std::string key = FakeAwsSecretKey();
+  for (const std::string& text : {
+           "aws_secret_access_key_ = " + key,
+           "aws.secret.access.key: " + key,
+           "AWS-SECRET-ACCESS-KEY-=" + key,
+           "\"aws_secret_access_key\" : " + key,
+       }) {
+    EXPECT_THAT(Found(text), ElementsAre("aws-secret-key=" + key)) << text;
+  }
+  // A name of more than 64 bytes is not read, whatever its tail.
+  EXPECT_THAT(Found(std::string(60, 'x') + "_secret_access_key = " + key), IsEmpty());
+}
+
+TEST(SecretScanTest, ContextWordsEndingInKeyTokenOrSignatureWithSeparators) {
+  // The scanner reads a context word's last three letters and digits ("key", "ken", "ure")
+  // before the rest of it; separators after them and any case must not hide it.
+  const std::string session = Rep("Zm9vYmFy/Kx7", 10);
+  for (const std::string& text : {
+           "AWS_SESSION_TOKEN_ = " + session,
+           "aws.session.Token: " + session,
+           "x-amz-security-TOKEN> " + session,
+       }) {
+    EXPECT_THAT(Found(text), ElementsAre("aws-session-token=" + session)) << text;
+  }
+  const std::string account = FakeAzureAccountKey();
+  EXPECT_THAT(Found("ACCOUNT_KEY_=" + account), ElementsAre("azure-account-key=" + account));
+  EXPECT_THAT(Found("x Signature=" + FakeAwsSignature()),
+              ElementsAre("aws-signature=" + FakeAwsSignature()));
+  // Other names before ':' or '=' hold no context secret, whatever follows.
+  EXPECT_THAT(Found("description: " + session), IsEmpty());
+  EXPECT_THAT(Found("signatures=" + FakeAwsSignature()), IsEmpty());
+}
+
+TEST(SecretScanTest, ParametersAfterEscapesAtTheEndOfTheText) {
+  const std::string token = testing::FakeRefreshToken();
+  for (const std::string& text : {
+           "a\\u0026token=" + token,
+           "a\\ntoken=" + token,
+           "a&amp;token=" + token,
+           "\\u0026token=" + token,
+           "\\ntoken=" + token,
+       }) {
+    EXPECT_THAT(Found(text), ElementsAre("secret-param=" + token)) << text;
+  }
+}
+
+TEST(SecretScanTest, KeyBlockAfterMoreDashes) {
+  const std::string key = FakePrivateKey();
+  EXPECT_THAT(Found("-" + key), ElementsAre("private-key=" + key));
+  EXPECT_THAT(Found("--" + key + "--"), ElementsAre("private-key=" + key));
+}
+
+TEST(SecretScanTest, TelegramTokenAfterBotAtTheEndOfTheText) {
+  const std::string token = FakeTelegramBotToken();
+  EXPECT_THAT(Found("https://api.telegram.org/bot" + token),
+              ElementsAre("telegram-bot-token=" + token));
+  EXPECT_THAT(Found("bot" + token), ElementsAre("telegram-bot-token=" + token));
+  EXPECT_THAT(Found(token), ElementsAre("telegram-bot-token=" + token));
+}
+
 }  // namespace
 }  // namespace td::cassette
