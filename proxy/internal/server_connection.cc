@@ -614,8 +614,11 @@ void ServerConnection::ResponseDone(bool keep_alive) {
   parser_.Reset();
   body_.clear();
   SetIdleTimeout(true);
-  // Parse any pipelined request on the next iteration, not inside the handler's Finish().
-  event_active(resume_event_.get(), EV_TIMEOUT, 0);
+  // Parse any pipelined request on the next iteration, not inside the handler's Finish(). With
+  // nothing buffered, the next request's bytes come through OnRead: no wake-up to arrange.
+  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0) {
+    event_active(resume_event_.get(), EV_TIMEOUT, 0);
+  }
 }
 
 void ServerConnection::ResetNow() {
