@@ -22,6 +22,7 @@
 #include "cassette/base/ascii.h"
 #include "cassette/base/unique_fd.h"
 #include "proxy/internal/cert_util.h"
+#include "proxy/internal/leaf_minter.h"
 #include "proxy/internal/tls.h"
 
 namespace td::proxy {
@@ -191,6 +192,8 @@ CaFiles CaFilesIn(const std::string& dir) {
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
   return CaFiles{dir, prefix + kCertName, prefix + kKeyName};
 }
+
+Status CheckLocalCa(const CaFiles& files) { return internal::LeafMinter::Load(files).status(); }
 
 Status CreateLocalCa(const std::string& dir) {
   if (dir.empty()) return InvalidArgumentError("ca folder: empty path");

@@ -29,6 +29,12 @@ CaFiles CaFilesIn(const std::string& dir);
 // (a folder it created may). Any thread; two processes racing: one wins, the other is refused.
 Status CreateLocalCa(const std::string& dir);
 
+// Reads and checks the CA in `files` as forward-proxy mode will use it, without keeping it: the
+// certificate is a CA and not expired, the key is PEM, unencrypted, matches it, and neither group
+// nor others may read it. Each error names the file and what is wrong (for the key's mode, the
+// chmod to run), so a start refuses a CA it could not mint with before it listens.
+Status CheckLocalCa(const CaFiles& files);
+
 // The SHA-256 fingerprint of the PEM certificate in `cert_file`, as upper-case hex pairs joined
 // by colons ("AB:01:..."), the way `openssl x509 -fingerprint -sha256` prints it.
 Result<std::string> CaCertificateFingerprint(const std::string& cert_file);

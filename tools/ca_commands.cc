@@ -112,6 +112,9 @@ Result<TrustFiles> EnsureLocalCa(const std::string& dir) {
     if (!created.ok() && !std::filesystem::exists(files.cert, ec)) return created;
     out.created = created.ok();
   }
+  // Refused here, before anything listens: the server would refuse it too, later.
+  Status usable = proxy::CheckLocalCa(files);
+  if (!usable.ok()) return usable;
   Result<std::string> bundle = WriteBundle(files);
   if (!bundle.ok()) return bundle.status();
   out.bundle = std::move(*bundle);

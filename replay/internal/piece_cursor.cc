@@ -99,10 +99,12 @@ size_t PieceCursor::NextRanges(proxy::ByteRange* out, size_t max, size_t* room) 
     return count;
   }
   Piece piece;
-  while (count<max&& * room> 0 && Next(&piece)) {
+  size_t left = *room;
+  while (count < max && left > 0 && Next(&piece)) {
     out[count++] = proxy::ByteRange{piece.begin, piece.end};
-    *room -= std::min(*room, piece.end - piece.begin);
+    left -= std::min(left, piece.end - piece.begin);
   }
+  *room = left;
   return count;
 }
 

@@ -890,5 +890,22 @@ TEST_F(ForwardProxyTest, CaInitRefusesToOverwriteAndCaPathPrintsTheCertificate) 
   EXPECT_EQ(path.out, TapedeckCa() + "\n");
 }
 
+TEST_F(ForwardProxyTest, ACaKeyOthersMayReadStopsTheStartBeforeItListens) {
+  // The CA is checked when the start makes sure it exists, as the README's exit codes say: a
+  // CA problem is exit 3 with the file and the fix, not a failure to listen (exit 5).
+  ASSERT_EQ(RunCommand({TapedeckBinary(), "ca", "init", "--ca-dir", CaDir()}).code, 0);
+  const std::string key_path = CaDir() + "/tapedeck-ca.key";
+  ASSERT_EQ(::chmod(key_path.c_str(), 0644), 0);
+  // Killed after 5 s if it were to listen and serve.
+  CommandResult run = RunCommand({TapedeckBinary(), "record", "--forward-proxy", "--ca-dir",
+                                  CaDir(), "--cassette", CassettePath(), "--listen", "127.0.0.1:0"},
+                                 CleanEnvironment(), 5s);
+  EXPECT_EQ(run.code, 3) << run.err;
+  EXPECT_NE(run.err.find(key_path), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("chmod"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("listening"), std::string::npos) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(CassettePath()));
+}
+
 }  // namespace
 }  // namespace td::testing
