@@ -85,6 +85,18 @@ size_t PieceCursor::NextRanges(proxy::ByteRange* out, size_t max, size_t* room) 
     size_t event = event_;
     size_t left = *room;
     const size_t budget = std::min(max, max_pieces_ - std::min(max_pieces_, produced_));
+    if (left >= limit_ - std::min(pos, limit_)) {
+      // Everything left fits in the room (an instant stream, well under the watermark): whole
+      // events, without counting room per piece.
+      const size_t first = pos;
+      while (count < budget && pos < limit_) {
+        const size_t end = event < events ? std::min(ends[event++], limit_) : limit_;
+        if (end <= pos) continue;  // an empty event, or one already written
+        out[count++] = proxy::ByteRange{pos, end};
+        pos = end;
+      }
+      left -= pos - first;
+    }
     while (count < budget && pos < limit_ && left > 0) {
       while (event < events && ends[event] <= pos) ++event;
       const size_t end = std::clamp(event < events ? ends[event] : limit_, pos + 1, limit_);

@@ -222,6 +222,24 @@ TEST(PlayerTest, InstantTimingCutsTheSameWritesAsRecordedTiming) {
   }
 }
 
+TEST(PlayerTest, InstantEventChunkingSkipsEmptyEventsAndStopsAtAFault) {
+  // Instant timing cuts event pieces in one pass: an empty event writes nothing (an empty chunk
+  // would end the body), and a fault's limit falls where recorded timing puts it.
+  cassette::Interaction it = InteractionBuilder()
+                                 .SseEvent(kEvent0, 100)
+                                 .SseEvent("", 200)
+                                 .SseEvent(kEvent1, 300)
+                                 .SseEvent("", 400)
+                                 .SseEvent(kEvent2, 500);
+  for (const char* fault : {"", "truncate-after:1", "truncate-after:3", "reset-after:4"}) {
+    Playback instant(it, With("instant", "event", fault));
+    Playback recorded(it, With("recorded", "event", fault));
+    EXPECT_EQ(instant.PlayAll(), recorded.PlayAll()) << fault;
+  }
+  Playback whole(it, With("instant", "event"));
+  EXPECT_EQ(whole.PlayAll(), (std::vector<std::string>{kEvent0, kEvent1, kEvent2}));
+}
+
 TEST(PlayerTest, EventChunkingWritesOneEventPerWrite) {
   Playback run(Stream(), With("instant", "event"));
   EXPECT_EQ(run.PlayAll(), (std::vector<std::string>{kEvent0, kEvent1, kEvent2, kEvent3}));
