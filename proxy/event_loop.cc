@@ -167,6 +167,15 @@ EventLoop::~EventLoop() {
     batch.swap(to_delete_);
   }
   signals_.clear();
+  // A bufferevent freed on the last iteration (a TLS connection closed at shutdown) is finished
+  // by callbacks libevent deferred to the next one, which event_base_free cancels without
+  // running: the bufferevent and its TLS state would leak. One non-blocking turn runs them
+  // (bufferevent_free has already cleared their user callbacks).
+  event_base_loop(handles_->base.get(), EVLOOP_NONBLOCK);
+  while (!to_delete_.empty()) {
+    std::vector<std::unique_ptr<Deletable>> batch;
+    batch.swap(to_delete_);
+  }
 }
 
 Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
