@@ -1,6 +1,9 @@
 // Out-of-line anchors for the interfaces in exchange.h, and the one error responder.
 #include "proxy/exchange.h"
 
+#include "cassette/base/log.h"
+#include "proxy/chunked_coding.h"
+
 namespace td::proxy {
 
 size_t ResponseSink::WritePieces(std::string_view bytes, std::span<const ByteRange> pieces) {
@@ -8,9 +11,27 @@ size_t ResponseSink::WritePieces(std::string_view bytes, std::span<const ByteRan
   for (const ByteRange& piece : pieces) {
     if (!IsOpen()) break;
     Write(bytes.substr(piece.begin, piece.end - piece.begin));
+    if (!IsOpen()) break;  // closed during the write: the piece was not taken
     ++written;
   }
   return written;
+}
+
+size_t ResponseSink::WriteChunks(std::string_view chunks) {
+  const size_t size = chunks.size();
+  std::string_view payload;
+  while (!chunks.empty() && IsOpen()) {
+    std::string_view rest = chunks;
+    if (!TakeChunk(&rest, &payload)) {
+      TD_LOG(kError) << "malformed chunk framing handed to a response sink, "
+                     << size - chunks.size() << " bytes in; the rest is not written";
+      break;
+    }
+    Write(payload);
+    if (!IsOpen()) break;  // closed during the write: the chunk was not taken
+    chunks = rest;
+  }
+  return size - chunks.size();
 }
 
 size_t RespondWithError(ResponseSink& sink, int status, cassette::Provider provider,

@@ -43,10 +43,20 @@ class ResponseSink {
   // Sends `bytes` as one write (one chunk on a chunked response). Copies the bytes.
   virtual void Write(std::string_view bytes) = 0;
   // Writes each of `pieces` (ranges of `bytes`, in order) as Write() would, and returns how
-  // many it wrote: fewer than all when the sink closed during the writes. For a producer with
+  // many it wrote: fewer than all when the sink closed during the writes (a write during which
+  // it closed does not count). For a producer with
   // many pieces due at once (instant replay of a stream): one call, and a sink may frame them
   // in one pass. The default calls Write() for each piece while IsOpen().
   virtual size_t WritePieces(std::string_view bytes, std::span<const ByteRange> pieces);
+  // Writes `chunks`, whole chunks framed as proxy/chunked_coding.h frames them (FrameChunk),
+  // each chunk one write as Write() of its payload would be. For a producer that frames its
+  // writes ahead of time (replay frames a recorded stream's events once, at load): a chunked
+  // response sends the bytes as they lie, without framing or copying them; within a batch it
+  // keeps a reference only, so `chunks` must stay valid until EndBatch() (outside a batch,
+  // until the call returns). Any other sink or framing gets each payload through Write().
+  // Returns how many bytes of `chunks` it wrote: all of them unless the sink closed during the
+  // writes, or `chunks` was malformed (logged as an error).
+  virtual size_t WriteChunks(std::string_view chunks);
   // Writes between BeginBatch() and EndBatch() keep their framing (one chunk per Write) but may
   // reach the socket in one system call at EndBatch(): for a producer that writes many pieces
   // at once (instant replay writes a whole stream in one go). Finish() and Reset() flush a batch.

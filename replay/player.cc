@@ -7,6 +7,8 @@
 #include <span>
 
 #include "cassette/http_headers.h"
+#include "proxy/chunked_coding.h"
+#include "replay/internal/chunk_cursor.h"
 #include "replay/internal/piece_cursor.h"
 
 namespace td::replay {
@@ -16,8 +18,8 @@ namespace {
 // chunking of a large body would otherwise queue megabytes of chunk framing).
 constexpr size_t kHighWatermark = 256 * 1024;
 
-// Pieces handed to the sink per call: a 50-event stream is one call; a byte-chunked body is
-// many, each framed in one pass.
+// Pieces handed to the sink per call (byte or random chunking): a byte-chunked body is many
+// calls, each framing its pieces in one pass.
 constexpr size_t kRunPieces = 64;
 
 }  // namespace
@@ -47,25 +49,29 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
   if (response.stream) {
     p.streamed = true;
     p.kind = response.stream->kind;
-    p.body.reserve(response.stream->TotalBytes());
+    size_t chunk_bytes = 0;
     size_t pieces = 0;
     for (const cassette::StreamEvent& event : response.stream->events) {
+      chunk_bytes += proxy::FramedChunkSize(event.bytes.size());
       pieces += 1 + event.splits.size();
     }
+    p.chunks.resize(chunk_bytes);
     p.arrivals.reserve(pieces);
     p.event_ends.reserve(response.stream->events.size());
+    char* out = p.chunks.data();
+    size_t stream_bytes = 0;
     for (const cassette::StreamEvent& event : response.stream->events) {
-      size_t base = p.body.size();
       size_t prev = 0;
       for (const cassette::Split& split : event.splits) {
         size_t end = std::min(split.end, event.bytes.size());
         if (end <= prev) continue;
-        add_arrival(base + end, split.at_us);
+        add_arrival(stream_bytes + end, split.at_us);
         prev = end;
       }
-      p.body += event.bytes;
-      if (event.bytes.size() > prev) add_arrival(p.body.size(), event.at_us);
-      p.event_ends.push_back(p.body.size());
+      out = proxy::FrameChunk(event.bytes, out);
+      stream_bytes += event.bytes.size();
+      if (event.bytes.size() > prev) add_arrival(stream_bytes, event.at_us);
+      p.event_ends.push_back(stream_bytes);
     }
     if (!p.arrivals.empty()) p.done_us = std::max(p.done_us, p.arrivals.back().at_us);
   } else {
@@ -75,19 +81,41 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
   return p;
 }
 
-// Per-play state, kept out of the header so the cursor stays internal.
+std::string PreparedResponse::StreamBytes() const {
+  std::string bytes;
+  bytes.reserve(body_size());
+  std::string_view rest = chunks;
+  std::string_view payload;
+  while (proxy::TakeChunk(&rest, &payload)) bytes += payload;
+  return bytes;
+}
+
+Micros PreparedResponse::ArrivalOf(size_t byte, size_t* hint) const {
+  if (arrivals.empty()) return done_us;
+  size_t& i = *hint;
+  while (i + 1 < arrivals.size() && arrivals[i].end <= byte) ++i;
+  return arrivals[i].at_us;
+}
+
+// Per-play state, kept out of the header so the cursors stay internal.
 struct Player::State {
   enum class Phase { kHeaders, kBody, kEnd };
   Phase phase = Phase::kHeaders;
   const PreparedResponse* playing = nullptr;         // the recording, or `error_response`
   std::unique_ptr<PreparedResponse> error_response;  // error fault on a plain body only
-  std::optional<internal::PieceCursor> cursor;
+  // The body's writes: a stream in event chunking (the default) as ranges of its framed
+  // chunks; a plain body, or a stream in another chunking, as pieces of its bytes.
+  std::optional<internal::ChunkCursor> chunks;
+  std::optional<internal::PieceCursor> pieces;
+  std::string stream_bytes;      // a stream cut into pieces: its events' bytes, unframed
+  std::string_view piece_bytes;  // what the pieces are ranges of
   std::optional<size_t> content_length;
   bool fault_due = false;    // a streamed response: the fault fires when the cursor runs out
   bool plain_fault = false;  // a plain body: it fires if the cursor produced fault.after pieces
+  // Paced timing: the next write is known (for pieces, `piece`) and due at `next_due`.
+  bool have_next = false;
+  Micros next_due = 0;
   internal::Piece piece;
-  bool have_piece = false;
-  Micros piece_due = 0;
   std::optional<Micros> end_due;
   Micros t0 = 0;
   Micros last_due = 0;
@@ -114,13 +142,21 @@ void Player::Start() {
   s.last_due = s.t0;
   s.playing = response_;
   const Fault& fault = options_.fault;
-  size_t limit = response_->body.size();
+  size_t limit = response_->body_size();
   size_t max_pieces = SIZE_MAX;
   if (response_->streamed) {
+    size_t events = response_->event_ends.size();
     // Faults count events; one beyond the last event never fires.
-    if (fault.kind != FaultKind::kNone && fault.after <= response_->event_ends.size()) {
+    if (fault.kind != FaultKind::kNone && fault.after <= events) {
       s.fault_due = true;
-      limit = fault.after == 0 ? 0 : response_->event_ends[fault.after - 1];
+      events = fault.after;
+    }
+    if (options_.chunking.kind == ChunkingKind::kEvent) {
+      s.chunks.emplace(*response_, events);
+    } else {
+      limit = events == 0 ? 0 : response_->event_ends[events - 1];
+      s.stream_bytes = response_->StreamBytes();
+      s.piece_bytes = s.stream_bytes;
     }
   } else if (fault.kind == FaultKind::kError) {
     // A plain body cannot carry an error event: the whole response becomes the provider's
@@ -140,11 +176,14 @@ void Player::Start() {
     s.plain_fault = true;
     max_pieces = fault.after;
   }
-  if (!s.playing->streamed && fault.kind != FaultKind::kTruncate) {
-    s.content_length = s.playing->body.size();
+  if (!s.playing->streamed) {
+    s.piece_bytes = s.playing->body;
+    if (fault.kind != FaultKind::kTruncate) s.content_length = s.playing->body.size();
   }
-  s.cursor.emplace(*s.playing, options_.chunking, limit, max_pieces, salt_,
-                   /*arrival_times=*/!options_.timing.instant);
+  if (!s.chunks) {
+    s.pieces.emplace(*s.playing, options_.chunking, limit, max_pieces, salt_,
+                     /*arrival_times=*/!options_.timing.instant);
+  }
   Pump();
   in_start_ = false;
 }
@@ -229,41 +268,14 @@ void Player::Pump() {
         break;
       }
       case State::Phase::kBody: {
-        // The pieces due now go to the sink in one call (up to kRunPieces at a time): with
-        // instant timing that is a whole stream, framed in one pass.
-        proxy::ByteRange run[kRunPieces];
-        size_t count = 0;
-        if (options_.timing.instant) {  // every piece is due now: cut without arrival times
-          if (s.cursor->done()) {
-            s.phase = State::Phase::kEnd;
-            break;
-          }
-          count = s.cursor->NextRanges(run, kRunPieces, &room);
-        } else {
-          while (count < kRunPieces) {
-            if (!s.have_piece) {
-              if (!s.cursor->Next(&s.piece)) break;
-              s.have_piece = true;
-              s.piece_due = Due(s.piece.at_us);
-            }
-            if (s.piece_due > now || room == 0) break;
-            s.have_piece = false;
-            run[count++] = proxy::ByteRange{s.piece.begin, s.piece.end};
-            room -= std::min(room, s.piece.end - s.piece.begin);
-          }
-        }
-        if (count > 0) {
-          size_t written = sink_.WritePieces(r.body, std::span(run, count));
-          writes_ += written;
-          // The pieces are consecutive bytes of the body.
-          if (written > 0) bytes_written_ += run[written - 1].end - run[0].begin;
+        if (s.chunks ? WriteChunkRun(now, &room) : WritePieceRun(now, &room)) {
           break;  // the loop's next turn sees whether the sink is still open
         }
-        if (!s.have_piece && s.cursor->done()) {
+        if (BodyDone()) {
           s.phase = State::Phase::kEnd;
           break;
         }
-        if (s.have_piece && s.piece_due > now) return Schedule(s.piece_due);
+        if (s.have_next && s.next_due > now) return Schedule(s.next_due);
         // No room: the sink calls back once per wait.
         s.waiting_drain = true;
         drain_hooked_ = true;
@@ -272,7 +284,7 @@ void Player::Pump() {
       }
       case State::Phase::kEnd: {
         const Fault& fault = options_.fault;
-        bool fault_fires = s.fault_due || (s.plain_fault && s.cursor->produced() == fault.after);
+        bool fault_fires = s.fault_due || (s.plain_fault && s.pieces->produced() == fault.after);
         if (fault_fires) {
           switch (fault.kind) {
             case FaultKind::kNone:
@@ -289,7 +301,6 @@ void Player::Pump() {
                       ? cassette::StreamErrorEvent(r.provider, "overloaded_error", "Overloaded")
                       : cassette::ErrorBody(r.provider, "overloaded_error", "Overloaded") + "\n";
               bytes_written_ += event.size();
-              ++writes_;
               sink_.Write(event);
               if (outcome_ != Outcome::kPlaying) return;  // the client left during the write
               sink_.Finish();
@@ -312,6 +323,72 @@ void Player::Pump() {
       }
     }
   }
+}
+
+bool Player::WriteChunkRun(Micros now, size_t* room) {
+  State& s = *state_;
+  internal::ChunkCursor& cursor = *s.chunks;
+  internal::ChunkRun run = cursor.StartRun();
+  if (options_.timing.instant) {  // everything is due now: one range, without arrival times
+    cursor.TakeUpTo(room, &run);
+  } else {
+    while (!cursor.done()) {
+      if (!s.have_next) {
+        s.next_due = Due(cursor.NextArrival());
+        s.have_next = true;
+      }
+      if (s.next_due > now || *room == 0) break;
+      s.have_next = false;
+      const size_t end = run.end;
+      cursor.Take(&run);
+      *room -= std::min(*room, run.end - end);
+    }
+  }
+  if (run.empty()) return false;
+  const std::string_view chunks =
+      std::string_view(s.playing->chunks).substr(run.begin, run.end - run.begin);
+  const size_t written = sink_.WriteChunks(chunks);
+  if (written == chunks.size()) {
+    bytes_written_ += run.body_bytes;
+  } else {  // the client left during the writes: count what went
+    std::string_view went = chunks.substr(0, written);
+    std::string_view payload;
+    while (proxy::TakeChunk(&went, &payload)) bytes_written_ += payload.size();
+  }
+  return true;
+}
+
+bool Player::WritePieceRun(Micros now, size_t* room) {
+  State& s = *state_;
+  internal::PieceCursor& cursor = *s.pieces;
+  proxy::ByteRange run[kRunPieces];
+  size_t count = 0;
+  if (options_.timing.instant) {  // every piece is due now: cut without arrival times
+    if (cursor.done()) return false;
+    count = cursor.NextRanges(run, kRunPieces, room);
+  } else {
+    while (count < kRunPieces) {
+      if (!s.have_next) {
+        if (!cursor.Next(&s.piece)) break;
+        s.have_next = true;
+        s.next_due = Due(s.piece.at_us);
+      }
+      if (s.next_due > now || *room == 0) break;
+      s.have_next = false;
+      run[count++] = proxy::ByteRange{s.piece.begin, s.piece.end};
+      *room -= std::min(*room, s.piece.end - s.piece.begin);
+    }
+  }
+  if (count == 0) return false;
+  const size_t written = sink_.WritePieces(s.piece_bytes, std::span(run, count));
+  // The pieces are consecutive bytes of the body.
+  if (written > 0) bytes_written_ += run[written - 1].end - run[0].begin;
+  return true;
+}
+
+bool Player::BodyDone() const {
+  const State& s = *state_;
+  return s.chunks ? s.chunks->done() : !s.have_next && s.pieces->done();
 }
 
 }  // namespace td::replay

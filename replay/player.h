@@ -29,29 +29,37 @@
 namespace td::replay {
 
 // What playing a response needs, computed once per interaction at load so a hit costs no
-// copying or parsing. Independent of the play options.
+// copying, parsing or framing. Independent of the play options.
 struct PreparedResponse {
-  // When recorded bytes arrived: bytes [previous end, end) of `body` had all arrived at `at_us`.
+  // When recorded bytes arrived: bytes [previous end, end) of the body had all arrived at
+  // `at_us`.
   struct Arrival {
     size_t end = 0;
     Micros at_us = 0;
   };
 
-  // `memory` (not owned) holds the body and the arrays; it must outlive the response. The
+  // `memory` (not owned) holds the bytes and the arrays; it must outlive the response. The
   // replay handler passes its bulk memory (cassette/base/bulk_memory.h).
   explicit PreparedResponse(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
-      : body(memory), event_ends(memory), arrivals(memory) {}
+      : body(memory), chunks(memory), event_ends(memory), arrivals(memory) {}
 
   int status = 0;
   // The recorded end-to-end headers (Date and request ids kept) without the framing the sink
   // recomputes: hop-by-hop headers, Content-Length, Transfer-Encoding.
   cassette::Headers headers;
-  std::pmr::string body;  // the plain body, or every stream event concatenated
+  std::pmr::string body;  // a plain body (empty for a stream)
   bool streamed = false;
   cassette::StreamKind kind = cassette::StreamKind::kSse;
-  std::pmr::vector<size_t> event_ends;  // streamed: where each event ends in `body`
-  // Ascending in `end` and `at_us`; consecutive pieces that arrived at the same time (the end
-  // of one event and the start of the next, in one upstream read) are one arrival.
+  // A stream: every event framed as one chunk of chunked transfer coding, as the default
+  // chunking writes it (proxy/chunked_coding.h; an empty event takes no bytes). A run of
+  // events is one range of it, written as it lies (ResponseSink::WriteChunks).
+  std::pmr::string chunks;
+  // A stream: where each event ends in the stream's bytes (its events concatenated, unframed:
+  // what a client reads, and what StreamBytes() returns).
+  std::pmr::vector<size_t> event_ends;
+  // In body bytes (a stream's unframed bytes); ascending in `end` and `at_us`. Consecutive
+  // pieces that arrived at the same time (the end of one event and the start of the next, in
+  // one upstream read) are one arrival.
   std::pmr::vector<Arrival> arrivals;
   Micros headers_us = 0;
   Micros done_us = 0;
@@ -62,6 +70,16 @@ struct PreparedResponse {
   static PreparedResponse From(
       const cassette::Interaction& interaction,
       std::pmr::memory_resource* memory = std::pmr::get_default_resource());
+
+  // The bytes a client reads: the plain body's, or the stream's (its events, unframed).
+  size_t body_size() const {
+    return streamed ? (event_ends.empty() ? 0 : event_ends.back()) : body.size();
+  }
+  // A stream's events concatenated, unframed (for the chunkings that cut across events).
+  std::string StreamBytes() const;
+  // When body byte `byte` had arrived (done_us without arrivals). `*hint` (start it at 0)
+  // carries the search between calls, which must ask in ascending order.
+  Micros ArrivalOf(size_t byte, size_t* hint) const;
 };
 
 class Player {
@@ -100,13 +118,17 @@ class Player {
   bool done() const { return outcome_ != Outcome::kPlaying && outcome_ != Outcome::kStalled; }
   // The status sent (the recorded one, or the error fault's), once started.
   int status() const { return status_; }
-  // Body bytes written so far (an injected error event included), and the number of writes.
+  // Body bytes written so far (an injected error event included; chunk framing not counted).
   size_t bytes_written() const { return bytes_written_; }
-  size_t writes() const { return writes_; }
 
  private:
   struct State;
   void Pump();
+  // Write the next run of the body that is due and fits (in `*room`, which they take from);
+  // false when nothing could be written.
+  bool WriteChunkRun(Micros now, size_t* room);
+  bool WritePieceRun(Micros now, size_t* room);
+  bool BodyDone() const;
   void Schedule(Micros due);
   void OnTimer(int slot);
   void OnDrained();
@@ -130,7 +152,6 @@ class Player {
   Outcome outcome_ = Outcome::kPlaying;
   int status_ = 0;
   size_t bytes_written_ = 0;
-  size_t writes_ = 0;
 };
 
 }  // namespace td::replay

@@ -207,8 +207,8 @@ void ServerConnection::SendBatch() {
   // should not hold on to the memory of one large body.
   constexpr size_t kKeepCapacity = 64 * 1024;
   if (!batch_buffer_.empty()) {
-    iovec iov{batch_buffer_.data(), batch_buffer_.size()};
-    Send(&iov, 1);
+    iovec iov[WriteBatch::kMaxIovecs];
+    Send(iov, batch_buffer_.Gather(iov));  // referenced bytes are copied if they must wait
   }
   if (batch_buffer_.capacity() > kKeepCapacity) {
     batch_buffer_.Release();

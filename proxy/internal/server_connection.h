@@ -74,7 +74,8 @@ class ServerConnection {
 
   // For ServerExchange.
   evbuffer* output();
-  // Sends the bytes, straight to the socket when nothing is queued, queueing what is left.
+  // Sends the bytes, straight to the socket when nothing is queued, queueing a copy of what is
+  // left: the caller's bytes need not outlive the call.
   void Send(const iovec* iov, int count);
   // Appends to the output buffer for the bufferevent to flush.
   void Queue(const char* data, size_t size);

@@ -4,42 +4,14 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 
 #include "cassette/base/log.h"
 #include "cassette/http_headers.h"
+#include "proxy/chunked_coding.h"
 #include "proxy/internal/headers.h"
 #include "proxy/internal/server_connection.h"
 
 namespace td::proxy::internal {
-namespace {
-
-bool StatusHasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
-
-// The length of "<size in hex>\r\n", the line that opens a chunk of `size` bytes.
-size_t ChunkSizeLineLength(size_t size) {
-  size_t digits = 1;
-  while (size >>= 4) ++digits;
-  return digits + 2;
-}
-
-// Writes "<size in hex>\r\n" into `out` (ChunkSizeLineLength(size) bytes, at most 18) and
-// returns its length. A streamed replay frames thousands of chunks a second; snprintf was a
-// tenth of that path's CPU.
-size_t ChunkSizeLine(size_t size, char* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const size_t length = ChunkSizeLineLength(size);
-  char* digit = out + length - 2;
-  do {
-    *--digit = kHex[size & 0xf];
-    size >>= 4;
-  } while (size != 0);
-  out[length - 2] = '\r';
-  out[length - 1] = '\n';
-  return length;
-}
-
-}  // namespace
 
 ServerExchange::ServerExchange(ServerConnection* conn, uint64_t seq, cassette::Request request,
                                std::string target, Micros arrived_us, std::string peer,
@@ -150,17 +122,14 @@ void ServerExchange::Write(std::string_view bytes) {
     }
     case Framing::kChunked: {
       if (batching_) {  // straight into the batch, framed in place
-        char* out =
-            conn_->batch_buffer().Extend(ChunkSizeLineLength(bytes.size()) + bytes.size() + 2);
-        out += ChunkSizeLine(bytes.size(), out);
-        std::memcpy(out, bytes.data(), bytes.size());
-        std::memcpy(out + bytes.size(), "\r\n", 2);
+        FrameChunk(bytes, conn_->batch_buffer().Extend(FramedChunkSize(bytes.size())));
         break;
       }
       char size_line[24];
-      size_t len = ChunkSizeLine(bytes.size(), size_line);
+      const size_t line =
+          static_cast<size_t>(WriteChunkSizeLine(bytes.size(), size_line) - size_line);
       static char crlf[] = "\r\n";
-      iovec iov[3] = {{size_line, len}, {data, bytes.size()}, {crlf, 2}};
+      iovec iov[3] = {{size_line, line}, {data, bytes.size()}, {crlf, 2}};
       Emit(iov, 3);
       break;
     }
@@ -174,32 +143,34 @@ void ServerExchange::Write(std::string_view bytes) {
 }
 
 size_t ServerExchange::WritePieces(std::string_view bytes, std::span<const ByteRange> pieces) {
-  // The common case of a streamed replay: every piece framed as its chunk straight into the
-  // batch, the buffer grown once. Anything else goes piece by piece.
-  if (!batching_ || !IsOpen() || !started_ || framing_ != Framing::kChunked || head_request_ ||
-      StatusHasNoBody(status_)) {
-    return ResponseSink::WritePieces(bytes, pieces);
-  }
+  // Many pieces due at once (an instant replay in byte or random chunking): every piece framed
+  // as its chunk straight into the batch, the buffer grown once. Anything else goes piece by
+  // piece.
+  if (!batching_ || !SendsChunksAsTheyAre()) return ResponseSink::WritePieces(bytes, pieces);
   // Room for the worst case (a 16-digit size line), given back after.
   size_t room = 0;
   for (const ByteRange& piece : pieces) room += piece.end - piece.begin + 20;
   WriteBatch& batch = conn_->batch_buffer();
   char* const start = batch.Extend(room);
   char* out = start;
-  size_t body_bytes = 0;
   for (const ByteRange& piece : pieces) {
-    const size_t size = piece.end - piece.begin;
-    if (size == 0) continue;  // as Write(): an empty write sends nothing (a chunk of 0 ends)
-    out += ChunkSizeLine(size, out);
-    std::memcpy(out, bytes.data() + piece.begin, size);
-    out += size;
-    *out++ = '\r';
-    *out++ = '\n';
-    body_bytes += size;
+    // As Write(): an empty piece sends nothing (a chunk of size 0 would end the body).
+    out = FrameChunk(bytes.substr(piece.begin, piece.end - piece.begin), out);
   }
   batch.Unextend(room - static_cast<size_t>(out - start));
-  written_ += body_bytes;
   return pieces.size();
+}
+
+size_t ServerExchange::WriteChunks(std::string_view chunks) {
+  // A replayed stream, framed at load: sent from where it lies, by reference in the batch.
+  if (!SendsChunksAsTheyAre()) return ResponseSink::WriteChunks(chunks);
+  if (batching_) {
+    conn_->batch_buffer().AppendReference(chunks.data(), chunks.size());
+  } else if (!chunks.empty()) {
+    iovec iov{const_cast<char*>(chunks.data()), chunks.size()};  // iovec is not const-correct
+    conn_->Send(&iov, 1);
+  }
+  return chunks.size();
 }
 
 void ServerExchange::Emit(const iovec* iov, int count) {

@@ -47,6 +47,7 @@ class ServerExchange final : public Exchange,
              std::optional<size_t> content_length) override;
   void Write(std::string_view bytes) override;
   size_t WritePieces(std::string_view bytes, std::span<const ByteRange> pieces) override;
+  size_t WriteChunks(std::string_view chunks) override;
   void Finish() override;
   void Reset() override;
   void BeginBatch() override { batching_ = true; }
@@ -65,6 +66,12 @@ class ServerExchange final : public Exchange,
  private:
   enum class Framing { kNone, kLength, kChunked, kUntilClose };
 
+  // Open, started, and the body goes out in chunks: framed chunks can be sent as they are.
+  bool SendsChunksAsTheyAre() const {
+    return IsOpen() && started_ && framing_ == Framing::kChunked && !head_request_ &&
+           !StatusHasNoBody(status_);
+  }
+  static bool StatusHasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
   // Sends now, or appends to the batch between BeginBatch and EndBatch.
   void Emit(const iovec* iov, int count);
   void FlushBatch();
@@ -87,7 +94,7 @@ class ServerExchange final : public Exchange,
   int status_ = 0;
   Framing framing_ = Framing::kNone;
   uint64_t content_length_ = 0;
-  uint64_t written_ = 0;
+  uint64_t written_ = 0;  // body bytes through Write(): checked against Content-Length
   bool keep_alive_ = true;
   bool overflow_logged_ = false;
   bool batching_ = false;  // framed bytes go to the connection's batch buffer until EndBatch

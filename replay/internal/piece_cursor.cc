@@ -16,18 +16,12 @@ PieceCursor::PieceCursor(const PreparedResponse& response, const Chunking& chunk
                          size_t max_pieces, std::uint64_t salt, bool arrival_times)
     : response_(response),
       chunking_(chunking),
-      limit_(std::min(limit, response.body.size())),
+      limit_(std::min(limit, response.body_size())),
       max_pieces_(max_pieces),
       arrival_times_(arrival_times) {
   if (chunking.kind == ChunkingKind::kRandom) {
     rng_ = std::make_unique<std::mt19937_64>(MixSeed(chunking.seed, salt));
   }
-}
-
-Micros PieceCursor::ArrivalOf(size_t byte) {
-  const auto& arrivals = response_.arrivals;
-  while (arrival_ + 1 < arrivals.size() && arrivals[arrival_].end <= byte) ++arrival_;
-  return arrivals.empty() ? response_.done_us : arrivals[arrival_].at_us;
 }
 
 // Random piece lengths: mostly small (cuts inside "data:", inside UTF-8 characters, across
@@ -47,18 +41,11 @@ bool PieceCursor::Next(Piece* piece) {
   size_t end = pos_;
   Micros at = 0;
   switch (chunking_.kind) {
-    case ChunkingKind::kEvent:
-      if (response_.streamed) {
-        while (event_ < response_.event_ends.size() && response_.event_ends[event_] <= pos_) {
-          ++event_;
-        }
-        end = event_ < response_.event_ends.size() ? response_.event_ends[event_] : limit_;
-      } else {
-        end = limit_;
-      }
+    case ChunkingKind::kEvent:  // a plain body: one write (a stream's events: ChunkCursor)
+      end = limit_;
       break;
     case ChunkingKind::kRecorded:
-      ArrivalOf(pos_);
+      response_.ArrivalOf(pos_, &arrival_);
       end = response_.arrivals.empty() ? limit_ : response_.arrivals[arrival_].end;
       break;
     case ChunkingKind::kByte:
@@ -69,7 +56,7 @@ bool PieceCursor::Next(Piece* piece) {
       break;
   }
   end = std::clamp(end, pos_ + 1, limit_);
-  if (arrival_times_) at = ArrivalOf(end - 1);
+  if (arrival_times_) at = response_.ArrivalOf(end - 1, &arrival_);
   *piece = Piece{pos_, end, at};
   pos_ = end;
   ++produced_;
@@ -78,38 +65,6 @@ bool PieceCursor::Next(Piece* piece) {
 
 size_t PieceCursor::NextRanges(proxy::ByteRange* out, size_t max, size_t* room) {
   size_t count = 0;
-  if (chunking_.kind == ChunkingKind::kEvent && response_.streamed) {
-    const size_t* ends = response_.event_ends.data();
-    const size_t events = response_.event_ends.size();
-    size_t pos = pos_;
-    size_t event = event_;
-    size_t left = *room;
-    const size_t budget = std::min(max, max_pieces_ - std::min(max_pieces_, produced_));
-    if (left >= limit_ - std::min(pos, limit_)) {
-      // Everything left fits in the room (an instant stream, well under the watermark): whole
-      // events, without counting room per piece.
-      const size_t first = pos;
-      while (count < budget && pos < limit_) {
-        const size_t end = event < events ? std::min(ends[event++], limit_) : limit_;
-        if (end <= pos) continue;  // an empty event, or one already written
-        out[count++] = proxy::ByteRange{pos, end};
-        pos = end;
-      }
-      left -= pos - first;
-    }
-    while (count < budget && pos < limit_ && left > 0) {
-      while (event < events && ends[event] <= pos) ++event;
-      const size_t end = std::clamp(event < events ? ends[event] : limit_, pos + 1, limit_);
-      out[count++] = proxy::ByteRange{pos, end};
-      left -= std::min(left, end - pos);
-      pos = end;
-    }
-    *room = left;
-    pos_ = pos;
-    event_ = event;
-    produced_ += count;
-    return count;
-  }
   Piece piece;
   size_t left = *room;
   while (count < max && left > 0 && Next(&piece)) {

@@ -2,7 +2,8 @@
 //
 // Cuts a prepared body into the writes of one chunking mode, lazily (byte chunking of a large
 // body allocates nothing), each piece stamped with the arrival time of its last byte. The
-// concatenation of every piece is the body's first `limit` bytes, whatever the mode.
+// concatenation of every piece is the body's first `limit` bytes, whatever the mode. A stream
+// in event chunking, the default, is ChunkCursor's instead: its writes are framed at load.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +25,8 @@ struct Piece {
 
 class PieceCursor {
  public:
-  // Plays bytes [0, limit) of `response.body` in at most `max_pieces` pieces. `salt` varies
+  // Plays bytes [0, limit) of the body (a stream's unframed bytes: only their positions are
+  // used, PreparedResponse::body_size()) in at most `max_pieces` pieces. `salt` varies
   // random cuts between interactions. `response` must outlive the cursor. Without
   // `arrival_times` (instant timing ignores them), every piece's at_us is 0 and the search for
   // it is skipped; the pieces' bytes are the same.
@@ -35,14 +37,13 @@ class PieceCursor {
   bool Next(Piece* piece);
   // For instant timing, which ignores arrival times: the next pieces, as Next() would cut them,
   // into `out` (at most `max`), stopping after the piece that uses up `*room` bytes (each piece
-  // takes its size from it); returns how many. Event chunking, the default, is one tight loop.
+  // takes its size from it); returns how many.
   size_t NextRanges(proxy::ByteRange* out, size_t max, size_t* room);
   size_t produced() const { return produced_; }
   // True once Next() would return false.
   bool done() const { return pos_ >= limit_ || produced_ >= max_pieces_; }
 
  private:
-  Micros ArrivalOf(size_t byte);  // bytes are asked for in ascending order
   size_t RandomLength();
 
   const PreparedResponse& response_;
@@ -52,8 +53,7 @@ class PieceCursor {
   bool arrival_times_;
   size_t pos_ = 0;
   size_t produced_ = 0;
-  size_t event_ = 0;    // kEvent: the next event
-  size_t arrival_ = 0;  // the arrival containing the byte last asked about
+  size_t arrival_ = 0;  // the arrival containing the byte last asked about (ArrivalOf's hint)
   // kRandom only: 2.5 KB of state, costly to seed (and to allocate with every play).
   std::unique_ptr<std::mt19937_64> rng_;
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cassette/base/log.h"
+#include "proxy/chunked_coding.h"
 #include "tests/support/log_capture.h"
 #include "tests/support/loop_thread.h"
 #include "tests/support/test_client.h"
@@ -278,6 +279,59 @@ TEST_F(ServerTest, WritePiecesSendsEachPieceAsItsOwnChunkInAndOutOfABatch) {
     EXPECT_TRUE(response.body == "<" + body + ">") << path;  // 70 KB: not printed
     EXPECT_EQ(response.chunk_sizes, (std::vector<size_t>{1, 15, 1, 284, 3, 70000, 1, 1})) << path;
   }
+}
+
+TEST_F(ServerTest, WriteChunksSendsFramedChunksAsTheyLieAndCopiesWhatMustWait) {
+  // Replay hands over a stream framed at load; in a batch the sink keeps only a reference to
+  // it. Whatever the socket does not take at once (8 MiB cannot go in one write) must be copied
+  // before the call's caller lets go: this handler overwrites and frees its framed bytes as
+  // soon as the batch is over. Twelve small calls pass the batch's reference limit. An
+  // HTTP/1.0 client gets the payloads unframed, until close.
+  std::vector<size_t> sizes;
+  std::vector<std::string> payloads;
+  for (size_t i = 1; i <= 12; ++i) payloads.push_back(std::string(i, static_cast<char>('a' + i)));
+  payloads.push_back(std::string(8u << 20, 'z'));
+  std::string expected;
+  for (const std::string& p : payloads) {
+    sizes.push_back(p.size());
+    expected += p;
+  }
+  Start([&payloads](std::shared_ptr<proxy::Exchange> ex) {
+    auto framed = std::make_unique<std::vector<std::string>>();
+    for (const std::string& p : payloads) {
+      std::string chunk(proxy::FramedChunkSize(p.size()), '\0');
+      proxy::FrameChunk(p, chunk.data());
+      framed->push_back(std::move(chunk));
+    }
+    const bool batch = ex->request().path == "/batch";
+    ex->sink().Start(200, {{"content-type", "text/event-stream"}}, std::nullopt);
+    if (batch) ex->sink().BeginBatch();
+    for (const std::string& chunk : *framed) {
+      EXPECT_EQ(ex->sink().WriteChunks(chunk), chunk.size());
+    }
+    if (batch) ex->sink().EndBatch();
+    for (std::string& chunk : *framed) chunk.assign(chunk.size(), 'X');
+    framed.reset();
+    ex->sink().Finish();
+  });
+  auto client = Client();
+  // 8 MiB bodies: read results are kept as bools so that a failure does not print them.
+  for (std::string path : {"/batch", "/direct", "/batch"}) {
+    ASSERT_TRUE(client->Send(TestClient::BuildRequest("GET", path)));
+    ClientResponse response;
+    const bool read = static_cast<bool>(client->ReadResponse(&response));
+    ASSERT_TRUE(read) << path << ": response cut after " << response.body.size() << " bytes";
+    EXPECT_TRUE(response.body == expected) << path;
+    EXPECT_EQ(response.chunk_sizes, sizes) << path;
+  }
+  auto old_client = Client();
+  ASSERT_TRUE(old_client->Send("GET /batch HTTP/1.0\r\n\r\n"));
+  ClientResponse response;
+  const bool read = static_cast<bool>(old_client->ReadResponse(&response));
+  ASSERT_TRUE(read) << "HTTP/1.0: response cut after " << response.body.size() << " bytes";
+  EXPECT_FALSE(response.chunked);
+  EXPECT_EQ(response.end, End::kEof);
+  EXPECT_TRUE(response.body == expected);
 }
 
 TEST_F(ServerTest, Http10ClientGetsAStreamedBodyUntilClose) {

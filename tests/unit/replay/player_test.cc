@@ -12,6 +12,7 @@
 
 #include "cassette/sse.h"
 #include "cassette/stream_builder.h"
+#include "proxy/chunked_coding.h"
 #include "tests/support/fake_sink.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/interaction_builder.h"
@@ -238,6 +239,39 @@ TEST(PlayerTest, InstantEventChunkingSkipsEmptyEventsAndStopsAtAFault) {
   }
   Playback whole(it, With("instant", "event"));
   EXPECT_EQ(whole.PlayAll(), (std::vector<std::string>{kEvent0, kEvent1, kEvent2}));
+}
+
+TEST(PlayerTest, AStreamIsFramedOnceAtLoadAndItsBytesStayWhole) {
+  // Event chunking writes ranges of `chunks` as they lie: each event must already be exactly
+  // the chunk the server would have framed, and an empty event nothing.
+  cassette::Interaction it = InteractionBuilder()
+                                 .SseEvent(kEvent0, 100)
+                                 .SseEvent("", 200)
+                                 .SseEvent(std::string(0x1234, 'x'), 300);
+  PreparedResponse prepared = PreparedResponse::From(it);
+  auto framed = [](const std::string& payload) {
+    std::string out(proxy::FramedChunkSize(payload.size()), '\0');
+    proxy::FrameChunk(payload, out.data());
+    return out;
+  };
+  EXPECT_TRUE(prepared.body.empty());
+  const std::string_view chunks = prepared.chunks;
+  EXPECT_EQ(chunks, framed(kEvent0) + framed(std::string(0x1234, 'x')));
+  EXPECT_EQ(chunks.substr(kEvent0.size() + 4 + 2, 6), "1234\r\n");
+  EXPECT_EQ(prepared.StreamBytes(), kEvent0 + std::string(0x1234, 'x'));
+  EXPECT_EQ(prepared.body_size(), kEvent0.size() + 0x1234);
+  EXPECT_EQ(prepared.event_ends,
+            (std::pmr::vector<size_t>{kEvent0.size(), kEvent0.size(), kEvent0.size() + 0x1234}));
+}
+
+TEST(PlayerTest, AClientGoneDuringAnInstantStreamCountsOnlyTheEventsTaken) {
+  // The whole stream goes to the sink in one call; the client leaves at the third event.
+  Playback run(Stream(), With("instant"));
+  run.sink.GoneBeforeWrite(2);
+  run.player->Start();
+  EXPECT_EQ(run.sink.writes(), (std::vector<std::string>{kEvent0, kEvent1}));
+  EXPECT_EQ(run.player->outcome(), Player::Outcome::kCancelled);
+  EXPECT_EQ(run.player->bytes_written(), kEvent0.size() + kEvent1.size());
 }
 
 TEST(PlayerTest, EventChunkingWritesOneEventPerWrite) {
@@ -516,6 +550,29 @@ TEST(PlayerTest, BackpressureWaitsAfterAPieceLargerThanTheWatermark) {
   ASSERT_TRUE(run.player->done());
   EXPECT_EQ(run.sink.writes(), (std::vector<std::string>{big, "tail"}));
   EXPECT_TRUE(run.sink.finished());
+}
+
+TEST(PlayerTest, BackpressureCutsAnInstantStreamAtTheEventThatCrossesTheWatermark) {
+  // 100 events of 4 KiB, each 4,104 bytes framed ("1000\r\n", the bytes, "\r\n"): the first
+  // run ends with the event that takes it past 256 KiB, the 64th (63 would be 258,552 bytes,
+  // 64 are 262,656), and the rest waits for the drain.
+  InteractionBuilder builder;
+  std::string all;
+  for (int i = 0; i < 100; ++i) {
+    std::string event(4096, static_cast<char>('a' + i % 26));
+    all += event;
+    builder.SseEvent(event, 10 * i);
+  }
+  Playback run(builder.Build(), With("instant"));
+  run.sink.set_buffer_writes(true);
+  run.player->Start();
+  EXPECT_EQ(run.sink.writes().size(), 64u);
+  ASSERT_TRUE(run.sink.has_on_drained());
+  run.sink.Drain();
+  ASSERT_TRUE(run.player->done());
+  EXPECT_EQ(run.sink.writes().size(), 100u);
+  EXPECT_TRUE(run.sink.body() == all);
+  EXPECT_EQ(run.player->bytes_written(), all.size());
 }
 
 TEST(PlayerTest, ChunkedBodiesThatAreNotSsePlayPerChunk) {
