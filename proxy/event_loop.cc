@@ -91,6 +91,15 @@ timeval ToTimeval(Micros us) {
   return tv;
 }
 
+// Adds timer event `ev` of `base` to fire `delay_us` from now.
+void ArmTimerEvent(event_base* base, event* ev, Micros delay_us) {
+  // libevent measures the delay from the time it cached when this loop iteration woke; a
+  // timer armed late in a busy iteration would fire early by that much.
+  if (delay_us > 0) event_base_update_cache_time(base);
+  timeval tv = ToTimeval(delay_us);
+  event_add(ev, &tv);
+}
+
 // A one-shot timer owned by its TimerHandle; freeing it (event_free) cancels it.
 class EvTimer final : public TimerHandle::Impl {
  public:
@@ -98,13 +107,7 @@ class EvTimer final : public TimerHandle::Impl {
     ev_.reset(event_new(base, -1, 0, &EvTimer::OnFire, this));
     TD_CHECK(ev_ != nullptr) << "event_new failed";
   }
-  void Arm(event_base* base, Micros delay_us) {
-    // libevent measures the delay from the time it cached when this loop iteration woke; a
-    // timer armed late in a busy iteration would fire early by that much.
-    if (delay_us > 0) event_base_update_cache_time(base);
-    timeval tv = ToTimeval(delay_us);
-    event_add(ev_.get(), &tv);
-  }
+  void Arm(event_base* base, Micros delay_us) { ArmTimerEvent(base, ev_.get(), delay_us); }
 
  private:
   static void OnFire(evutil_socket_t, short, void* arg) noexcept {
@@ -117,6 +120,29 @@ class EvTimer final : public TimerHandle::Impl {
         fn, [](std::string_view what) { TD_LOG(kError) << "timer callback threw: " << what; });
   }
 
+  internal::EventPtr ev_;
+  std::function<void()> fn_;
+};
+
+// A timer armed many times: one event for its whole life (EventLoop::NewTimer).
+class EvRearmableTimer final : public RearmableTimer {
+ public:
+  EvRearmableTimer(event_base* base, std::function<void()> fn) : base_(base), fn_(std::move(fn)) {
+    ev_.reset(event_new(base, -1, 0, &EvRearmableTimer::OnFire, this));
+    TD_CHECK(ev_ != nullptr) << "event_new failed";
+  }
+  void Arm(Micros delay_us) override { ArmTimerEvent(base_, ev_.get(), delay_us); }
+  void Cancel() override { event_del(ev_.get()); }
+
+ private:
+  static void OnFire(evutil_socket_t, short, void* arg) noexcept {
+    // The callback may re-arm or cancel this timer, never destroy it (RearmableTimer).
+    internal::RunGuarded(static_cast<EvRearmableTimer*>(arg)->fn_, [](std::string_view what) {
+      TD_LOG(kError) << "timer callback threw: " << what;
+    });
+  }
+
+  event_base* base_;
   internal::EventPtr ev_;
   std::function<void()> fn_;
 };
@@ -216,6 +242,10 @@ TimerHandle EventLoop::RunAfter(Micros delay_us, std::function<void()> fn) {
   auto timer = std::make_unique<EvTimer>(base(), std::move(fn));
   timer->Arm(base(), delay_us);
   return TimerHandle(std::move(timer));
+}
+
+std::unique_ptr<RearmableTimer> EventLoop::NewTimer(std::function<void()> fn) {
+  return std::make_unique<EvRearmableTimer>(base(), std::move(fn));
 }
 
 void EventLoop::DeferDeleteImpl(std::unique_ptr<Deletable> object) {

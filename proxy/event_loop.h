@@ -43,6 +43,7 @@ class EventLoop final : public Scheduler {
 
   // Scheduler: runs `fn` once on the loop after `delay_us` (0: next iteration, never inline).
   TimerHandle RunAfter(Micros delay_us, std::function<void()> fn) override;
+  std::unique_ptr<RearmableTimer> NewTimer(std::function<void()> fn) override;
 
   // Destroys `object` on a later loop iteration, after the current callback has unwound.
   // Use it for anything whose own callback is on the stack (a connection closing itself).

@@ -34,6 +34,32 @@ size_t ResponseSink::WriteChunks(std::string_view chunks) {
   return size - chunks.size();
 }
 
+namespace {
+
+// Scheduler::NewTimer's default: each Arm() is a RunAfter().
+class RunAfterTimer final : public RearmableTimer {
+ public:
+  RunAfterTimer(Scheduler& scheduler, std::function<void()> fn)
+      : scheduler_(scheduler), fn_(std::move(fn)) {}
+  // Re-armed from inside the callback, the handle being replaced is the one that fired: a
+  // RunAfter callback may destroy its own handle.
+  void Arm(Micros delay_us) override {
+    handle_ = scheduler_.RunAfter(delay_us, [this] { fn_(); });
+  }
+  void Cancel() override { handle_.Cancel(); }
+
+ private:
+  Scheduler& scheduler_;
+  std::function<void()> fn_;
+  TimerHandle handle_;
+};
+
+}  // namespace
+
+std::unique_ptr<RearmableTimer> Scheduler::NewTimer(std::function<void()> fn) {
+  return std::make_unique<RunAfterTimer>(*this, std::move(fn));
+}
+
 size_t RespondWithError(ResponseSink& sink, int status, cassette::Provider provider,
                         std::string_view type, std::string_view message,
                         cassette::Headers headers) {

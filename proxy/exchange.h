@@ -137,12 +137,29 @@ class TimerHandle {
   std::unique_ptr<Impl> impl_;
 };
 
+// A timer armed again and again with one callback (a paced replay's next write): made once, so
+// that arming it allocates nothing. Destroying it cancels it. Its callback may Arm() or
+// Cancel() it, but must not destroy it.
+class RearmableTimer {
+ public:
+  virtual ~RearmableTimer() = default;
+  // Runs the callback once, `delay_us` from now (0: on the next loop iteration, never inline),
+  // in place of any time it was armed for before.
+  virtual void Arm(Micros delay_us) = 0;
+  // Disarms it; it may be armed again.
+  virtual void Cancel() = 0;
+};
+
 // Runs callbacks later on the loop. EventLoop implements it; tests use ManualScheduler.
 class Scheduler : public Clock {
  public:
   // Runs `fn` once, `delay_us` from now (0: on the next loop iteration, never inline).
   // The handle must not outlive the scheduler.
   [[nodiscard]] virtual TimerHandle RunAfter(Micros delay_us, std::function<void()> fn) = 0;
+  // A timer that runs `fn` each time it is armed and falls due. It must not outlive the
+  // scheduler. The default arms through RunAfter (an allocation per Arm); EventLoop keeps one
+  // libevent event per timer.
+  [[nodiscard]] virtual std::unique_ptr<RearmableTimer> NewTimer(std::function<void()> fn);
 };
 
 }  // namespace td::proxy

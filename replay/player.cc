@@ -192,9 +192,7 @@ void Player::Cancel() {
   if (outcome_ == Outcome::kPlaying || outcome_ == Outcome::kStalled) {
     outcome_ = Outcome::kCancelled;
   }
-  for (int slot = 0; slot < 2; ++slot) {
-    if (slot != running_slot_) timers_[slot].Cancel();
-  }
+  if (timer_) timer_->Cancel();
 }
 
 Micros Player::Due(Micros at_us) {
@@ -212,16 +210,8 @@ Micros Player::Due(Micros at_us) {
 }
 
 void Player::Schedule(Micros due) {
-  int slot = 1 - last_slot_;
-  last_slot_ = slot;
-  Micros delay = std::max<Micros>(0, due - scheduler_.NowMicros());
-  timers_[slot] = scheduler_.RunAfter(delay, [this, slot] { OnTimer(slot); });
-}
-
-void Player::OnTimer(int slot) {
-  running_slot_ = slot;
-  Pump();
-  running_slot_ = -1;
+  if (!timer_) timer_ = scheduler_.NewTimer([this] { Pump(); });
+  timer_->Arm(std::max<Micros>(0, due - scheduler_.NowMicros()));
 }
 
 void Player::OnDrained() {
@@ -232,9 +222,7 @@ void Player::OnDrained() {
 
 void Player::End(Outcome outcome) {
   outcome_ = outcome;
-  for (int slot = 0; slot < 2; ++slot) {
-    if (slot != running_slot_) timers_[slot].Cancel();
-  }
+  if (timer_) timer_->Cancel();
   if (!in_start_ && on_done_) on_done_();
 }
 

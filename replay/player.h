@@ -130,7 +130,6 @@ class Player {
   bool WritePieceRun(Micros now, size_t* room);
   bool BodyDone() const;
   void Schedule(Micros due);
-  void OnTimer(int slot);
   void OnDrained();
   Micros Due(Micros at_us);
   void End(Outcome outcome);
@@ -142,11 +141,9 @@ class Player {
   std::uint64_t salt_;
   std::unique_ptr<State> state_;
   std::function<void()> on_done_;
-  // Two timer slots used in turn: a timer callback schedules the next timer into the other
-  // slot, so it never destroys the handle of the timer that is running it.
-  proxy::TimerHandle timers_[2];
-  int last_slot_ = 1;
-  int running_slot_ = -1;
+  // The next paced step: made on the first wait (an instant play never has one) and armed
+  // again for each later one, without an allocation per write.
+  std::unique_ptr<proxy::RearmableTimer> timer_;
   bool drain_hooked_ = false;  // a drain callback was set at some point: cleared on destruction
   bool in_start_ = false;
   Outcome outcome_ = Outcome::kPlaying;

@@ -1,11 +1,14 @@
-// Unit tests for EventLoop: timers in order, cancelling by dropping the handle, deferred
-// deletion after the current callback, and Post() from another thread. No sockets.
+// Unit tests for EventLoop: timers in order, cancelling by dropping the handle, rearmable
+// timers (the loop's and Scheduler's default), deferred deletion after the current callback,
+// and Post() from another thread. No sockets.
 #include "proxy/event_loop.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
+
+#include "tests/support/manual_scheduler.h"
 
 namespace td::proxy {
 namespace {
@@ -62,6 +65,57 @@ struct Flag {
   ~Flag() { *destroyed_ = true; }
   bool* destroyed_;
 };
+
+TEST(EventLoopTest, ARearmableTimerFiresOncePerArmAndMayRearmItself) {
+  // A paced replay's timer: armed again from its own callback; a second Arm replaces the
+  // first; Cancel() and destruction disarm. The disarmed timers were due first, so by the time
+  // the third firing stops the loop they would have fired.
+  auto loop = NewLoop();
+  int disarmed_fired = 0;
+  auto cancelled = loop->NewTimer([&] { ++disarmed_fired; });
+  cancelled->Arm(0);
+  cancelled->Cancel();
+  auto dropped = loop->NewTimer([&] { ++disarmed_fired; });
+  dropped->Arm(0);
+  dropped.reset();
+  int fired = 0;
+  std::unique_ptr<RearmableTimer> timer;
+  timer = loop->NewTimer([&] {
+    if (++fired < 3) {
+      timer->Arm(fired * 1000);
+    } else {
+      loop->Stop();
+    }
+  });
+  timer->Arm(0);
+  timer->Arm(500);  // one firing for both
+  EXPECT_EQ(fired, 0) << "Arm(0) must not run inline";
+  ASSERT_TRUE(loop->Run().ok());
+  EXPECT_EQ(fired, 3);
+  EXPECT_EQ(disarmed_fired, 0);
+}
+
+TEST(SchedulerTest, TheDefaultRearmableTimerArmsThroughRunAfter) {
+  testing::ManualScheduler scheduler(1000);
+  std::vector<Micros> fired;
+  std::unique_ptr<RearmableTimer> timer;
+  timer = scheduler.NewTimer([&] {
+    fired.push_back(scheduler.NowMicros());
+    if (fired.size() < 3) timer->Arm(100);  // from its own callback
+  });
+  timer->Arm(50);
+  timer->Arm(10);  // replaces the first
+  EXPECT_EQ(scheduler.pending(), 1u);
+  scheduler.RunUntilIdle();
+  EXPECT_EQ(fired, (std::vector<Micros>{1010, 1110, 1210}));
+  timer->Arm(5);
+  timer->Cancel();
+  EXPECT_EQ(scheduler.pending(), 0u);
+  timer->Arm(7);
+  timer.reset();
+  EXPECT_EQ(scheduler.pending(), 0u);
+  EXPECT_EQ(scheduler.RunUntilIdle(), 0u);
+}
 
 TEST(EventLoopTest, DeferDeleteRunsAfterTheCurrentCallback) {
   auto loop = NewLoop();
