@@ -57,21 +57,20 @@ PreparedResponse PreparedResponse::From(const cassette::Interaction& interaction
     }
     p.chunks.resize(chunk_bytes);
     p.arrivals.reserve(pieces);
-    p.event_ends.reserve(response.stream->events.size());
     char* out = p.chunks.data();
-    size_t stream_bytes = 0;
     for (const cassette::StreamEvent& event : response.stream->events) {
+      if (event.bytes.empty()) continue;  // nothing to write: dropped
       size_t prev = 0;
       for (const cassette::Split& split : event.splits) {
         size_t end = std::min(split.end, event.bytes.size());
         if (end <= prev) continue;
-        add_arrival(stream_bytes + end, split.at_us);
+        add_arrival(p.stream_size + end, split.at_us);
         prev = end;
       }
       out = proxy::FrameChunk(event.bytes, out);
-      stream_bytes += event.bytes.size();
-      if (event.bytes.size() > prev) add_arrival(stream_bytes, event.at_us);
-      p.event_ends.push_back(stream_bytes);
+      p.stream_size += event.bytes.size();
+      ++p.events;
+      if (event.bytes.size() > prev) add_arrival(p.stream_size, event.at_us);
     }
     if (!p.arrivals.empty()) p.done_us = std::max(p.done_us, p.arrivals.back().at_us);
   } else {
@@ -88,6 +87,18 @@ std::string PreparedResponse::StreamBytes() const {
   std::string_view payload;
   while (proxy::TakeChunk(&rest, &payload)) bytes += payload;
   return bytes;
+}
+
+PreparedResponse::StreamPosition PreparedResponse::PositionAfter(size_t n) const {
+  if (n >= events) return StreamPosition{chunks.size(), stream_size};
+  StreamPosition at;
+  std::string_view rest = chunks;
+  std::string_view payload;
+  for (size_t i = 0; i < n && proxy::TakeChunk(&rest, &payload); ++i) {
+    at.stream += payload.size();
+  }
+  at.chunk = chunks.size() - rest.size();
+  return at;
 }
 
 Micros PreparedResponse::ArrivalOf(size_t byte, size_t* hint) const {
@@ -145,7 +156,7 @@ void Player::Start() {
   size_t limit = response_->body_size();
   size_t max_pieces = SIZE_MAX;
   if (response_->streamed) {
-    size_t events = response_->event_ends.size();
+    size_t events = response_->events;
     // Faults count events; one beyond the last event never fires.
     if (fault.kind != FaultKind::kNone && fault.after <= events) {
       s.fault_due = true;
@@ -154,7 +165,7 @@ void Player::Start() {
     if (options_.chunking.kind == ChunkingKind::kEvent) {
       s.chunks.emplace(*response_, events);
     } else {
-      limit = events == 0 ? 0 : response_->event_ends[events - 1];
+      limit = response_->PositionAfter(events).stream;
       s.stream_bytes = response_->StreamBytes();
       s.piece_bytes = s.stream_bytes;
     }

@@ -41,7 +41,7 @@ struct PreparedResponse {
   // `memory` (not owned) holds the bytes and the arrays; it must outlive the response. The
   // replay handler passes its bulk memory (cassette/base/bulk_memory.h).
   explicit PreparedResponse(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
-      : body(memory), chunks(memory), event_ends(memory), arrivals(memory) {}
+      : body(memory), chunks(memory), arrivals(memory) {}
 
   int status = 0;
   // The recorded end-to-end headers (Date and request ids kept) without the framing the sink
@@ -51,12 +51,13 @@ struct PreparedResponse {
   bool streamed = false;
   cassette::StreamKind kind = cassette::StreamKind::kSse;
   // A stream: every event framed as one chunk of chunked transfer coding, as the default
-  // chunking writes it (proxy/chunked_coding.h; an empty event takes no bytes). A run of
-  // events is one range of it, written as it lies (ResponseSink::WriteChunks).
+  // chunking writes it (proxy/chunked_coding.h). A run of events is one range of it, written
+  // as it lies (ResponseSink::WriteChunks); the chunks are also where the events' boundaries
+  // are kept. An empty event (only a hand-edited cassette has one) is dropped: it has nothing
+  // to write, and a fault's N does not count it.
   std::pmr::string chunks;
-  // A stream: where each event ends in the stream's bytes (its events concatenated, unframed:
-  // what a client reads, and what StreamBytes() returns).
-  std::pmr::vector<size_t> event_ends;
+  size_t events = 0;       // a stream: how many chunks `chunks` holds
+  size_t stream_size = 0;  // a stream: its bytes unframed, what a client reads
   // In body bytes (a stream's unframed bytes); ascending in `end` and `at_us`. Consecutive
   // pieces that arrived at the same time (the end of one event and the start of the next, in
   // one upstream read) are one arrival.
@@ -72,9 +73,14 @@ struct PreparedResponse {
       std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
   // The bytes a client reads: the plain body's, or the stream's (its events, unframed).
-  size_t body_size() const {
-    return streamed ? (event_ends.empty() ? 0 : event_ends.back()) : body.size();
-  }
+  size_t body_size() const { return streamed ? stream_size : body.size(); }
+  // Where a stream's first `n` events end: in `chunks`, and in the stream's bytes. Walks the
+  // chunks, unless `n` covers them all.
+  struct StreamPosition {
+    size_t chunk = 0;
+    size_t stream = 0;
+  };
+  StreamPosition PositionAfter(size_t n) const;
   // A stream's events concatenated, unframed (for the chunkings that cut across events).
   std::string StreamBytes() const;
   // When body byte `byte` had arrived (done_us without arrivals). `*hint` (start it at 0)

@@ -2,61 +2,61 @@
 #include "replay/internal/chunk_cursor.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "proxy/chunked_coding.h"
 
 namespace td::replay::internal {
 
 ChunkCursor::ChunkCursor(const PreparedResponse& response, size_t events)
-    : response_(response), events_(std::min(events, response.event_ends.size())) {
-  if (events_ == response.event_ends.size()) {
-    end_chunk_ = response.chunks.size();
-  } else {  // a fault cuts the stream: count the chunks before it
-    size_t start = 0;
-    for (size_t i = 0; i < events_; ++i) {
-      end_chunk_ += proxy::FramedChunkSize(response.event_ends[i] - start);
-      start = response.event_ends[i];
-    }
-  }
-  SkipEmptyEvents();
+    : response_(response),
+      events_(std::min(events, response.events)),
+      end_(response.PositionAfter(events_)) {
+  ReadNext();
 }
 
-void ChunkCursor::SkipEmptyEvents() {
-  const size_t* ends = response_.event_ends.data();
-  while (event_ < events_ && ends[event_] == stream_pos_) ++event_;
+void ChunkCursor::ReadNext() {
+  if (done()) return;
+  const std::string_view chunks = response_.chunks;
+  std::string_view rest = chunks.substr(at_.chunk);
+  std::string_view payload;
+  if (!proxy::TakeChunk(&rest, &payload)) {  // framed at load, so never; but never read past it
+    events_ = event_;
+    return;
+  }
+  next_size_ = payload.size();
+  next_framed_ = chunks.size() - at_.chunk - rest.size();
 }
 
 Micros ChunkCursor::NextArrival() {
-  return response_.ArrivalOf(response_.event_ends[event_] - 1, &arrival_hint_);
+  return response_.ArrivalOf(at_.stream + next_size_ - 1, &arrival_hint_);
 }
 
 void ChunkCursor::Take(ChunkRun* run) {
-  const size_t end = response_.event_ends[event_++];
-  const size_t size = end - stream_pos_;
-  chunk_pos_ += proxy::FramedChunkSize(size);
-  stream_pos_ = end;
-  run->end = chunk_pos_;
-  run->body_bytes += size;
-  SkipEmptyEvents();
+  at_.chunk += next_framed_;
+  at_.stream += next_size_;
+  run->end = at_.chunk;
+  run->body_bytes += next_size_;
+  ++event_;
+  ReadNext();
 }
 
 void ChunkCursor::TakeUpTo(size_t* room, ChunkRun* run) {
   if (done() || *room == 0) return;
-  if (end_chunk_ - chunk_pos_ <= *room) {
+  if (end_.chunk - at_.chunk <= *room) {
     // Everything left fits (an instant stream, well under the watermark): one range, with no
-    // walk over the events.
-    const size_t stream_end = response_.event_ends[events_ - 1];
-    *room -= end_chunk_ - chunk_pos_;
-    run->end = chunk_pos_ = end_chunk_;
-    run->body_bytes += stream_end - stream_pos_;
-    stream_pos_ = stream_end;
+    // walk over the chunks.
+    *room -= end_.chunk - at_.chunk;
+    run->end = end_.chunk;
+    run->body_bytes += end_.stream - at_.stream;
+    at_ = end_;
     event_ = events_;
     return;
   }
   while (!done() && *room > 0) {
-    const size_t start = chunk_pos_;
+    const size_t start = at_.chunk;
     Take(run);
-    *room -= std::min(*room, chunk_pos_ - start);
+    *room -= std::min(*room, at_.chunk - start);
   }
 }
 

@@ -3,8 +3,8 @@
 // The default chunking of a stream, one write per event, over PreparedResponse::chunks, where
 // every event is already framed as its chunk: consecutive events are consecutive bytes, so the
 // events due together are one range, handed to ResponseSink::WriteChunks as it lies. Walks the
-// events in order; an empty event (no bytes, so no write) is skipped. Every other chunking, and
-// a plain body, is PieceCursor's.
+// chunks in order, reading each one's size from its size line. Every other chunking, and a
+// plain body, is PieceCursor's.
 #pragma once
 
 #include <cstddef>
@@ -29,7 +29,7 @@ class ChunkCursor {
   // True once every event to play has been taken.
   bool done() const { return event_ >= events_; }
   // An empty run where the next event's chunk starts, for Take() and TakeUpTo() to extend.
-  ChunkRun StartRun() const { return ChunkRun{chunk_pos_, chunk_pos_, 0}; }
+  ChunkRun StartRun() const { return ChunkRun{at_.chunk, at_.chunk, 0}; }
   // When the next event's last byte had arrived; done() must be false.
   Micros NextArrival();
   // Adds the next event to `run`, which must end where that event starts; done() must be
@@ -41,15 +41,17 @@ class ChunkCursor {
   void TakeUpTo(size_t* room, ChunkRun* run);
 
  private:
-  void SkipEmptyEvents();
+  // Reads the size of the next chunk to take, if any.
+  void ReadNext();
 
   const PreparedResponse& response_;
-  size_t events_;            // how many events to play
-  size_t end_chunk_ = 0;     // where the chunk of the last of them ends
-  size_t event_ = 0;         // the next event
-  size_t stream_pos_ = 0;    // where it starts in the stream's bytes
-  size_t chunk_pos_ = 0;     // where its chunk starts in `chunks`
-  size_t arrival_hint_ = 0;  // for PreparedResponse::ArrivalOf
+  size_t events_;                         // how many events to play
+  PreparedResponse::StreamPosition end_;  // where the last of them ends
+  size_t event_ = 0;                      // the next event
+  PreparedResponse::StreamPosition at_;   // where it starts
+  size_t next_size_ = 0;                  // its bytes...
+  size_t next_framed_ = 0;                // ...and its chunk's
+  size_t arrival_hint_ = 0;               // for PreparedResponse::ArrivalOf
 };
 
 }  // namespace td::replay::internal

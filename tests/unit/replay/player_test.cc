@@ -223,9 +223,9 @@ TEST(PlayerTest, InstantTimingCutsTheSameWritesAsRecordedTiming) {
   }
 }
 
-TEST(PlayerTest, InstantEventChunkingSkipsEmptyEventsAndStopsAtAFault) {
-  // Instant timing cuts event pieces in one pass: an empty event writes nothing (an empty chunk
-  // would end the body), and a fault's limit falls where recorded timing puts it.
+TEST(PlayerTest, EmptyEventsAreDroppedAndAFaultCountsOnlyEventsWithBytes) {
+  // An empty event (a hand-edited cassette) writes nothing (an empty chunk would end the body)
+  // and is not counted by a fault's N, in every chunking and timing.
   cassette::Interaction it = InteractionBuilder()
                                  .SseEvent(kEvent0, 100)
                                  .SseEvent("", 200)
@@ -239,6 +239,19 @@ TEST(PlayerTest, InstantEventChunkingSkipsEmptyEventsAndStopsAtAFault) {
   }
   Playback whole(it, With("instant", "event"));
   EXPECT_EQ(whole.PlayAll(), (std::vector<std::string>{kEvent0, kEvent1, kEvent2}));
+  for (const char* chunking : {"event", "byte", "recorded"}) {
+    Playback cut(it, With("instant", chunking, "truncate-after:2"));
+    cut.PlayAll();
+    EXPECT_EQ(cut.sink.body(), kEvent0 + kEvent1) << chunking;
+    EXPECT_TRUE(cut.sink.finished()) << chunking;
+    Playback reset(it, With("instant", chunking, "reset-after:3"));
+    reset.PlayAll();
+    EXPECT_EQ(reset.sink.body(), kEvent0 + kEvent1 + kEvent2) << chunking;
+    EXPECT_TRUE(reset.sink.reset()) << chunking << ": 3 events with bytes, so the fault fires";
+    Playback beyond(it, With("instant", chunking, "reset-after:4"));
+    beyond.PlayAll();
+    EXPECT_TRUE(beyond.sink.finished()) << chunking << ": a 4th event does not exist";
+  }
 }
 
 TEST(PlayerTest, AStreamIsFramedOnceAtLoadAndItsBytesStayWhole) {
@@ -260,8 +273,11 @@ TEST(PlayerTest, AStreamIsFramedOnceAtLoadAndItsBytesStayWhole) {
   EXPECT_EQ(chunks.substr(kEvent0.size() + 4 + 2, 6), "1234\r\n");
   EXPECT_EQ(prepared.StreamBytes(), kEvent0 + std::string(0x1234, 'x'));
   EXPECT_EQ(prepared.body_size(), kEvent0.size() + 0x1234);
-  EXPECT_EQ(prepared.event_ends,
-            (std::pmr::vector<size_t>{kEvent0.size(), kEvent0.size(), kEvent0.size() + 0x1234}));
+  EXPECT_EQ(prepared.events, 2u) << "the empty event is dropped";
+  EXPECT_EQ(prepared.PositionAfter(1).chunk, framed(kEvent0).size());
+  EXPECT_EQ(prepared.PositionAfter(1).stream, kEvent0.size());
+  EXPECT_EQ(prepared.PositionAfter(0).chunk, 0u);
+  EXPECT_EQ(prepared.PositionAfter(9).chunk, prepared.chunks.size());
 }
 
 TEST(PlayerTest, AClientGoneDuringAnInstantStreamCountsOnlyTheEventsTaken) {
