@@ -208,8 +208,8 @@ void ServerExchange::Finish() {
   const bool no_body = head_request_ || StatusHasNoBody(status_);
   bool clean = true;
   if (!no_body && framing_ == Framing::kChunked) {
-    static char last_chunk[] = "0\r\n\r\n";
-    iovec iov{last_chunk, 5};
+    // iovec is not const-correct; the bytes are never written.
+    iovec iov{const_cast<char*>(kLastChunk.data()), kLastChunk.size()};
     Emit(&iov, 1);
   } else if (!no_body && framing_ == Framing::kLength && written_ < content_length_) {
     TD_LOG(kError) << "response to " << peer_ << ": body of " << written_
