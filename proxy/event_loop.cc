@@ -100,6 +100,12 @@ void ArmTimerEvent(event_base* base, event* ev, Micros delay_us) {
   event_add(ev, &tv);
 }
 
+// Runs a timer's callback; one that throws is logged, never let into libevent.
+void RunTimerCallback(std::function<void()>& fn) noexcept {
+  internal::RunGuarded(
+      fn, [](std::string_view what) { TD_LOG(kError) << "timer callback threw: " << what; });
+}
+
 // A one-shot timer owned by its TimerHandle; freeing it (event_free) cancels it.
 class EvTimer final : public TimerHandle::Impl {
  public:
@@ -116,8 +122,7 @@ class EvTimer final : public TimerHandle::Impl {
     std::function<void()> fn = std::move(self->fn_);
     self->fn_ = nullptr;
     if (!fn) return;
-    internal::RunGuarded(
-        fn, [](std::string_view what) { TD_LOG(kError) << "timer callback threw: " << what; });
+    RunTimerCallback(fn);
   }
 
   internal::EventPtr ev_;
@@ -137,9 +142,7 @@ class EvRearmableTimer final : public RearmableTimer {
  private:
   static void OnFire(evutil_socket_t, short, void* arg) noexcept {
     // The callback may re-arm or cancel this timer, never destroy it (RearmableTimer).
-    internal::RunGuarded(static_cast<EvRearmableTimer*>(arg)->fn_, [](std::string_view what) {
-      TD_LOG(kError) << "timer callback threw: " << what;
-    });
+    RunTimerCallback(static_cast<EvRearmableTimer*>(arg)->fn_);
   }
 
   event_base* base_;
